@@ -1,0 +1,61 @@
+//! The command line (clap derive only). Flags are turned into options in `lib.rs`.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+/// Read-only forensic inspector for a Docker data root (overlay2).
+///
+/// Reads the files Docker left on disk: never calls the daemon, never writes, never
+/// follows a symlink out of the root. The root may also be a tar archive of one.
+#[derive(Debug, Parser)]
+#[command(name = "dockscope", version, about, long_about, after_help = EXIT_CODES)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 findings (check, verify); 2 cannot do the job \
+(root missing or unreadable, not an overlay2 Docker root, unknown IMAGE, bad usage).";
+
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one
+    #[arg(
+        long,
+        global = true,
+        env = "DOCKSCOPE_ROOT",
+        default_value = "/var/lib/docker"
+    )]
+    pub root: PathBuf,
+    /// Print one JSON object (schema: docs/json.md) instead of tables
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// An image's layer stack, or with no IMAGE the forest of all images
+    Tree(TreeArgs),
+    /// Images, as `docker images` lists them
+    Images(ImagesArgs),
+    /// What the root holds: layouts, counts, version hints and problems
+    Info,
+}
+
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Image name, `repo:tag`, `repo@sha256:…`, id, or unique id prefix
+    pub image: Option<String>,
+    /// In the forest, also name the classic builder's intermediate images
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ImagesArgs {
+    /// Also list intermediate images, as `docker images -a`
+    #[arg(short, long)]
+    pub all: bool,
+}

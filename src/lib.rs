@@ -1,0 +1,83 @@
+//! dockscope: a read-only forensic inspector for a Docker data root (overlay2).
+//!
+//! The pipeline: `root` (the one read-only door to the files) -> `scan` (files to
+//! records, problems as data) -> `model` (records to one graph) -> `report` (graph to
+//! tables or JSON). Each step depends only on the ones before it.
+
+pub mod cli;
+pub mod exit;
+pub mod model;
+pub mod problem;
+pub mod report;
+pub mod root;
+pub mod scan;
+
+use cli::{Cli, Command};
+use exit::ExitStatus;
+use model::Model;
+use root::DataRoot;
+use std::io::{self, Write};
+
+/// Why a command could not run at all.
+#[derive(Debug, thiserror::Error)]
+pub enum Fatal {
+    #[error(transparent)]
+    Open(#[from] root::OpenError),
+    #[error(transparent)]
+    Layout(#[from] scan::layout::LayoutError),
+    #[error("{0}")]
+    Usage(String),
+    #[error("writing output: {0}")]
+    Output(#[from] io::Error),
+}
+
+/// Open, scan and model a root.
+pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
+    let root = DataRoot::open(path)?;
+    let layout = scan::layout::detect(&root)?;
+    let scanned = scan::scan(&root, layout);
+    let model = Model::build(scanned);
+    Ok((root, model))
+}
+
+/// Run one command; what it prints goes to `out` (data) and `err` (messages).
+pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
+    match run_inner(cli, out, err) {
+        Ok(status) => status,
+        Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
+        Err(e) => {
+            let _ = writeln!(err, "dockscope: error: {e}");
+            ExitStatus::Failure
+        }
+    }
+}
+
+fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+    let (root, model) = load(&cli.global.root)?;
+    let json = cli.global.json;
+    match &cli.command {
+        Command::Images(args) => {
+            let report = report::images::build(&model, args.all);
+            report::emit(&report, json, out, err, report::images::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Tree(args) => match &args.image {
+            Some(name) => {
+                let i = report::resolve_or_fail(&model, name)?;
+                let report = report::tree::build_stack(&model, i);
+                report::emit(&report, json, out, err, report::tree::render_stack)?;
+                Ok(ExitStatus::Done)
+            }
+            None => {
+                let report = report::tree::build_forest(&model, args.all);
+                report::emit(&report, json, out, err, report::tree::render_forest)?;
+                Ok(ExitStatus::Done)
+            }
+        },
+        Command::Info => {
+            let report = report::info::build(&root, &model);
+            report::emit(&report, json, out, err, report::info::render)?;
+            Ok(ExitStatus::Done)
+        }
+    }
+}

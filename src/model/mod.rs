@@ -1,0 +1,621 @@
+//! Records -> one graph. No I/O: everything here is derived from a `Scan`.
+//!
+//! Typed nodes (image, tag, layer, overlay2 dir, `l/` link, container, volume) live in
+//! typed vectors; the relations between them live only in the petgraph graph, as typed
+//! edges. Reports ask the model, never the disk.
+
+pub mod ids;
+pub mod resolve;
+
+use crate::problem::{Problem, ProblemKind};
+use crate::scan::imagedb::HistoryEntry;
+use crate::scan::layout::Layout;
+use crate::scan::{
+    ContainerRec, DirRec, ImageMetaRec, ImageRec, LayerRec, LinkRec, MountRec, RefRec, RemovingRec,
+    Scan, TmpRec, VolumeRec,
+};
+use ids::{ChainId, ImageId};
+use petgraph::graph::{DiGraph, NodeIndex};
+use petgraph::visit::EdgeRef;
+use petgraph::Direction;
+use std::collections::{HashMap, HashSet};
+
+/// A node of the graph: which typed vector, and the index in it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Node {
+    Image(usize),
+    Tag(usize),
+    Layer(usize),
+    Dir(usize),
+    Link(usize),
+    Container(usize),
+    Volume(usize),
+}
+
+/// A relation between two nodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Edge {
+    /// image -> the layer at the top of its chain
+    TopLayer,
+    /// layer -> parent layer (from the layerdb `parent` file)
+    LayerParent,
+    /// layer -> its overlay2 dir (`cache-id`)
+    LayerDir,
+    /// `l/` link -> the dir it points at
+    LinkDir,
+    /// dir -> a dir named in its `lower` file, with its position (0 = immediate parent)
+    Lower(u16),
+    /// tag -> image
+    TagImage,
+    /// image -> parent image (imagedb metadata `parent`)
+    ImageParent,
+    /// container -> image it was created from
+    ContainerImage,
+    /// container -> the layer its RW layer sits on (`mounts/<id>/parent`)
+    ContainerLayer,
+    /// container -> its RW dir (`mount-id`)
+    RwDir,
+    /// container -> its init dir (`init-id`)
+    InitDir,
+    /// container -> a volume it mounts
+    ContainerVolume,
+}
+
+/// An image: its config, its metadata and what the graph says of it.
+#[derive(Clone, Debug)]
+pub struct Image {
+    pub rec: ImageRec,
+    pub meta: Option<ImageMetaRec>,
+    /// Chain ids computed from the config's diff ids, base first.
+    pub chain: Vec<ChainId>,
+    /// Docker would load this image: config digest right and every chain layer loadable.
+    pub loaded: bool,
+}
+
+/// A container with its layerdb mount.
+#[derive(Clone, Debug)]
+pub struct Container {
+    pub rec: ContainerRec,
+    pub mount: Option<MountRec>,
+}
+
+/// The whole root as one graph.
+pub struct Model {
+    pub graph: DiGraph<Node, Edge>,
+    pub layout: Layout,
+    pub images: Vec<Image>,
+    pub tags: Vec<RefRec>,
+    pub layers: Vec<LayerRec>,
+    pub dirs: Vec<DirRec>,
+    pub links: Vec<LinkRec>,
+    pub containers: Vec<Container>,
+    pub volumes: Vec<VolumeRec>,
+    /// Mounts whose container has no config (`mount-without-container`).
+    pub stray_mounts: Vec<MountRec>,
+    /// Image metadata dirs with no config.
+    pub stray_image_meta: Vec<ImageMetaRec>,
+    pub removing: Vec<RemovingRec>,
+    pub layerdb_tmp: Vec<TmpRec>,
+    pub problems: Vec<Problem>,
+    image_nodes: Vec<NodeIndex>,
+    layer_nodes: Vec<NodeIndex>,
+    dir_nodes: Vec<NodeIndex>,
+    container_nodes: Vec<NodeIndex>,
+    image_by_id: HashMap<ImageId, usize>,
+    layer_by_chain: HashMap<ChainId, usize>,
+    dir_by_id: HashMap<String, usize>,
+    /// Per layer: can Docker load it (its files complete and its parents loadable)?
+    layer_loadable: Vec<bool>,
+    /// Per layer: the loaded images whose chain holds it, sorted.
+    layer_images: Vec<Vec<usize>>,
+}
+
+impl Model {
+    pub fn build(scan: Scan) -> Model {
+        let Scan {
+            layout,
+            images,
+            image_meta,
+            layers,
+            removing,
+            mounts,
+            layerdb_tmp,
+            dirs,
+            links,
+            refs,
+            containers,
+            volumes,
+            mut problems,
+        } = scan;
+        let mut graph = DiGraph::new();
+
+        let dir_nodes: Vec<NodeIndex> = (0..dirs.len())
+            .map(|i| graph.add_node(Node::Dir(i)))
+            .collect();
+        let dir_by_id: HashMap<String, usize> = dirs
+            .iter()
+            .enumerate()
+            .map(|(i, d)| (d.id.clone(), i))
+            .collect();
+        let link_nodes: Vec<NodeIndex> = (0..links.len())
+            .map(|i| graph.add_node(Node::Link(i)))
+            .collect();
+        let mut link_dir: HashMap<&str, usize> = HashMap::new();
+        for (i, l) in links.iter().enumerate() {
+            if let Some(&d) = l.dir_id.as_ref().and_then(|id| dir_by_id.get(id)) {
+                graph.add_edge(link_nodes[i], dir_nodes[d], Edge::LinkDir);
+                link_dir.insert(l.name.as_str(), d);
+            }
+        }
+        for (i, d) in dirs.iter().enumerate() {
+            for (pos, name) in d.lower.iter().enumerate() {
+                if let Some(&target) = link_dir.get(name.as_str()) {
+                    let pos = u16::try_from(pos).unwrap_or(u16::MAX);
+                    graph.add_edge(dir_nodes[i], dir_nodes[target], Edge::Lower(pos));
+                }
+            }
+        }
+
+        let layer_nodes: Vec<NodeIndex> = (0..layers.len())
+            .map(|i| graph.add_node(Node::Layer(i)))
+            .collect();
+        let layer_by_chain: HashMap<ChainId, usize> = layers
+            .iter()
+            .enumerate()
+            .map(|(i, l)| (l.chain_id.clone(), i))
+            .collect();
+        for (i, l) in layers.iter().enumerate() {
+            if let Some(p) = &l.parent {
+                if let Some(&pi) = layer_by_chain.get(p) {
+                    graph.add_edge(layer_nodes[i], layer_nodes[pi], Edge::LayerParent);
+                } else {
+                    problems.push(Problem::new(
+                        format!("{}/parent", l.path),
+                        ProblemKind::BrokenReference,
+                        format!("parent layer {} is not in layerdb; Docker drops this layer and every image on it", p.short()),
+                    ));
+                }
+            }
+            if let Some(c) = &l.cache_id {
+                if let Some(&d) = dir_by_id.get(c) {
+                    graph.add_edge(layer_nodes[i], dir_nodes[d], Edge::LayerDir);
+                }
+            }
+        }
+        let layer_loadable = loadable_layers(&graph, &layers, &layer_nodes);
+
+        let mut meta_by_id: HashMap<ImageId, ImageMetaRec> =
+            image_meta.into_iter().map(|m| (m.id.clone(), m)).collect();
+        let mut model_images = Vec::with_capacity(images.len());
+        for rec in images {
+            let chain = ChainId::chain(&rec.diff_ids);
+            let meta = meta_by_id.remove(&rec.id);
+            let loaded = rec.digest_ok
+                && chain
+                    .iter()
+                    .all(|c| layer_by_chain.get(c).is_some_and(|&l| layer_loadable[l]));
+            if rec.digest_ok && !loaded {
+                let missing = chain.iter().find(|c| !layer_by_chain.contains_key(*c));
+                let detail = match missing {
+                    Some(c) => format!(
+                        "layer {} of its chain is not in layerdb; Docker does not load this image",
+                        c.short()
+                    ),
+                    None => {
+                        "a layer of its chain cannot be loaded; Docker does not load this image"
+                            .to_owned()
+                    }
+                };
+                problems.push(Problem::new(
+                    rec.path.clone(),
+                    ProblemKind::BrokenReference,
+                    detail,
+                ));
+            }
+            model_images.push(Image {
+                rec,
+                meta,
+                chain,
+                loaded,
+            });
+        }
+        let mut stray_image_meta: Vec<ImageMetaRec> = meta_by_id.into_values().collect();
+        stray_image_meta.sort_by(|a, b| a.id.cmp(&b.id));
+        let image_nodes: Vec<NodeIndex> = (0..model_images.len())
+            .map(|i| graph.add_node(Node::Image(i)))
+            .collect();
+        let image_by_id: HashMap<ImageId, usize> = model_images
+            .iter()
+            .enumerate()
+            .map(|(i, im)| (im.rec.id.clone(), i))
+            .collect();
+        for (i, im) in model_images.iter().enumerate() {
+            if let Some(&top) = im.chain.last().and_then(|c| layer_by_chain.get(c)) {
+                graph.add_edge(image_nodes[i], layer_nodes[top], Edge::TopLayer);
+            }
+            if let Some(p) = im.meta.as_ref().and_then(|m| m.parent.as_ref()) {
+                if let Some(&pi) = image_by_id.get(p) {
+                    graph.add_edge(image_nodes[i], image_nodes[pi], Edge::ImageParent);
+                }
+            }
+        }
+
+        let tag_nodes: Vec<NodeIndex> = (0..refs.len())
+            .map(|i| graph.add_node(Node::Tag(i)))
+            .collect();
+        for (i, r) in refs.iter().enumerate() {
+            match image_by_id.get(&r.image) {
+                Some(&im) => {
+                    graph.add_edge(tag_nodes[i], image_nodes[im], Edge::TagImage);
+                }
+                None => problems.push(Problem::new(
+                    format!("{}/repositories.json", crate::scan::IMAGE_DIR),
+                    ProblemKind::BrokenReference,
+                    format!(
+                        "{} names image {} which has no config in imagedb",
+                        r.reference,
+                        r.image.short()
+                    ),
+                )),
+            }
+        }
+
+        let volume_nodes: Vec<NodeIndex> = (0..volumes.len())
+            .map(|i| graph.add_node(Node::Volume(i)))
+            .collect();
+        let volume_by_name: HashMap<&str, usize> = volumes
+            .iter()
+            .enumerate()
+            .map(|(i, v)| (v.name.as_str(), i))
+            .collect();
+        let mut mounts_by_id: HashMap<String, MountRec> = mounts
+            .into_iter()
+            .map(|m| (m.container_id.as_str().to_owned(), m))
+            .collect();
+        let mut model_containers = Vec::with_capacity(containers.len());
+        let mut container_nodes = Vec::with_capacity(containers.len());
+        for rec in containers {
+            let mount = mounts_by_id.remove(rec.id.as_str());
+            let i = model_containers.len();
+            let node = graph.add_node(Node::Container(i));
+            container_nodes.push(node);
+            if let Some(&im) = rec.image.as_ref().and_then(|id| image_by_id.get(id)) {
+                graph.add_edge(node, image_nodes[im], Edge::ContainerImage);
+            }
+            if let Some(m) = &mount {
+                if let Some(&l) = m.parent.as_ref().and_then(|p| layer_by_chain.get(p)) {
+                    graph.add_edge(node, layer_nodes[l], Edge::ContainerLayer);
+                }
+                if let Some(&d) = m.mount_id.as_ref().and_then(|id| dir_by_id.get(id)) {
+                    graph.add_edge(node, dir_nodes[d], Edge::RwDir);
+                }
+                if let Some(&d) = m.init_id.as_ref().and_then(|id| dir_by_id.get(id)) {
+                    graph.add_edge(node, dir_nodes[d], Edge::InitDir);
+                }
+            }
+            let mut seen = HashSet::new();
+            for mp in &rec.mounts {
+                if mp.kind == "volume" || (mp.kind.is_empty() && !mp.name.is_empty()) {
+                    if let Some(&v) = volume_by_name.get(mp.name.as_str()) {
+                        if seen.insert(v) {
+                            graph.add_edge(node, volume_nodes[v], Edge::ContainerVolume);
+                        }
+                    }
+                }
+            }
+            model_containers.push(Container { rec, mount });
+        }
+        let mut stray_mounts: Vec<MountRec> = mounts_by_id.into_values().collect();
+        stray_mounts.sort_by(|a, b| a.container_id.cmp(&b.container_id));
+
+        let mut model = Model {
+            graph,
+            layout,
+            images: model_images,
+            tags: refs,
+            layers,
+            dirs,
+            links,
+            containers: model_containers,
+            volumes,
+            stray_mounts,
+            stray_image_meta,
+            removing,
+            layerdb_tmp,
+            problems,
+            image_nodes,
+            layer_nodes,
+            dir_nodes,
+            container_nodes,
+            image_by_id,
+            layer_by_chain,
+            dir_by_id,
+            layer_loadable,
+            layer_images: Vec::new(),
+        };
+        model.layer_images = model.compute_layer_images();
+        model.problems.sort();
+        model.problems.dedup();
+        model
+    }
+
+    fn targets(&self, from: NodeIndex, kind: Edge) -> impl Iterator<Item = Node> + '_ {
+        self.graph
+            .edges_directed(from, Direction::Outgoing)
+            .filter(move |e| *e.weight() == kind)
+            .map(|e| self.graph[e.target()])
+    }
+
+    fn sources(&self, to: NodeIndex, kind: Edge) -> impl Iterator<Item = Node> + '_ {
+        self.graph
+            .edges_directed(to, Direction::Incoming)
+            .filter(move |e| *e.weight() == kind)
+            .map(|e| self.graph[e.source()])
+    }
+
+    fn compute_layer_images(&self) -> Vec<Vec<usize>> {
+        let mut out = vec![Vec::new(); self.layers.len()];
+        for i in 0..self.images.len() {
+            if !self.images[i].loaded {
+                continue;
+            }
+            for l in self.image_layers(i) {
+                out[l].push(i);
+            }
+        }
+        for v in &mut out {
+            v.sort_unstable_by(|&a, &b| self.images[a].rec.id.cmp(&self.images[b].rec.id));
+        }
+        out
+    }
+
+    pub fn image_index(&self, id: &ImageId) -> Option<usize> {
+        self.image_by_id.get(id).copied()
+    }
+
+    pub fn layer_index(&self, chain: &ChainId) -> Option<usize> {
+        self.layer_by_chain.get(chain).copied()
+    }
+
+    pub fn dir_index(&self, id: &str) -> Option<usize> {
+        self.dir_by_id.get(id).copied()
+    }
+
+    /// The images Docker would load, in id order.
+    pub fn loaded_images(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.images.len()).filter(|&i| self.images[i].loaded)
+    }
+
+    /// The layers of an image, base first, following the graph from its top layer.
+    pub fn image_layers(&self, image: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut cur = self.targets(self.image_nodes[image], Edge::TopLayer).next();
+        while let Some(Node::Layer(l)) = cur {
+            if out.len() > self.layers.len() {
+                break; // a parent cycle (tampered files): stop rather than loop
+            }
+            out.push(l);
+            cur = self.layer_parent(l).map(Node::Layer);
+        }
+        out.reverse();
+        out
+    }
+
+    pub fn layer_parent(&self, layer: usize) -> Option<usize> {
+        self.targets(self.layer_nodes[layer], Edge::LayerParent)
+            .find_map(|n| match n {
+                Node::Layer(l) => Some(l),
+                _ => None,
+            })
+    }
+
+    pub fn layer_dir(&self, layer: usize) -> Option<usize> {
+        self.targets(self.layer_nodes[layer], Edge::LayerDir)
+            .find_map(|n| match n {
+                Node::Dir(d) => Some(d),
+                _ => None,
+            })
+    }
+
+    pub fn layer_loadable(&self, layer: usize) -> bool {
+        self.layer_loadable[layer]
+    }
+
+    /// The loaded images whose chain holds a layer, in id order.
+    pub fn layer_images(&self, layer: usize) -> &[usize] {
+        &self.layer_images[layer]
+    }
+
+    /// Docker's size of a layer: its `size` file (0 when unreadable, with a problem).
+    pub fn layer_size(&self, layer: usize) -> u64 {
+        self.layers[layer].size.unwrap_or(0)
+    }
+
+    /// Docker's `Size` of an image: the sum of its chain's `size` files.
+    pub fn image_size(&self, image: usize) -> u64 {
+        self.image_layers(image)
+            .iter()
+            .map(|&l| self.layer_size(l))
+            .sum()
+    }
+
+    /// The tags and digests naming an image, sorted.
+    pub fn image_refs(&self, image: usize) -> Vec<&RefRec> {
+        let mut refs: Vec<&RefRec> = self
+            .sources(self.image_nodes[image], Edge::TagImage)
+            .filter_map(|n| match n {
+                Node::Tag(t) => Some(&self.tags[t]),
+                _ => None,
+            })
+            .collect();
+        refs.sort();
+        refs
+    }
+
+    pub fn image_parent(&self, image: usize) -> Option<usize> {
+        self.targets(self.image_nodes[image], Edge::ImageParent)
+            .find_map(|n| match n {
+                Node::Image(i) => Some(i),
+                _ => None,
+            })
+    }
+
+    /// Loaded images whose metadata names this one as parent.
+    pub fn image_children(&self, image: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .sources(self.image_nodes[image], Edge::ImageParent)
+            .filter_map(|n| match n {
+                Node::Image(i) if self.images[i].loaded => Some(i),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// No tag, no digest and no child: `<none>` in `docker images`.
+    pub fn is_dangling(&self, image: usize) -> bool {
+        self.image_refs(image).is_empty() && self.image_children(image).is_empty()
+    }
+
+    /// No tag or digest, but children: the classic builder's intermediate images.
+    pub fn is_intermediate(&self, image: usize) -> bool {
+        self.image_refs(image).is_empty() && !self.image_children(image).is_empty()
+    }
+
+    /// Containers created from an image.
+    pub fn image_containers(&self, image: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .sources(self.image_nodes[image], Edge::ContainerImage)
+            .filter_map(|n| match n {
+                Node::Container(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Containers whose RW layer sits on this layer.
+    pub fn layer_containers(&self, layer: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .sources(self.layer_nodes[layer], Edge::ContainerLayer)
+            .filter_map(|n| match n {
+                Node::Container(c) => Some(c),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    pub fn container_image(&self, container: usize) -> Option<usize> {
+        self.targets(self.container_nodes[container], Edge::ContainerImage)
+            .find_map(|n| match n {
+                Node::Image(i) => Some(i),
+                _ => None,
+            })
+    }
+
+    /// The container's RW and init dirs.
+    pub fn container_dirs(&self, container: usize) -> (Option<usize>, Option<usize>) {
+        let node = self.container_nodes[container];
+        let pick = |kind| {
+            self.targets(node, kind).find_map(|n| match n {
+                Node::Dir(d) => Some(d),
+                _ => None,
+            })
+        };
+        (pick(Edge::RwDir), pick(Edge::InitDir))
+    }
+
+    /// The `l/` links that point at a dir.
+    pub fn dir_links(&self, dir: usize) -> Vec<usize> {
+        let mut out: Vec<usize> = self
+            .sources(self.dir_nodes[dir], Edge::LinkDir)
+            .filter_map(|n| match n {
+                Node::Link(l) => Some(l),
+                _ => None,
+            })
+            .collect();
+        out.sort_unstable();
+        out
+    }
+
+    /// Loaded images with a tag or digest: what `docker images` lists besides dangling ones.
+    pub fn tagged_count(&self) -> usize {
+        self.loaded_images()
+            .filter(|&i| !self.image_refs(i).is_empty())
+            .count()
+    }
+
+    /// Steps of an image's history paired with its layers: for each layer (base first),
+    /// the history entries that made it; empty-layer steps go under the layer they follow
+    /// (steps before the first layer go with the first).
+    pub fn layer_history(&self, image: usize) -> Vec<Vec<&HistoryEntry>> {
+        let rec = &self.images[image].rec;
+        let n = rec.diff_ids.len();
+        let mut out: Vec<Vec<&HistoryEntry>> = vec![Vec::new(); n];
+        if n == 0 {
+            return out;
+        }
+        let mut next = 0usize; // index of the next layer to be produced
+        for h in &rec.history {
+            if h.empty_layer {
+                out[next.saturating_sub(1).min(n - 1)].push(h);
+            } else {
+                out[next.min(n - 1)].push(h);
+                next += 1;
+            }
+        }
+        out
+    }
+
+    /// For `docker system df`: the images Docker counts ("heads" and tagged images).
+    pub fn is_listed(&self, image: usize) -> bool {
+        !self.image_refs(image).is_empty() || self.image_children(image).is_empty()
+    }
+}
+
+/// A layer loads when its own files are complete and its parent loads.
+fn loadable_layers(
+    graph: &DiGraph<Node, Edge>,
+    layers: &[LayerRec],
+    layer_nodes: &[NodeIndex],
+) -> Vec<bool> {
+    let mut state: Vec<Option<bool>> = vec![None; layers.len()];
+    for start in 0..layers.len() {
+        let mut path = Vec::new();
+        let mut cur = start;
+        let verdict = loop {
+            if let Some(v) = state[cur] {
+                break v;
+            }
+            if !layers[cur].complete || path.len() > layers.len() {
+                break false;
+            }
+            path.push(cur);
+            let parent = graph
+                .edges_directed(layer_nodes[cur], Direction::Outgoing)
+                .find(|e| *e.weight() == Edge::LayerParent)
+                .and_then(|e| match graph[e.target()] {
+                    Node::Layer(l) => Some(l),
+                    _ => None,
+                });
+            match (parent, &layers[cur].parent) {
+                (Some(p), _) => cur = p,
+                (None, Some(_)) => break false, // parent named but absent
+                (None, None) => {
+                    state[cur] = Some(true);
+                    path.pop();
+                    break true;
+                }
+            }
+        };
+        for p in path {
+            state[p] = Some(verdict);
+        }
+        state[start].get_or_insert(verdict);
+    }
+    state.into_iter().map(|s| s.unwrap_or(false)).collect()
+}

@@ -1,0 +1,193 @@
+//! Graph -> output. Each report builds one plain `Serialize` struct from the model, then
+//! renders it as a table for people or as JSON for programs (schema: docs/json.md).
+//! Reports never touch the disk.
+
+pub mod images;
+pub mod info;
+pub mod tree;
+
+use crate::model::resolve::Resolved;
+use crate::model::Model;
+use crate::problem::Problem;
+use crate::Fatal;
+use comfy_table::{presets, ContentArrangement, Table};
+use serde::Serialize;
+use std::io::{self, Write};
+
+/// Every report carries what could not be read.
+pub trait Report: Serialize {
+    fn problems(&self) -> &[Problem];
+}
+
+/// Print a report: JSON on `out`, or the human rendering on `out` and the problems
+/// as a footer on `err`.
+pub fn emit<T: Report>(
+    report: &T,
+    json: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+    render: fn(&T, &mut dyn Write) -> io::Result<()>,
+) -> io::Result<()> {
+    if json {
+        serde_json::to_writer_pretty(&mut *out, report)?;
+        writeln!(out)?;
+        return Ok(());
+    }
+    render(report, out)?;
+    write_problems(report.problems(), err)
+}
+
+/// The footer every human report ends with on stderr.
+pub fn write_problems(problems: &[Problem], err: &mut dyn Write) -> io::Result<()> {
+    if problems.is_empty() {
+        return Ok(());
+    }
+    writeln!(
+        err,
+        "\n{} problem(s) met; what they name was not read or not used:",
+        problems.len()
+    )?;
+    for p in problems {
+        writeln!(err, "  {}", sanitize(&p.to_string()))?;
+    }
+    Ok(())
+}
+
+/// Resolve IMAGE or fail with docker's words.
+pub fn resolve_or_fail(model: &Model, name: &str) -> Result<usize, Fatal> {
+    match model.resolve_image(name) {
+        Resolved::Found(i) => Ok(i),
+        Resolved::NotFound => Err(Fatal::Usage(format!("No such image: {}", sanitize(name)))),
+        Resolved::Ambiguous(hits) => {
+            let list: Vec<String> = hits
+                .iter()
+                .map(|&i| {
+                    let im = &model.images[i];
+                    let tags: Vec<&str> = model
+                        .image_refs(i)
+                        .iter()
+                        .map(|r| r.reference.as_str())
+                        .collect();
+                    if tags.is_empty() {
+                        format!("  {}", im.rec.id)
+                    } else {
+                        format!("  {} ({})", im.rec.id, tags.join(", "))
+                    }
+                })
+                .collect();
+            Err(Fatal::Usage(format!(
+                "image id prefix {} is ambiguous; it matches:\n{}",
+                sanitize(name),
+                list.join("\n")
+            )))
+        }
+    }
+}
+
+/// A size as docker prints it: decimal units, three significant digits (`1.15MB`).
+pub fn human_size(bytes: u64) -> String {
+    let mut scaled = bytes as f64;
+    let mut steps = 0;
+    while scaled >= 999.5 && steps < 6 {
+        scaled /= 1000.0;
+        steps += 1;
+    }
+    let places = if steps == 0 || scaled >= 99.95 {
+        0
+    } else if scaled >= 9.995 {
+        1
+    } else {
+        2
+    };
+    let opts = humansize::FormatSizeOptions::from(humansize::DECIMAL)
+        .decimal_places(places)
+        .space_after_value(false);
+    let s = humansize::format_size(bytes, opts);
+    // Like Go's %g, which docker uses: no trailing zeros ("2MB", not "2.00MB").
+    let split = s
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    if num.contains('.') {
+        format!("{}{unit}", num.trim_end_matches('0').trim_end_matches('.'))
+    } else {
+        s
+    }
+}
+
+/// An RFC 3339 time as `YYYY-MM-DD HH:MM:SS` UTC; as given when it does not parse.
+pub fn human_time(t: &str) -> String {
+    match t.parse::<jiff::Timestamp>() {
+        Ok(ts) => ts.strftime("%Y-%m-%d %H:%M:%S").to_string(),
+        Err(_) => sanitize(t),
+    }
+}
+
+/// Names from a compromised root may carry terminal escapes: show control characters
+/// escaped.
+pub fn sanitize(s: &str) -> String {
+    if !s.chars().any(char::is_control) {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
+/// A borderless table like docker's.
+pub fn table(header: &[&str]) -> Table {
+    let mut t = Table::new();
+    t.load_preset(presets::NOTHING)
+        .set_content_arrangement(ContentArrangement::Disabled)
+        .set_header(header.iter().copied());
+    t
+}
+
+/// Print a table without the trailing spaces comfy-table pads lines with.
+pub fn write_table(mut t: Table, out: &mut dyn Write) -> io::Result<()> {
+    for column in t.column_iter_mut() {
+        column.set_padding((0, 2));
+    }
+    for line in t.lines() {
+        writeln!(out, "{}", line.trim_end())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sizes_as_docker_prints_them() {
+        assert_eq!(human_size(0), "0B");
+        assert_eq!(human_size(12), "12B");
+        assert_eq!(human_size(307_219), "307kB");
+        assert_eq!(human_size(1_146_369), "1.15MB");
+        assert_eq!(human_size(5_574_537), "5.57MB");
+        assert_eq!(human_size(12_300_000), "12.3MB");
+        assert_eq!(human_size(1_999_494), "2MB");
+        assert_eq!(human_size(8_198), "8.2kB");
+    }
+
+    #[test]
+    fn escapes_are_shown_not_sent() {
+        assert_eq!(sanitize("a\u{1b}[31mb"), "a\\u{1b}[31mb");
+        assert_eq!(sanitize("plain"), "plain");
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(
+            human_time("2018-04-05T10:41:28.876407948Z"),
+            "2018-04-05 10:41:28"
+        );
+        assert_eq!(human_time("garbage"), "garbage");
+    }
+}

@@ -1,0 +1,398 @@
+//! A tar archive of a data root, indexed in memory in one streaming pass.
+//!
+//! Headers give every entry's kind, size, mode, owner and link target, so sizes,
+//! listings and links are exact. Small metadata files are kept in memory; layer
+//! contents (`overlay2/*/diff`, volume data, logs) are not, so a large capture costs
+//! memory in proportion to its entries, not its bytes. Allocated blocks are unknown.
+
+use super::{DirEntry, FileKind, Meta};
+use crate::problem::{Problem, ProblemKind};
+use std::collections::HashMap;
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Read};
+use std::path::{Component, Path, PathBuf};
+
+/// Files larger than this are never kept in memory (no metadata file comes close).
+const KEEP_LIMIT: u64 = 16 << 20;
+
+/// Names at the top of a Docker data root, used to find the root inside an archive.
+const ROOT_MARKERS: &[&str] = &[
+    "image",
+    "overlay2",
+    "containers",
+    "volumes",
+    "aufs",
+    "overlay",
+];
+
+pub enum ReadError {
+    NotArchive,
+    Io(io::Error),
+}
+
+struct Node {
+    name: OsString,
+    meta: Meta,
+    children: HashMap<OsString, usize>,
+    data: Option<Vec<u8>>,
+    link: Option<PathBuf>,
+}
+
+pub struct Index {
+    nodes: Vec<Node>,
+    top: usize,
+    prefix: String,
+}
+
+fn dir_meta(ino: u64) -> Meta {
+    Meta {
+        kind: FileKind::Dir,
+        len: 0,
+        disk: None,
+        dev: 0,
+        ino,
+        nlink: 1,
+        mode: 0o755,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+    }
+}
+
+/// Layer contents, volume data and logs: read past, never kept.
+fn is_bulk(parts: &[OsString]) -> bool {
+    parts.windows(3).any(|w| {
+        (w[0] == "overlay2" && (w[2] == "diff" || w[2] == "merged" || w[2] == "work"))
+            || (w[0] == "volumes" && w[2] == "_data")
+    }) || parts
+        .last()
+        .and_then(|n| n.to_str())
+        .is_some_and(|n| n.contains("-json.log"))
+}
+
+fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
+    let mut reader = BufReader::with_capacity(1 << 16, file);
+    let head = reader.fill_buf().map_err(ReadError::Io)?;
+    if head.starts_with(&[0x1f, 0x8b]) {
+        return Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)));
+    }
+    if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        let dec = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
+            ReadError::Io(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
+        })?;
+        return Ok(Box::new(dec));
+    }
+    if head.len() >= 262 && &head[257..262] == b"ustar" {
+        return Ok(Box::new(reader));
+    }
+    Err(ReadError::NotArchive)
+}
+
+impl Index {
+    pub fn read(file: File) -> Result<(Index, Vec<Problem>), ReadError> {
+        let stream = open_stream(file)?;
+        let mut ix = Index {
+            nodes: vec![Node {
+                name: OsString::new(),
+                meta: dir_meta(1),
+                children: HashMap::new(),
+                data: None,
+                link: None,
+            }],
+            top: 0,
+            prefix: String::new(),
+        };
+        let mut problems = Vec::new();
+        let mut archive = tar::Archive::new(stream);
+        let entries = archive.entries().map_err(ReadError::Io)?;
+        let mut count = 0usize;
+        for entry in entries {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    problems.push(Problem::new(
+                        "",
+                        ProblemKind::Malformed,
+                        format!("archive unreadable after {count} entries: {e}; the rest is not analysed"),
+                    ));
+                    break;
+                }
+            };
+            count += 1;
+            if let Err(e) = ix.add(&mut entry) {
+                let shown = entry
+                    .path()
+                    .map(|p| p.display().to_string())
+                    .unwrap_or_default();
+                problems.push(Problem::new(
+                    shown,
+                    ProblemKind::Malformed,
+                    format!("archive entry not indexed: {e}"),
+                ));
+                if e.kind() == io::ErrorKind::UnexpectedEof {
+                    break;
+                }
+            }
+        }
+        if count == 0 {
+            return Err(ReadError::NotArchive);
+        }
+        ix.fix_nlinks();
+        ix.find_top();
+        Ok((ix, problems))
+    }
+
+    fn add<R: Read>(&mut self, entry: &mut tar::Entry<'_, R>) -> io::Result<()> {
+        // GNU tar's PAX sparse format (1.0) stores the real name and size in PAX
+        // records and a sparse map ahead of the data; the header name is a stand-in.
+        let mut sparse_name = None;
+        let mut sparse_size = None;
+        if let Some(exts) = entry.pax_extensions()? {
+            for ext in exts.flatten() {
+                match (ext.key(), ext.value()) {
+                    (Ok("GNU.sparse.name"), Ok(v)) => sparse_name = Some(PathBuf::from(v)),
+                    (Ok("GNU.sparse.realsize" | "GNU.sparse.size"), Ok(v)) => {
+                        sparse_size = v.parse::<u64>().ok();
+                    }
+                    _ => {}
+                }
+            }
+        }
+        let path = match sparse_name {
+            Some(p) => p,
+            None => entry.path()?.into_owned(),
+        };
+        let mut parts = Vec::new();
+        for c in path.components() {
+            match c {
+                Component::Normal(p) => parts.push(p.to_owned()),
+                Component::CurDir | Component::RootDir => {}
+                Component::ParentDir | Component::Prefix(_) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        "path leaves the archive",
+                    ))
+                }
+            }
+        }
+        let header = entry.header();
+        let etype = header.entry_type();
+        let kind = match etype {
+            tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
+                FileKind::File
+            }
+            tar::EntryType::Directory => FileKind::Dir,
+            tar::EntryType::Symlink => FileKind::Symlink,
+            tar::EntryType::Char => FileKind::CharDevice,
+            tar::EntryType::Block => FileKind::BlockDevice,
+            tar::EntryType::Fifo => FileKind::Fifo,
+            tar::EntryType::Link => {
+                let target = entry.link_name()?.ok_or_else(|| {
+                    io::Error::new(io::ErrorKind::InvalidData, "hard link without target")
+                })?;
+                return self.add_hard_link(&parts, &target);
+            }
+            _ => return Ok(()), // pax/GNU extension headers are folded in by the tar crate
+        };
+        let mode = header.mode().unwrap_or(0) & 0o7777;
+        let uid = u32::try_from(header.uid().unwrap_or(0)).unwrap_or(u32::MAX);
+        let gid = u32::try_from(header.gid().unwrap_or(0)).unwrap_or(u32::MAX);
+        let rdev = match kind {
+            FileKind::CharDevice | FileKind::BlockDevice => {
+                let major = u64::from(header.device_major().ok().flatten().unwrap_or(0));
+                let minor = u64::from(header.device_minor().ok().flatten().unwrap_or(0));
+                (major << 8) | minor
+            }
+            _ => 0,
+        };
+        let link = if kind == FileKind::Symlink {
+            entry.link_name()?.map(std::borrow::Cow::into_owned)
+        } else {
+            None
+        };
+        let len = match kind {
+            FileKind::File => sparse_size.unwrap_or_else(|| entry.size()),
+            FileKind::Symlink => link.as_ref().map_or(0, |l| l.as_os_str().len() as u64),
+            _ => 0,
+        };
+        let data = if kind == FileKind::File
+            && sparse_size.is_none()
+            && len <= KEEP_LIMIT
+            && !is_bulk(&parts)
+        {
+            let mut buf = Vec::with_capacity(len as usize);
+            entry.read_to_end(&mut buf)?;
+            Some(buf)
+        } else {
+            None
+        };
+        if parts.is_empty() {
+            return Ok(()); // "./" itself
+        }
+        let node = self.insert(&parts)?;
+        let ino = self.nodes[node].meta.ino;
+        let n = &mut self.nodes[node];
+        n.meta = Meta {
+            kind,
+            len,
+            disk: None,
+            dev: 0,
+            ino,
+            nlink: 1,
+            mode,
+            uid,
+            gid,
+            rdev,
+        };
+        n.data = data;
+        n.link = link;
+        Ok(())
+    }
+
+    fn add_hard_link(&mut self, parts: &[OsString], target: &Path) -> io::Result<()> {
+        let target_parts: Vec<OsString> = target
+            .components()
+            .filter_map(|c| match c {
+                Component::Normal(p) => Some(p.to_owned()),
+                _ => None,
+            })
+            .collect();
+        let src = self.lookup(&target_parts).ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "hard link to {} which the archive does not hold before it",
+                    target.display()
+                ),
+            )
+        })?;
+        let meta = self.nodes[src].meta;
+        let data = self.nodes[src].data.clone();
+        let node = self.insert(parts)?;
+        let n = &mut self.nodes[node];
+        n.meta = meta;
+        n.data = data;
+        Ok(())
+    }
+
+    fn lookup(&self, parts: &[OsString]) -> Option<usize> {
+        let mut cur = 0;
+        for p in parts {
+            cur = *self.nodes[cur].children.get(p)?;
+        }
+        Some(cur)
+    }
+
+    /// Find or create the node for `parts`, creating parent directories on the way.
+    fn insert(&mut self, parts: &[OsString]) -> io::Result<usize> {
+        let mut cur = 0;
+        for p in parts {
+            cur = if let Some(&c) = self.nodes[cur].children.get(p) {
+                c
+            } else {
+                let id = self.nodes.len();
+                self.nodes.push(Node {
+                    name: p.clone(),
+                    meta: dir_meta(id as u64 + 1),
+                    children: HashMap::new(),
+                    data: None,
+                    link: None,
+                });
+                self.nodes[cur].children.insert(p.clone(), id);
+                id
+            };
+        }
+        Ok(cur)
+    }
+
+    fn fix_nlinks(&mut self) {
+        let mut counts: HashMap<u64, u64> = HashMap::new();
+        for n in &self.nodes {
+            if n.meta.kind != FileKind::Dir {
+                *counts.entry(n.meta.ino).or_default() += 1;
+            }
+        }
+        for n in &mut self.nodes {
+            if n.meta.kind != FileKind::Dir {
+                n.meta.nlink = counts.get(&n.meta.ino).copied().unwrap_or(1);
+            }
+        }
+    }
+
+    /// The data root is the first folder, going down single-child folders, that holds
+    /// one of Docker's top-level areas (`docker/` in many captures).
+    fn find_top(&mut self) {
+        let mut cur = 0;
+        let mut prefix = Vec::new();
+        for _ in 0..4 {
+            let node = &self.nodes[cur];
+            if ROOT_MARKERS
+                .iter()
+                .any(|m| node.children.contains_key(OsStr::new(m)))
+            {
+                break;
+            }
+            let mut dirs = node
+                .children
+                .values()
+                .filter(|&&c| self.nodes[c].meta.kind == FileKind::Dir);
+            match (dirs.next(), dirs.next(), node.children.len()) {
+                (Some(&only), None, 1) => {
+                    prefix.push(self.nodes[only].name.to_string_lossy().into_owned());
+                    cur = only;
+                }
+                _ => break,
+            }
+        }
+        self.top = cur;
+        self.prefix = prefix.join("/");
+    }
+
+    pub fn top(&self) -> usize {
+        self.top
+    }
+
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    pub fn child(&self, node: usize, name: &OsStr) -> io::Result<usize> {
+        self.nodes[node]
+            .children
+            .get(name)
+            .copied()
+            .ok_or_else(|| io::Error::from(io::ErrorKind::NotFound))
+    }
+
+    pub fn meta(&self, node: usize) -> Meta {
+        self.nodes[node].meta
+    }
+
+    pub fn entries(&self, node: usize) -> Vec<DirEntry> {
+        self.nodes[node]
+            .children
+            .iter()
+            .map(|(name, &c)| DirEntry {
+                name: name.clone(),
+                kind: Some(self.nodes[c].meta.kind),
+            })
+            .collect()
+    }
+
+    pub fn content(&self, node: usize) -> io::Result<Vec<u8>> {
+        self.nodes[node].data.clone().ok_or_else(|| {
+            io::Error::new(
+                io::ErrorKind::Unsupported,
+                "layer content is not kept when reading an archive",
+            )
+        })
+    }
+
+    pub fn link_target(&self, node: usize) -> io::Result<PathBuf> {
+        self.nodes[node]
+            .link
+            .clone()
+            .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a symbolic link"))
+    }
+}

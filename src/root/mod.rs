@@ -1,0 +1,485 @@
+//! `DataRoot`: the only door to the filesystem.
+//!
+//! A root is either a directory (read through file descriptors: every component is
+//! opened with `O_NOFOLLOW`, so no symlink is ever followed and no path leaves the root)
+//! or a tar archive of one (`.tar`, `.tar.gz`, `.tar.zst`), indexed in memory in one
+//! pass and never unpacked. Nothing here opens anything for writing.
+#![allow(clippy::disallowed_methods)] // the one place allowed to touch the filesystem
+
+mod archive;
+
+use crate::problem::Problem;
+use rustix::fs::{AtFlags, FileType, Mode, OFlags};
+use std::ffi::{OsStr, OsString};
+use std::fs::File;
+use std::io::{self, Read};
+use std::os::fd::OwnedFd;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
+use std::path::{Path, PathBuf};
+
+/// What an entry is, as `lstat` tells (symlinks are never followed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum FileKind {
+    File,
+    Dir,
+    Symlink,
+    CharDevice,
+    BlockDevice,
+    Fifo,
+    Socket,
+    Unknown,
+}
+
+impl FileKind {
+    fn from_file_type(t: FileType) -> FileKind {
+        match t {
+            FileType::RegularFile => FileKind::File,
+            FileType::Directory => FileKind::Dir,
+            FileType::Symlink => FileKind::Symlink,
+            FileType::CharacterDevice => FileKind::CharDevice,
+            FileType::BlockDevice => FileKind::BlockDevice,
+            FileType::Fifo => FileKind::Fifo,
+            FileType::Socket => FileKind::Socket,
+            FileType::Unknown => FileKind::Unknown,
+        }
+    }
+}
+
+/// `lstat` of one entry. In an archive `blocks` is unknown and `ino` is synthetic
+/// (unique per inode, shared by hard links).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Meta {
+    pub kind: FileKind,
+    /// `st_size`: bytes of a file, target length of a symlink.
+    pub len: u64,
+    /// Allocated bytes (`st_blocks * 512`); `None` in an archive.
+    pub disk: Option<u64>,
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub rdev: u64,
+}
+
+impl Meta {
+    fn from_stat(st: &rustix::fs::Stat) -> Meta {
+        Meta {
+            kind: FileKind::from_file_type(FileType::from_raw_mode(st.st_mode)),
+            len: u64::try_from(st.st_size).unwrap_or(0),
+            disk: Some(u64::try_from(st.st_blocks).unwrap_or(0).saturating_mul(512)),
+            dev: st.st_dev,
+            ino: st.st_ino,
+            nlink: st.st_nlink,
+            mode: st.st_mode & 0o7777,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            rdev: st.st_rdev,
+        }
+    }
+}
+
+/// One name in a directory, with its kind when the directory listing tells it.
+#[derive(Clone, Debug)]
+pub struct DirEntry {
+    pub name: OsString,
+    pub kind: Option<FileKind>,
+}
+
+impl DirEntry {
+    /// The name if it is UTF-8 (every name Docker itself chooses is ASCII).
+    pub fn name_str(&self) -> Option<&str> {
+        self.name.to_str()
+    }
+}
+
+/// Why a root cannot be opened at all.
+#[derive(Debug, thiserror::Error)]
+pub enum OpenError {
+    #[error("{0}: no such file or directory")]
+    NotFound(PathBuf),
+    #[error("{0}: cannot open: {1}")]
+    Io(PathBuf, #[source] io::Error),
+    #[error("{0}: not a directory, nor a tar archive (.tar, .tar.gz, .tar.zst) of one")]
+    NotRoot(PathBuf),
+}
+
+enum Backend {
+    Fs(OwnedFd),
+    Archive(archive::Index),
+}
+
+/// A Docker data root, opened read-only.
+pub struct DataRoot {
+    backend: Backend,
+    shown: PathBuf,
+    problems: Vec<Problem>,
+}
+
+/// A directory inside the root, open for listing and reading its entries.
+pub struct Dir<'r> {
+    root: &'r DataRoot,
+    rel: String,
+    handle: Handle,
+}
+
+enum Handle {
+    Fd(OwnedFd),
+    Node(usize),
+}
+
+const DIR_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::DIRECTORY)
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC);
+// NONBLOCK: opening a FIFO planted where a file belongs must not hang; the kind is
+// checked right after the open and anything but a regular file is refused.
+const FILE_FLAGS: OFlags = OFlags::RDONLY
+    .union(OFlags::NOFOLLOW)
+    .union(OFlags::CLOEXEC)
+    .union(OFlags::NONBLOCK)
+    .union(OFlags::NOCTTY);
+
+fn check_name(name: &OsStr) -> io::Result<()> {
+    let b = name.as_bytes();
+    if b.is_empty() || b == b"." || b == b".." || b.contains(&b'/') || b.contains(&0) {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("not a plain file name: {:?}", name.to_string_lossy()),
+        ));
+    }
+    Ok(())
+}
+
+fn join_rel(base: &str, name: &OsStr) -> String {
+    let name = name.to_string_lossy();
+    if base.is_empty() {
+        name.into_owned()
+    } else {
+        format!("{base}/{name}")
+    }
+}
+
+fn not_regular(kind: FileKind) -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        format!("expected a regular file, found {}", kind_name(kind)),
+    )
+}
+
+/// How a kind is named in messages.
+pub fn kind_name(kind: FileKind) -> &'static str {
+    match kind {
+        FileKind::File => "a regular file",
+        FileKind::Dir => "a directory",
+        FileKind::Symlink => "a symbolic link (not followed)",
+        FileKind::CharDevice => "a character device",
+        FileKind::BlockDevice => "a block device",
+        FileKind::Fifo => "a FIFO",
+        FileKind::Socket => "a socket",
+        FileKind::Unknown => "an entry of unknown type",
+    }
+}
+
+fn read_limited(file: File, limit: u64) -> io::Result<Vec<u8>> {
+    let mut out = Vec::new();
+    file.take(limit + 1).read_to_end(&mut out)?;
+    if out.len() as u64 > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {limit} bytes, not read"),
+        ));
+    }
+    Ok(out)
+}
+
+fn symlink_error() -> io::Error {
+    io::Error::new(
+        io::ErrorKind::InvalidInput,
+        "expected a regular file or directory, found a symbolic link (not followed)",
+    )
+}
+
+/// `O_NOFOLLOW` on a symlink gives ELOOP (or ENOTDIR with `O_DIRECTORY`): say what it is.
+fn open_error(err: rustix::io::Errno, dir: &OwnedFd, name: &OsStr) -> io::Error {
+    if err == rustix::io::Errno::LOOP || err == rustix::io::Errno::NOTDIR {
+        if let Ok(st) = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW) {
+            let kind = FileKind::from_file_type(FileType::from_raw_mode(st.st_mode));
+            if kind == FileKind::Symlink {
+                return symlink_error();
+            }
+            if err == rustix::io::Errno::NOTDIR {
+                return io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    format!("expected a directory, found {}", kind_name(kind)),
+                );
+            }
+        }
+    }
+    err.into()
+}
+
+impl DataRoot {
+    /// Open a root: a directory, or a tar archive of one.
+    pub fn open(path: &Path) -> Result<DataRoot, OpenError> {
+        let meta = match std::fs::metadata(path) {
+            Ok(m) => m,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                return Err(OpenError::NotFound(path.to_owned()))
+            }
+            Err(e) => return Err(OpenError::Io(path.to_owned(), e)),
+        };
+        if meta.is_dir() {
+            // The root itself may be a symlink (/var/lib/docker -> /data/docker is common):
+            // the user named it. Nothing below it is followed.
+            let fd = rustix::fs::open(path, DIR_FLAGS.difference(OFlags::NOFOLLOW), Mode::empty())
+                .map_err(|e| OpenError::Io(path.to_owned(), e.into()))?;
+            return Ok(DataRoot {
+                backend: Backend::Fs(fd),
+                shown: path.to_owned(),
+                problems: Vec::new(),
+            });
+        }
+        if !meta.is_file() {
+            return Err(OpenError::NotRoot(path.to_owned()));
+        }
+        let file = File::open(path).map_err(|e| OpenError::Io(path.to_owned(), e))?;
+        let (index, problems) = archive::Index::read(file).map_err(|e| match e {
+            archive::ReadError::NotArchive => OpenError::NotRoot(path.to_owned()),
+            archive::ReadError::Io(e) => OpenError::Io(path.to_owned(), e),
+        })?;
+        Ok(DataRoot {
+            backend: Backend::Archive(index),
+            shown: path.to_owned(),
+            problems,
+        })
+    }
+
+    /// The path the user gave.
+    pub fn shown(&self) -> &Path {
+        &self.shown
+    }
+
+    /// True when the root is an archive: allocated sizes are unknown there.
+    pub fn is_archive(&self) -> bool {
+        matches!(self.backend, Backend::Archive(_))
+    }
+
+    /// For an archive, the folder inside it that holds the data root ("" when at top).
+    pub fn archive_prefix(&self) -> Option<&str> {
+        match &self.backend {
+            Backend::Archive(ix) => Some(ix.prefix()),
+            Backend::Fs(_) => None,
+        }
+    }
+
+    /// Problems met while opening (a truncated archive, ...).
+    pub fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+
+    /// The root directory itself.
+    pub fn top(&self) -> io::Result<Dir<'_>> {
+        let handle = match &self.backend {
+            Backend::Fs(fd) => Handle::Fd(
+                rustix::fs::openat(fd, ".", DIR_FLAGS, Mode::empty()).map_err(io::Error::from)?,
+            ),
+            Backend::Archive(ix) => Handle::Node(ix.top()),
+        };
+        Ok(Dir {
+            root: self,
+            rel: String::new(),
+            handle,
+        })
+    }
+
+    /// A directory by its path relative to the root (`/`-separated, plain names only).
+    pub fn dir(&self, rel: &str) -> io::Result<Dir<'_>> {
+        let mut dir = self.top()?;
+        for part in rel.split('/').filter(|p| !p.is_empty()) {
+            dir = dir.sub(OsStr::new(part))?;
+        }
+        Ok(dir)
+    }
+
+    /// Read a whole regular file by relative path, refusing one larger than `limit`.
+    pub fn read(&self, rel: &str, limit: u64) -> io::Result<Vec<u8>> {
+        let (parent, name) = split_rel(rel);
+        self.dir(parent)?.read(OsStr::new(name), limit)
+    }
+
+    /// `lstat` by relative path.
+    pub fn lstat(&self, rel: &str) -> io::Result<Meta> {
+        let (parent, name) = split_rel(rel);
+        if name.is_empty() {
+            return self.top()?.meta();
+        }
+        self.dir(parent)?.lstat(OsStr::new(name))
+    }
+}
+
+fn split_rel(rel: &str) -> (&str, &str) {
+    match rel.rsplit_once('/') {
+        Some((p, n)) => (p, n),
+        None => ("", rel),
+    }
+}
+
+impl<'r> Dir<'r> {
+    /// Path of this directory relative to the root.
+    pub fn rel(&self) -> &str {
+        &self.rel
+    }
+
+    /// Path of an entry of this directory relative to the root.
+    pub fn rel_of(&self, name: &OsStr) -> String {
+        join_rel(&self.rel, name)
+    }
+
+    /// Open a subdirectory; a symlink is refused, never followed.
+    pub fn sub(&self, name: &OsStr) -> io::Result<Dir<'r>> {
+        check_name(name)?;
+        let handle = match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => Handle::Fd(
+                rustix::fs::openat(fd, name, DIR_FLAGS, Mode::empty())
+                    .map_err(|e| open_error(e, fd, name))?,
+            ),
+            (Handle::Node(n), Backend::Archive(ix)) => {
+                let child = ix.child(*n, name)?;
+                match ix.meta(child).kind {
+                    FileKind::Dir => Handle::Node(child),
+                    FileKind::Symlink => return Err(symlink_error()),
+                    k => {
+                        return Err(io::Error::new(
+                            io::ErrorKind::InvalidInput,
+                            format!("expected a directory, found {}", kind_name(k)),
+                        ))
+                    }
+                }
+            }
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        };
+        Ok(Dir {
+            root: self.root,
+            rel: self.rel_of(name),
+            handle,
+        })
+    }
+
+    /// The names in this directory (without `.` and `..`), in no particular order.
+    pub fn entries(&self) -> io::Result<Vec<DirEntry>> {
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                let mut out = Vec::new();
+                for entry in rustix::fs::Dir::read_from(fd)? {
+                    let entry = entry?;
+                    let name = entry.file_name().to_bytes();
+                    if name == b"." || name == b".." {
+                        continue;
+                    }
+                    let kind = match entry.file_type() {
+                        FileType::Unknown => None,
+                        t => Some(FileKind::from_file_type(t)),
+                    };
+                    out.push(DirEntry {
+                        name: OsString::from_vec(name.to_vec()),
+                        kind,
+                    });
+                }
+                Ok(out)
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.entries(*n)),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// `lstat` of an entry.
+    pub fn lstat(&self, name: &OsStr) -> io::Result<Meta> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => Ok(Meta::from_stat(&rustix::fs::statat(
+                fd,
+                name,
+                AtFlags::SYMLINK_NOFOLLOW,
+            )?)),
+            (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.meta(ix.child(*n, name)?)),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// `lstat` of this directory itself.
+    pub fn meta(&self) -> io::Result<Meta> {
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => Ok(Meta::from_stat(&rustix::fs::fstat(fd)?)),
+            (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.meta(*n)),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// Read a regular file whole; larger than `limit` is an error, so is any other kind.
+    pub fn read(&self, name: &OsStr, limit: u64) -> io::Result<Vec<u8>> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                let file = rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
+                    .map_err(|e| open_error(e, fd, name))?;
+                let st = rustix::fs::fstat(&file)?;
+                let kind = FileKind::from_file_type(FileType::from_raw_mode(st.st_mode));
+                if kind != FileKind::File {
+                    return Err(not_regular(kind));
+                }
+                read_limited(File::from(file), limit)
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => {
+                let child = ix.child(*n, name)?;
+                let meta = ix.meta(child);
+                if meta.kind != FileKind::File {
+                    return Err(not_regular(meta.kind));
+                }
+                if meta.len > limit {
+                    return Err(io::Error::new(
+                        io::ErrorKind::FileTooLarge,
+                        format!("larger than {limit} bytes, not read"),
+                    ));
+                }
+                ix.content(child)
+            }
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// The target of a symlink, as stored (never resolved).
+    pub fn read_link(&self, name: &OsStr) -> io::Result<PathBuf> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                let target = rustix::fs::readlinkat(fd, name, Vec::new())?;
+                Ok(PathBuf::from(OsString::from_vec(target.into_bytes())))
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => ix.link_target(ix.child(*n, name)?),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_that_could_leave_the_root_are_refused() {
+        for bad in ["", ".", "..", "a/b", "x\0y"] {
+            assert!(check_name(OsStr::new(bad)).is_err(), "{bad:?}");
+        }
+        assert!(check_name(OsStr::new("..x")).is_ok());
+    }
+
+    #[test]
+    fn rel_paths_join_and_split() {
+        assert_eq!(join_rel("", OsStr::new("image")), "image");
+        assert_eq!(join_rel("image", OsStr::new("overlay2")), "image/overlay2");
+        assert_eq!(split_rel("a/b/c"), ("a/b", "c"));
+        assert_eq!(split_rel("c"), ("", "c"));
+    }
+}

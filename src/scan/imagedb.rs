@@ -1,0 +1,247 @@
+//! `image/overlay2/imagedb`: image configs (`content/sha256/<id>`) and their metadata
+//! (`metadata/sha256/<id>/{parent,lastUpdated,builtLocally}`).
+
+use super::{open_optional, read_text, sorted_names, IMAGE_DIR, JSON_LIMIT, SMALL_LIMIT};
+use crate::model::ids::{is_hex64, sha256_digest, DiffId, ImageId};
+use crate::problem::{Problem, ProblemKind};
+use crate::root::DataRoot;
+use rayon::prelude::*;
+use serde::Deserialize;
+use std::ffi::OsStr;
+
+/// One step of an image's history.
+#[derive(Clone, Debug, Default, Deserialize, serde::Serialize)]
+pub struct HistoryEntry {
+    #[serde(default)]
+    pub created: Option<String>,
+    #[serde(default)]
+    pub created_by: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
+    #[serde(default)]
+    pub comment: Option<String>,
+    #[serde(default)]
+    pub empty_layer: bool,
+}
+
+#[derive(Deserialize, Default)]
+struct RootFs {
+    #[serde(default, rename = "type")]
+    kind: Option<String>,
+    #[serde(default)]
+    diff_ids: Vec<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct ConfigFile {
+    #[serde(default)]
+    created: Option<String>,
+    #[serde(default)]
+    author: Option<String>,
+    #[serde(default)]
+    architecture: Option<String>,
+    #[serde(default)]
+    os: Option<String>,
+    #[serde(default)]
+    variant: Option<String>,
+    #[serde(default)]
+    comment: Option<String>,
+    #[serde(default)]
+    docker_version: Option<String>,
+    #[serde(default)]
+    config: Option<serde_json::Value>,
+    #[serde(default)]
+    history: Vec<HistoryEntry>,
+    #[serde(default)]
+    rootfs: RootFs,
+}
+
+/// An image config from `imagedb/content/sha256/<id>`.
+#[derive(Clone, Debug)]
+pub struct ImageRec {
+    pub id: ImageId,
+    /// The config file, relative to the root.
+    pub path: String,
+    /// Bytes of the config file.
+    pub config_len: u64,
+    /// The file's SHA-256 equals its name. Docker refuses to load an image otherwise.
+    pub digest_ok: bool,
+    pub created: Option<String>,
+    pub author: Option<String>,
+    pub architecture: Option<String>,
+    pub os: Option<String>,
+    pub variant: Option<String>,
+    pub comment: Option<String>,
+    pub docker_version: Option<String>,
+    /// The `config` object (Cmd, Env, Labels, ...), as stored.
+    pub config: Option<serde_json::Value>,
+    pub history: Vec<HistoryEntry>,
+    pub diff_ids: Vec<DiffId>,
+}
+
+/// `imagedb/metadata/sha256/<id>/`.
+#[derive(Clone, Debug)]
+pub struct ImageMetaRec {
+    pub id: ImageId,
+    pub path: String,
+    pub parent: Option<ImageId>,
+    pub last_updated: Option<String>,
+    pub built_locally: bool,
+}
+
+#[derive(Default)]
+pub struct ImageScan {
+    pub images: Vec<ImageRec>,
+    pub meta: Vec<ImageMetaRec>,
+    pub problems: Vec<Problem>,
+}
+
+pub fn scan(root: &DataRoot) -> ImageScan {
+    let mut out = ImageScan::default();
+    let content = format!("{IMAGE_DIR}/imagedb/content/sha256");
+    match open_optional(root, &content) {
+        Err(p) => out.problems.push(p),
+        Ok(None) => {}
+        Ok(Some(dir)) => {
+            let names = sorted_names(&dir, &mut out.problems);
+            let results: Vec<(Option<ImageRec>, Vec<Problem>)> = names
+                .par_iter()
+                .map(|name| read_config(&dir, name))
+                .collect();
+            for (rec, problems) in results {
+                out.images.extend(rec);
+                out.problems.extend(problems);
+            }
+        }
+    }
+    let metadata = format!("{IMAGE_DIR}/imagedb/metadata/sha256");
+    match open_optional(root, &metadata) {
+        Err(p) => out.problems.push(p),
+        Ok(None) => {}
+        Ok(Some(dir)) => {
+            for name in sorted_names(&dir, &mut out.problems) {
+                let rel = dir.rel_of(OsStr::new(&name));
+                let Some(id) = ImageId::from_hex(&name) else {
+                    out.problems.push(Problem::new(
+                        rel,
+                        ProblemKind::Unexpected,
+                        "not an image id (64 hex digits)",
+                    ));
+                    continue;
+                };
+                let sub = match dir.sub(OsStr::new(&name)) {
+                    Ok(s) => s,
+                    Err(e) => {
+                        out.problems.push(Problem::io(rel, &e));
+                        continue;
+                    }
+                };
+                let mut rec = ImageMetaRec {
+                    id,
+                    path: rel,
+                    parent: None,
+                    last_updated: None,
+                    built_locally: false,
+                };
+                match read_text(&sub, "parent", SMALL_LIMIT) {
+                    Ok(Some(p)) => match ImageId::parse(&p) {
+                        Some(p) => rec.parent = Some(p),
+                        None => out.problems.push(Problem::new(
+                            sub.rel_of(OsStr::new("parent")),
+                            ProblemKind::Malformed,
+                            "expected sha256:<64 hex>, the parent image id",
+                        )),
+                    },
+                    Ok(None) => {}
+                    Err(p) => out.problems.push(p),
+                }
+                match read_text(&sub, "lastUpdated", SMALL_LIMIT) {
+                    Ok(t) => rec.last_updated = t.map(|t| t.trim().to_owned()),
+                    Err(p) => out.problems.push(p),
+                }
+                rec.built_locally = sub.lstat(OsStr::new("builtLocally")).is_ok();
+                out.meta.push(rec);
+            }
+        }
+    }
+    out
+}
+
+fn read_config(dir: &crate::root::Dir<'_>, name: &str) -> (Option<ImageRec>, Vec<Problem>) {
+    let rel = dir.rel_of(OsStr::new(name));
+    let mut problems = Vec::new();
+    if !is_hex64(name) {
+        problems.push(Problem::new(
+            rel,
+            ProblemKind::Unexpected,
+            "not an image id (64 hex digits); Docker ignores it",
+        ));
+        return (None, problems);
+    }
+    let bytes = match dir.read(OsStr::new(name), JSON_LIMIT) {
+        Ok(b) => b,
+        Err(e) => {
+            problems.push(Problem::io(rel, &e));
+            return (None, problems);
+        }
+    };
+    let id = ImageId::from_hex(name).expect("checked hex");
+    let digest_ok = sha256_digest(&bytes) == id.as_str();
+    if !digest_ok {
+        problems.push(Problem::new(
+            rel.clone(),
+            ProblemKind::Mismatch,
+            "sha256 of the config differs from its name; Docker does not load this image",
+        ));
+    }
+    let cfg: ConfigFile = match serde_json::from_slice(&bytes) {
+        Ok(c) => c,
+        Err(e) => {
+            problems.push(Problem::new(
+                rel,
+                ProblemKind::Malformed,
+                format!("image config is not valid JSON: {e}"),
+            ));
+            return (None, problems);
+        }
+    };
+    if let Some(kind) = cfg.rootfs.kind.as_deref() {
+        if kind != "layers" {
+            problems.push(Problem::new(
+                rel.clone(),
+                ProblemKind::Malformed,
+                format!("rootfs.type is {kind:?}, expected \"layers\""),
+            ));
+        }
+    }
+    let mut diff_ids = Vec::with_capacity(cfg.rootfs.diff_ids.len());
+    for d in &cfg.rootfs.diff_ids {
+        if let Some(d) = DiffId::parse(d) {
+            diff_ids.push(d);
+        } else {
+            problems.push(Problem::new(
+                rel,
+                ProblemKind::Malformed,
+                format!("rootfs.diff_ids holds {d:?}, not a sha256 digest"),
+            ));
+            return (None, problems);
+        }
+    }
+    let rec = ImageRec {
+        id,
+        path: rel,
+        config_len: bytes.len() as u64,
+        digest_ok,
+        created: cfg.created,
+        author: cfg.author,
+        architecture: cfg.architecture,
+        os: cfg.os,
+        variant: cfg.variant,
+        comment: cfg.comment,
+        docker_version: cfg.docker_version,
+        config: cfg.config,
+        history: cfg.history,
+        diff_ids,
+    };
+    (Some(rec), problems)
+}
