@@ -61,19 +61,17 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::emit(&report, json, out, err, report::images::render)?;
             Ok(ExitStatus::Done)
         }
-        Command::Tree(args) => match &args.image {
-            Some(name) => {
+        Command::Tree(args) => {
+            if let Some(name) = &args.image {
                 let i = report::resolve_or_fail(&model, name)?;
                 let report = report::tree::build_stack(&model, i);
                 report::emit(&report, json, out, err, report::tree::render_stack)?;
-                Ok(ExitStatus::Done)
-            }
-            None => {
+            } else {
                 let report = report::tree::build_forest(&model, args.all);
                 report::emit(&report, json, out, err, report::tree::render_forest)?;
-                Ok(ExitStatus::Done)
             }
-        },
+            Ok(ExitStatus::Done)
+        }
         Command::Info => {
             let report = report::info::build(&root, &model);
             report::emit(&report, json, out, err, report::info::render)?;

@@ -137,7 +137,7 @@ pub enum DirIdForm {
     Hex,
     /// `<64 hex>-init`: a container's init layer.
     Init,
-    /// 25 base-36 characters: a BuildKit snapshot.
+    /// 25 base-36 characters: a `BuildKit` snapshot.
     Buildkit,
     /// Anything else (layers migrated from before Docker 1.10 use their v1 id).
     Other,

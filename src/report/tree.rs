@@ -216,7 +216,7 @@ pub fn build_forest(model: &Model, all: bool) -> ForestReport {
         }
     }
     let by_chain = |v: &mut Vec<usize>| {
-        v.sort_by(|&a, &b| model.layers[a].chain_id.cmp(&model.layers[b].chain_id))
+        v.sort_by(|&a, &b| model.layers[a].chain_id.cmp(&model.layers[b].chain_id));
     };
     roots.sort_by(|&a, &b| model.layers[a].chain_id.cmp(&model.layers[b].chain_id));
     for v in children.values_mut() {

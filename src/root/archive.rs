@@ -230,7 +230,7 @@ impl Index {
         if parts.is_empty() {
             return Ok(()); // "./" itself
         }
-        let node = self.insert(&parts)?;
+        let node = self.insert(&parts);
         let ino = self.nodes[node].meta.ino;
         let n = &mut self.nodes[node];
         n.meta = Meta {
@@ -269,7 +269,7 @@ impl Index {
         })?;
         let meta = self.nodes[src].meta;
         let data = self.nodes[src].data.clone();
-        let node = self.insert(parts)?;
+        let node = self.insert(parts);
         let n = &mut self.nodes[node];
         n.meta = meta;
         n.data = data;
@@ -285,7 +285,7 @@ impl Index {
     }
 
     /// Find or create the node for `parts`, creating parent directories on the way.
-    fn insert(&mut self, parts: &[OsString]) -> io::Result<usize> {
+    fn insert(&mut self, parts: &[OsString]) -> usize {
         let mut cur = 0;
         for p in parts {
             cur = if let Some(&c) = self.nodes[cur].children.get(p) {
@@ -303,7 +303,7 @@ impl Index {
                 id
             };
         }
-        Ok(cur)
+        cur
     }
 
     fn fix_nlinks(&mut self) {

@@ -128,7 +128,7 @@ pub fn detect(root: &DataRoot) -> Result<Layout, LayoutError> {
     }
     let snapshots = "containerd/daemon/io.containerd.snapshotter.v1.overlayfs/snapshots";
     if let Ok(Some(d)) = open_optional(root, snapshots) {
-        let n = d.entries().map(|e| e.len()).unwrap_or(0);
+        let n = d.entries().map_or(0, |e| e.len());
         if n > 0 {
             layout.layouts.push(LayoutFound {
                 name: "containerd-snapshotter".into(),

@@ -1,0 +1,142 @@
+//! Test helpers: sample roots unpacked into temp dirs, the daemon's recorded answers,
+//! and a `dockscope` command builder.
+#![allow(dead_code, clippy::disallowed_methods)]
+
+use assert_cmd::Command;
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process;
+use tempfile::TempDir;
+
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `../shared/external/docker-explorer/<name>.tgz`.
+pub fn explorer_archive(name: &str) -> PathBuf {
+    repo()
+        .join("../shared/external/docker-explorer")
+        .join(format!("{name}.tgz"))
+}
+
+/// A captured root unpacked into its own temp dir (removed when dropped).
+pub struct SampleRoot {
+    pub dir: TempDir,
+    pub root: PathBuf,
+    pub archive: PathBuf,
+    /// `sample-roots/<name>/daemon/` (None for docker-explorer captures).
+    pub daemon: Option<PathBuf>,
+}
+
+fn untar(archive: &Path, into: &Path) {
+    // GNU tar restores whiteout devices, trusted.* xattrs and sparse files (as root).
+    let status = process::Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-xpzf"])
+        .arg(archive)
+        .arg("-C")
+        .arg(into)
+        .status()
+        .expect("run tar");
+    assert!(status.success(), "tar failed on {}", archive.display());
+}
+
+impl SampleRoot {
+    /// `sample-roots/<name>/root.tar.gz`, unpacked.
+    pub fn unpack(name: &str) -> SampleRoot {
+        let archive = repo().join("sample-roots").join(name).join("root.tar.gz");
+        let dir = tempfile::tempdir().expect("tempdir");
+        untar(&archive, dir.path());
+        SampleRoot {
+            root: dir.path().to_owned(),
+            dir,
+            archive,
+            daemon: Some(repo().join("sample-roots").join(name).join("daemon")),
+        }
+    }
+
+    /// A docker-explorer capture, unpacked; its root is `docker/`.
+    pub fn explorer(name: &str) -> SampleRoot {
+        let archive = explorer_archive(name);
+        let dir = tempfile::tempdir().expect("tempdir");
+        untar(&archive, dir.path());
+        SampleRoot {
+            root: dir.path().join("docker"),
+            dir,
+            archive,
+            daemon: None,
+        }
+    }
+
+    /// A recorded daemon answer, parsed.
+    pub fn daemon_json(&self, file: &str) -> Value {
+        let path = self.daemon.as_ref().expect("a daemon capture").join(file);
+        let text =
+            std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+        serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn daemon_text(&self, file: &str) -> String {
+        let path = self.daemon.as_ref().expect("a daemon capture").join(file);
+        std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+    }
+
+    pub fn path(&self, rel: &str) -> PathBuf {
+        self.root.join(rel)
+    }
+}
+
+pub fn dockscope() -> Command {
+    let mut c = Command::cargo_bin("dockscope").expect("binary");
+    c.env_remove("DOCKSCOPE_ROOT");
+    c
+}
+
+/// Run `dockscope --root ROOT ARGS --json`, expect exit 0, parse stdout.
+pub fn json(root: &Path, args: &[&str]) -> Value {
+    let out = dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .arg("--json")
+        .output()
+        .expect("run dockscope");
+    assert!(
+        out.status.success(),
+        "dockscope {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).expect("stdout is JSON")
+}
+
+/// Run and return (exit code, stdout, stderr).
+pub fn run(root: &Path, args: &[&str]) -> (i32, String, String) {
+    let out = dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .expect("run dockscope");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+pub fn strs(v: &Value) -> Vec<String> {
+    let mut out: Vec<String> = v
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    out.sort();
+    out
+}
+
+/// RFC 3339 -> unix seconds.
+pub fn unix(t: &str) -> i64 {
+    t.parse::<jiff::Timestamp>().expect("RFC 3339").as_second()
+}
