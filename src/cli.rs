@@ -42,6 +42,8 @@ pub enum Command {
     Images(ImagesArgs),
     /// What the root holds: layouts, counts, version hints and problems
     Info,
+    /// Disk usage per area, image, layer, container and volume, and `docker system df`
+    Du(DuArgs),
 }
 
 #[derive(Debug, Args)]
@@ -58,4 +60,26 @@ pub struct ImagesArgs {
     /// Also list intermediate images, as `docker images -a`
     #[arg(short, long)]
     pub all: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DuArgs {
+    /// Rank by apparent size (as `du -b`) instead of allocated blocks
+    #[arg(long)]
+    pub apparent_size: bool,
+    /// Print exact byte counts instead of human sizes
+    #[arg(long)]
+    pub bytes: bool,
+    /// Order of the rows
+    #[arg(long, value_enum, default_value = "size")]
+    pub sort: crate::report::du::SortBy,
+    /// Show only the first N rows
+    #[arg(long, value_name = "N")]
+    pub top: Option<usize>,
+    /// What the table lists
+    #[arg(long, value_enum, default_value = "area")]
+    pub by: crate::report::du::By,
+    /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed images)
+    #[arg(long, value_enum, default_value = "23")]
+    pub df_compat: crate::report::du::DfCompat,
 }

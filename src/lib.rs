@@ -11,6 +11,7 @@ pub mod problem;
 pub mod report;
 pub mod root;
 pub mod scan;
+pub mod walk;
 
 use cli::{Cli, Command};
 use exit::ExitStatus;
@@ -72,10 +73,54 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             }
             Ok(ExitStatus::Done)
         }
+        Command::Du(args) => {
+            let walked = walk_with_progress(&root, err);
+            let mut report = report::du::build(&model, walked, args.df_compat, !root.is_archive());
+            report.view = Some(report::du::View {
+                by: args.by,
+                apparent: args.apparent_size,
+                bytes: args.bytes,
+                sort: args.sort,
+                top: args.top,
+            });
+            report::emit(&report, json, out, err, report::du::render)?;
+            Ok(ExitStatus::Done)
+        }
         Command::Info => {
             let report = report::info::build(&root, &model);
             report::emit(&report, json, out, err, report::info::render)?;
             Ok(ExitStatus::Done)
         }
     }
+}
+
+/// The size walk, with a progress line on stderr when stderr is a terminal.
+fn walk_with_progress(root: &DataRoot, err: &mut dyn Write) -> walk::WalkResult {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if !std::io::stderr().is_terminal() {
+        return walk::walk(root, None);
+    }
+    let progress = walk::Progress::default();
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            let bar = indicatif::ProgressBar::new_spinner();
+            while !done.load(Ordering::Relaxed) {
+                bar.set_message(format!(
+                    "walking: {} entries, {}",
+                    progress.entries.load(Ordering::Relaxed),
+                    report::human_size(progress.bytes.load(Ordering::Relaxed))
+                ));
+                bar.tick();
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let r = walk::walk(root, Some(&progress));
+        done.store(true, Ordering::Relaxed);
+        r
+    });
+    let _ = err.flush();
+    result
 }
