@@ -106,15 +106,15 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
         .chain(&report.repo_digests)
         .map(String::as_str)
         .collect();
+    let names = if names.is_empty() {
+        "<none>".to_owned()
+    } else {
+        sanitize(&names.join(", "))
+    };
+    writeln!(out, "{}\n{names}", report.id)?;
     writeln!(
         out,
-        "{} {}  {}  {} layer(s)",
-        report.id,
-        if names.is_empty() {
-            "<none>".to_owned()
-        } else {
-            sanitize(&names.join(", "))
-        },
+        "{} in {} layer(s)\n",
         human_size(report.size),
         report.layers.len()
     )?;
@@ -134,7 +134,10 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
             .created_by
             .iter()
             .map(|s| {
-                let s = sanitize(s.trim());
+                let s = match sanitize(s.trim()) {
+                    s if s.is_empty() => "(no command recorded)".to_owned(),
+                    s => s,
+                };
                 if s.chars().count() > 60 {
                     format!("{}…", s.chars().take(59).collect::<String>())
                 } else {
