@@ -44,6 +44,10 @@ pub enum Command {
     Info,
     /// Disk usage per area, image, layer, container and volume, and `docker system df`
     Du(DuArgs),
+    /// Leftovers nothing references and broken references, with the bytes each holds
+    Orphans(OrphansArgs),
+    /// Orphans and consistency as one answer for CI: exit 0 clean, 1 findings, 2 unreadable
+    Check(CheckArgs),
 }
 
 #[derive(Debug, Args)]
@@ -82,4 +86,32 @@ pub struct DuArgs {
     /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed images)
     #[arg(long, value_enum, default_value = "23")]
     pub df_compat: crate::report::du::DfCompat,
+}
+
+#[derive(Debug, Args)]
+pub struct OrphansArgs {
+    /// Print the reclaimable findings' paths, NUL-separated, for review (nothing is deleted)
+    #[arg(long)]
+    pub print0: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum CheckFormat {
+    Text,
+    Json,
+    /// node_exporter textfile-collector metrics
+    Prometheus,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Let findings of this kind pass (repeatable; `problem` lets unreadable input pass)
+    #[arg(long, value_name = "KIND")]
+    pub allow: Vec<String>,
+    /// Let reclaimable leftovers pass while they hold at most N bytes (on disk)
+    #[arg(long, value_name = "N")]
+    pub max_orphan_bytes: Option<u64>,
+    /// Output format (`--json` is the same as `--format json`)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: CheckFormat,
 }

@@ -54,6 +54,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
 }
 
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+    let started = std::time::Instant::now();
     let (root, model) = load(&cli.global.root)?;
     let json = cli.global.json;
     match &cli.command {
@@ -85,6 +86,66 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             });
             report::emit(&report, json, out, err, report::du::render)?;
             Ok(ExitStatus::Done)
+        }
+        Command::Orphans(args) => {
+            let report = orphans_report(&root, &model, None);
+            if args.print0 {
+                report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
+                report::write_problems(&report.problems, err)?;
+            } else {
+                report::emit(&report, json, out, err, report::orphans::render)?;
+            }
+            Ok(ExitStatus::Done)
+        }
+        Command::Check(args) => {
+            let walked = walk::walk(&root, None);
+            let du = report::du::build(
+                &model,
+                walked,
+                report::du::DfCompat::V23,
+                !root.is_archive(),
+            );
+            let orphans = orphans_report(&root, &model, Some(&du));
+            let loaded: Vec<usize> = model.loaded_images().collect();
+            let counts = report::check::CheckCounts {
+                images: loaded.len(),
+                dangling_images: loaded.iter().filter(|&&i| model.is_dangling(i)).count(),
+                layers: model.layers.len(),
+                overlay2_dirs: model.dirs.len(),
+                containers: model.containers.len(),
+                volumes: model.volumes.len(),
+            };
+            let policy = report::check::Policy {
+                allow: args.allow.clone(),
+                max_orphan_bytes: args.max_orphan_bytes,
+            };
+            let report = report::check::build(
+                orphans,
+                counts,
+                du.areas,
+                started.elapsed().as_secs_f64(),
+                &policy,
+            );
+            match (args.format, json) {
+                (cli::CheckFormat::Prometheus, _) => {
+                    out.write_all(
+                        report::check::prometheus(&report, &root.shown().display().to_string())
+                            .as_bytes(),
+                    )?;
+                    report::write_problems(&report.problems, err)?;
+                }
+                (cli::CheckFormat::Json, _) | (_, true) => {
+                    report::emit(&report, true, out, err, report::check::render)?;
+                }
+                (cli::CheckFormat::Text, false) => {
+                    report::emit(&report, false, out, err, report::check::render)?;
+                }
+            }
+            Ok(if report.ok {
+                ExitStatus::Done
+            } else {
+                ExitStatus::Findings
+            })
         }
         Command::Info => {
             let report = report::info::build(&root, &model);
@@ -123,4 +184,43 @@ fn walk_with_progress(root: &DataRoot, err: &mut dyn Write) -> walk::WalkResult 
     });
     let _ = err.flush();
     result
+}
+
+/// Classify the orphans, measure every path they name (overlay2 dirs from the du walk
+/// when there is one, the rest by walking just those paths), and build the report.
+fn orphans_report(
+    root: &DataRoot,
+    model: &Model,
+    du: Option<&report::du::DuReport>,
+) -> report::orphans::OrphansReport {
+    use rayon::prelude::*;
+    let candidates = report::orphans::classify(model, None);
+    let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
+    let from_du = |p: &str| -> Option<walk::Usage> {
+        let id = p
+            .strip_prefix("overlay2/")
+            .filter(|id| !id.contains('/') && *id != "l")?;
+        let layer = du?.dir_usage.get(id)?;
+        Some(*layer)
+    };
+    let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
+        .par_iter()
+        .map(|p| {
+            if let Some(u) = from_du(p) {
+                ((*p).clone(), u, Vec::new())
+            } else {
+                let (u, problems) = walk::measure(root, p);
+                ((*p).clone(), u, problems)
+            }
+        })
+        .collect();
+    let mut problems = model.problems.clone();
+    let mut sizes = std::collections::HashMap::new();
+    for (p, u, pr) in measured {
+        sizes.insert(p, u);
+        problems.extend(pr);
+    }
+    problems.sort();
+    problems.dedup();
+    report::orphans::build(candidates, &sizes, !root.is_archive(), problems)
 }

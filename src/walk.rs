@@ -165,12 +165,22 @@ fn classify(parts: &[&str], inherited: &Bucket) -> Bucket {
 
 /// Walk the whole root once.
 pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
+    walk_from(root, "", progress)
+}
+
+/// Walk one subtree (`rel` relative to the root; `""` for the whole root). The
+/// directory `rel` itself counts in `total`, as `du` counts it.
+pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> WalkResult {
     let known_disk = !root.is_archive();
     let mut problems = Vec::new();
-    let top = match root.top() {
+    let start = match if rel.is_empty() {
+        root.top()
+    } else {
+        root.dir(rel)
+    } {
         Ok(t) => t,
         Err(e) => {
-            problems.push(Problem::io("", &e));
+            problems.push(Problem::io(rel, &e));
             return WalkResult {
                 buckets: HashMap::new(),
                 total: Usage::empty(known_disk),
@@ -179,20 +189,31 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
             };
         }
     };
-    let root_meta = top.meta().ok();
+    let start_meta = start.meta().ok();
+    let parts: Vec<String> = rel
+        .split('/')
+        .filter(|p| !p.is_empty())
+        .map(str::to_owned)
+        .collect();
+    // The bucket of the start dir, as the full walk would have classified it.
+    let mut start_bucket = Bucket::Area(String::new());
+    let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+    for k in 1..=p.len().min(3) {
+        start_bucket = classify(&p[..k], &start_bucket);
+    }
     let shared = Shared {
         known_disk,
-        root_dev: root_meta.map_or(0, |m| m.dev),
+        root_dev: start_meta.map_or(0, |m| m.dev),
         out: Mutex::new(HashMap::new()),
         linked: Mutex::new(Vec::new()),
         mounts: Mutex::new(Vec::new()),
         problems: Mutex::new(problems),
         progress,
     };
-    let top_bucket = Bucket::Area(String::new());
+    let parts = (parts.len() < 3).then_some(parts);
     rayon::scope(|s| {
         let shared = &shared;
-        s.spawn(move |s| walk_dir(s, shared, top, Some(Vec::new()), top_bucket));
+        s.spawn(move |s| walk_dir(s, shared, start, parts, start_bucket));
     });
     let Shared {
         out,
@@ -207,9 +228,8 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
         linked.into_inner().unwrap_or_default(),
         known_disk,
     );
-    // The root dir itself counts in the total, as du counts it.
     let mut total = Usage::empty(known_disk);
-    if let Some(m) = root_meta {
+    if let Some(m) = start_meta {
         total.add_entry(&m);
     }
     for u in buckets.values() {
@@ -224,6 +244,27 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
         total,
         mount_points,
         problems,
+    }
+}
+
+/// What one path holds: a whole subtree for a directory, the entry itself otherwise.
+/// A path that does not exist holds nothing.
+pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
+    let known_disk = !root.is_archive();
+    match root.lstat(rel) {
+        Ok(m) if m.kind == FileKind::Dir => {
+            let r = walk_from(root, rel, None);
+            (r.total, r.problems)
+        }
+        Ok(m) => {
+            let mut u = Usage::empty(known_disk);
+            u.add_entry(&m);
+            (u, Vec::new())
+        }
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            (Usage::empty(known_disk), Vec::new())
+        }
+        Err(e) => (Usage::empty(known_disk), vec![Problem::io(rel, &e)]),
     }
 }
 

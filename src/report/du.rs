@@ -71,6 +71,9 @@ pub struct DuReport {
     pub mount_points_skipped: Vec<String>,
     #[serde(skip)]
     pub view: Option<View>,
+    /// Usage of every `overlay2/<id>` dir, for reports that measure dirs (orphans).
+    #[serde(skip)]
+    pub dir_usage: HashMap<String, Usage>,
     pub problems: Vec<Problem>,
 }
 
@@ -483,6 +486,11 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         system_df,
         mount_points_skipped: mount_points,
         view: None,
+        dir_usage: model
+            .dirs
+            .iter()
+            .map(|d| (d.id.clone(), dir_usage(&d.id)))
+            .collect(),
         problems,
     }
 }

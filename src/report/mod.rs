@@ -2,9 +2,11 @@
 //! renders it as a table for people or as JSON for programs (schema: docs/json.md).
 //! Reports never touch the disk.
 
+pub mod check;
 pub mod du;
 pub mod images;
 pub mod info;
+pub mod orphans;
 pub mod tree;
 
 use crate::model::resolve::Resolved;

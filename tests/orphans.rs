@@ -1,0 +1,638 @@
+//! `dockscope orphans` and `check` on fault roots made from a real capture: each fault is
+//! a named function that breaks a copy the way a crash, a failed rmi or an interrupted
+//! pull would, and each test states the exact findings and bytes (measured with GNU du
+//! on the same copy).
+#![allow(clippy::disallowed_methods)]
+
+mod common;
+use common::{json, run, SampleRoot};
+use serde_json::Value;
+use std::fs;
+use std::os::unix::fs::symlink;
+use std::path::Path;
+use std::process::Command;
+
+const IMG: &str = "image/overlay2";
+
+/// `du -sb`/`du -sB1` of paths (each counted once), in bytes; symlinks not followed.
+fn du(root: &Path, flag: &str, rels: &[String]) -> u64 {
+    if rels.is_empty() {
+        return 0;
+    }
+    let out = Command::new("du")
+        .arg("-sc")
+        .arg(flag)
+        .args(rels.iter().map(|r| root.join(r)))
+        .output()
+        .unwrap();
+    let text = String::from_utf8(out.stdout).unwrap();
+    text.lines()
+        .last()
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+fn findings<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
+fn kinds(v: &Value, list: &str) -> Vec<String> {
+    let mut k: Vec<String> = v[list]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["kind"].as_str().unwrap().to_owned())
+        .collect();
+    k.sort();
+    k
+}
+
+fn paths(f: &Value) -> Vec<String> {
+    let mut p: Vec<String> = f["paths"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p.as_str().unwrap().to_owned())
+        .collect();
+    p.sort();
+    p
+}
+
+/// The finding's bytes are exactly what du says its paths hold.
+fn bytes_match_du(root: &Path, f: &Value) {
+    let p = paths(f);
+    assert_eq!(
+        f["apparent_bytes"].as_u64(),
+        Some(du(root, "-b", &p)),
+        "{f}"
+    );
+    assert_eq!(f["disk_bytes"].as_u64(), Some(du(root, "-B1", &p)), "{f}");
+}
+
+fn layer_of(s: &SampleRoot, image: &str, k: usize) -> (String, String) {
+    let t = json(&s.root, &["tree", image]);
+    let l = &t["layers"][k];
+    (
+        l["chain_id"].as_str().unwrap()[7..].to_owned(),
+        l["cache_id"].as_str().unwrap().to_owned(),
+    )
+}
+
+fn link_of(s: &SampleRoot, cache: &str) -> String {
+    fs::read_to_string(s.path(&format!("overlay2/{cache}/link"))).unwrap()
+}
+
+/// The capture's baseline: the one finding `full` holds by design (c-orphan's image was
+/// removed with rmi -f).
+const BASELINE: &str = "container-missing-image";
+
+fn new_findings(v: &Value) -> Vec<String> {
+    kinds(v, "findings")
+        .into_iter()
+        .filter(|k| k != BASELINE)
+        .collect()
+}
+
+// ---- faults -------------------------------------------------------------------------
+
+/// A crashed pull: a filled overlay2 dir with its link, and nothing that names it.
+fn add_orphan_cache_dir(s: &SampleRoot) -> (String, String) {
+    let id = "0f".repeat(32);
+    let dir = s.path(&format!("overlay2/{id}"));
+    fs::create_dir_all(dir.join("diff/usr/lib")).unwrap();
+    fs::write(dir.join("diff/usr/lib/partial.so"), vec![7u8; 300_000]).unwrap();
+    fs::create_dir(dir.join("work")).unwrap();
+    let link = "ORPHANORPHANORPHANORPHAN22";
+    fs::write(dir.join("link"), link).unwrap();
+    symlink(
+        format!("../{id}/diff"),
+        s.path(&format!("overlay2/l/{link}")),
+    )
+    .unwrap();
+    (id, link.to_owned())
+}
+
+/// `rmi` of `dangle:1` cut short after the image config went: its top layer stays.
+fn remove_image_keep_layers(s: &SampleRoot, name: &str) -> String {
+    let t = json(&s.root, &["tree", name]);
+    let id = t["id"].as_str().unwrap()[7..].to_owned();
+    fs::remove_file(s.path(&format!("{IMG}/imagedb/content/sha256/{id}"))).unwrap();
+    let _ = fs::remove_dir_all(s.path(&format!("{IMG}/imagedb/metadata/sha256/{id}")));
+    let repos = s.path(&format!("{IMG}/repositories.json"));
+    let mut v: Value = serde_json::from_slice(&fs::read(&repos).unwrap()).unwrap();
+    let (repo, _) = name.split_once(':').unwrap();
+    v["Repositories"].as_object_mut().unwrap().remove(repo);
+    fs::write(&repos, serde_json::to_vec(&v).unwrap()).unwrap();
+    id
+}
+
+fn break_cache_dir(s: &SampleRoot, cache: &str) {
+    fs::remove_dir_all(s.path(&format!("overlay2/{cache}"))).unwrap();
+}
+
+fn add_layerdb_tmp(s: &SampleRoot) -> String {
+    let rel = format!("{IMG}/layerdb/tmp/write-set-69349703");
+    fs::create_dir_all(s.path(&rel)).unwrap();
+    // the 10-byte empty gzip a killed pull leaves
+    fs::write(
+        s.path(&format!("{rel}/tar-split.json.gz")),
+        [0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff],
+    )
+    .unwrap();
+    rel
+}
+
+fn container_dir(s: &SampleRoot, name: &str) -> String {
+    let v = json(&s.root, &["du"]);
+    let c = v["containers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["name"] == name)
+        .unwrap()
+        .clone();
+    c["id"].as_str().unwrap().to_owned()
+}
+
+// ---- tests --------------------------------------------------------------------------
+
+#[test]
+fn clean_captures_have_no_orphans() {
+    let s = SampleRoot::unpack("full");
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(kinds(&v, "findings"), [BASELINE]);
+    assert_eq!(v["totals"]["reclaimable_apparent_bytes"], 0);
+    // What Docker manages itself is reported apart, never as an orphan.
+    let docker = kinds(&v, "docker_reclaimable");
+    for k in [
+        "build-cache",
+        "container-only-layer",
+        "dangling-image",
+        "stopped-container",
+    ] {
+        assert!(docker.contains(&k.to_owned()), "{k} in {docker:?}");
+    }
+    // BuildKit's three context copies are build cache, with the bytes dockerd reported.
+    let cache: Vec<&Value> = v["docker_reclaimable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "build-cache")
+        .collect();
+    assert_eq!(cache.len(), 3);
+    for f in &cache {
+        bytes_match_du(&s.root, f);
+    }
+    let stopped = v["docker_reclaimable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "stopped-container")
+        .count();
+    assert_eq!(stopped, 10, "12 containers, 2 recorded running or paused");
+    for name in ["empty"] {
+        let e = SampleRoot::unpack(name);
+        let v = json(&e.root, &["orphans"]);
+        assert_eq!(v["findings"], Value::Array(vec![]), "{name}");
+        assert_eq!(v["docker_reclaimable"], Value::Array(vec![]), "{name}");
+    }
+    for name in ["overlay2.v2", "vols.v2"] {
+        let e = SampleRoot::explorer(name);
+        let v = json(&e.root, &["orphans"]);
+        assert_eq!(v["findings"], Value::Array(vec![]), "{name}");
+    }
+    // An archive gives the same findings, with unknown disk bytes.
+    let a = json(&s.archive, &["orphans"]);
+    assert_eq!(kinds(&a, "findings"), [BASELINE]);
+    assert_eq!(kinds(&a, "docker_reclaimable"), docker);
+    assert_eq!(a["totals"]["reclaimable_disk_bytes"], Value::Null);
+}
+
+#[test]
+fn orphan_cache_dir_from_a_crashed_pull() {
+    let s = SampleRoot::unpack("full");
+    let (id, link) = add_orphan_cache_dir(&s);
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(new_findings(&v), ["orphan-cache-dir"]);
+    let f = findings(&v, "orphan-cache-dir")[0];
+    assert_eq!(
+        paths(f),
+        [format!("overlay2/{id}"), format!("overlay2/l/{link}")]
+    );
+    assert_eq!(f["reclaimable"], true);
+    bytes_match_du(&s.root, f);
+    assert!(f["apparent_bytes"].as_u64().unwrap() > 300_000);
+    assert_eq!(
+        v["totals"]["reclaimable_apparent_bytes"],
+        f["apparent_bytes"]
+    );
+    // --print0 lists exactly its paths for review.
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(&s.root)
+        .args(["orphans", "--print0"])
+        .output()
+        .unwrap();
+    let listed: Vec<String> = out
+        .stdout
+        .split(|b| *b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| String::from_utf8_lossy(p).into_owned())
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            s.root.join(format!("overlay2/{id}")).display().to_string(),
+            s.root
+                .join(format!("overlay2/l/{link}"))
+                .display()
+                .to_string()
+        ]
+    );
+    assert!(
+        s.path(&format!("overlay2/{id}")).exists(),
+        "nothing is deleted"
+    );
+}
+
+#[test]
+fn unreferenced_layer_after_a_cut_short_rmi() {
+    let s = SampleRoot::unpack("full");
+    let (chain, cache) = layer_of(&s, "dangle:1", 1);
+    let link = link_of(&s, &cache);
+    remove_image_keep_layers(&s, "dangle:1");
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(new_findings(&v), ["unreferenced-layer"]);
+    let f = findings(&v, "unreferenced-layer")[0];
+    let mut expected = vec![
+        format!("{IMG}/layerdb/sha256/{chain}"),
+        format!("overlay2/l/{link}"),
+        format!("overlay2/{cache}"),
+    ];
+    expected.sort();
+    assert_eq!(paths(f), expected);
+    bytes_match_du(&s.root, f);
+}
+
+#[test]
+fn missing_cache_dir_and_its_dangling_link() {
+    let s = SampleRoot::unpack("full");
+    let (chain, cache) = layer_of(&s, "127.0.0.1:5000/demo/tool:1", 1);
+    let link = link_of(&s, &cache);
+    break_cache_dir(&s, &cache);
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(new_findings(&v), ["dangling-l-link", "missing-cache-dir"]);
+    let f = findings(&v, "missing-cache-dir")[0];
+    assert_eq!(paths(f), [format!("{IMG}/layerdb/sha256/{chain}")]);
+    assert_eq!(f["reclaimable"], false, "an image still uses it");
+    let l = findings(&v, "dangling-l-link")[0];
+    assert_eq!(paths(l), [format!("overlay2/l/{link}")]);
+    bytes_match_du(&s.root, l);
+}
+
+#[test]
+fn missing_parent_makes_ghost_images() {
+    let s = SampleRoot::unpack("full");
+    let (base, base_cache) = layer_of(&s, "base2:1", 0);
+    let base_link = link_of(&s, &base_cache);
+    let (child, _) = layer_of(&s, "base2-app:1", 1);
+    fs::remove_dir_all(s.path(&format!("{IMG}/layerdb/sha256/{base}"))).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    let k = new_findings(&v);
+    assert!(k.contains(&"missing-parent".to_owned()), "{k:?}");
+    assert!(k.contains(&"incomplete-image".to_owned()), "{k:?}");
+    assert!(k.contains(&"orphan-cache-dir".to_owned()), "{k:?}");
+    let mp = findings(&v, "missing-parent");
+    assert_eq!(mp.len(), 1);
+    assert!(paths(mp[0]).contains(&format!("{IMG}/layerdb/sha256/{child}")));
+    // base2:1, base2-app:1 and base2-app's intermediates are ghosts now.
+    let ghosts = findings(&v, "incomplete-image");
+    assert!(ghosts.len() >= 2, "{ghosts:?}");
+    for g in &ghosts {
+        bytes_match_du(&s.root, g);
+    }
+    let orphan = findings(&v, "orphan-cache-dir");
+    let mut expected = vec![
+        format!("overlay2/l/{base_link}"),
+        format!("overlay2/{base_cache}"),
+    ];
+    expected.sort();
+    assert_eq!(paths(orphan[0]), expected);
+    bytes_match_du(&s.root, orphan[0]);
+}
+
+#[test]
+fn dangling_tag_and_metadata_leftover() {
+    let s = SampleRoot::unpack("full");
+    let repos = s.path(&format!("{IMG}/repositories.json"));
+    let mut v: Value = serde_json::from_slice(&fs::read(&repos).unwrap()).unwrap();
+    let ghost = format!("sha256:{}", "ab".repeat(32));
+    v["Repositories"]["ghost"] = serde_json::json!({ "ghost:1": ghost });
+    fs::write(&repos, serde_json::to_vec(&v).unwrap()).unwrap();
+    let meta = format!("{IMG}/imagedb/metadata/sha256/{}", "cd".repeat(32));
+    fs::create_dir_all(s.path(&meta)).unwrap();
+    fs::write(
+        s.path(&format!("{meta}/lastUpdated")),
+        "2026-11-24T00:34:22.29850033Z",
+    )
+    .unwrap();
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(
+        new_findings(&v),
+        ["dangling-tag", "imagedb-metadata-leftover"]
+    );
+    let t = findings(&v, "dangling-tag")[0];
+    assert!(t["reason"].as_str().unwrap().contains("ghost:1"));
+    let m = findings(&v, "imagedb-metadata-leftover")[0];
+    assert_eq!(paths(m), [meta]);
+    bytes_match_du(&s.root, m);
+}
+
+#[test]
+fn l_links_that_point_nowhere_or_are_missing() {
+    let s = SampleRoot::unpack("full");
+    symlink("/etc", s.path("overlay2/l/ESCAPEESCAPEESCAPEESCAPE22")).unwrap();
+    symlink(
+        "../nonexistent/diff",
+        s.path("overlay2/l/NOWHERENOWHERENOWHERENOWH"),
+    )
+    .unwrap();
+    let (_, base_cache) = layer_of(&s, "base2:1", 0);
+    let base_link = link_of(&s, &base_cache);
+    fs::remove_file(s.path(&format!("overlay2/l/{base_link}"))).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(
+        new_findings(&v),
+        [
+            "dangling-l-link",
+            "dangling-l-link",
+            "missing-l-link",
+            "unknown-lower-link",
+            "unknown-lower-link",
+            "unknown-lower-link"
+        ]
+    );
+    let dl: Vec<Vec<String>> = findings(&v, "dangling-l-link")
+        .iter()
+        .map(|f| paths(f))
+        .collect();
+    assert!(dl.contains(&vec!["overlay2/l/ESCAPEESCAPEESCAPEESCAPE22".to_owned()]));
+    let ml = findings(&v, "missing-l-link")[0];
+    assert_eq!(paths(ml), [format!("overlay2/{base_cache}/link")]);
+    // every dir stacked on base2 (the layer above it, base2-app's container and its
+    // init dir) names the missing link in its lower file
+    for f in findings(&v, "unknown-lower-link") {
+        assert!(f["reason"].as_str().unwrap().contains(&base_link), "{f}");
+    }
+}
+
+#[test]
+fn interrupted_registration_leaves_a_write_set() {
+    let s = SampleRoot::unpack("full");
+    let rel = add_layerdb_tmp(&s);
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(new_findings(&v), ["layerdb-tmp-leftover"]);
+    let f = findings(&v, "layerdb-tmp-leftover")[0];
+    assert_eq!(paths(f), [rel]);
+    bytes_match_du(&s.root, f);
+}
+
+#[test]
+fn containers_and_mounts_that_lost_each_other() {
+    let s = SampleRoot::unpack("full");
+    let a = container_dir(&s, "c-exit0");
+    let b = container_dir(&s, "c-killed");
+    let b_mount =
+        fs::read_to_string(s.path(&format!("{IMG}/layerdb/mounts/{b}/mount-id"))).unwrap();
+    fs::remove_dir_all(s.path(&format!("{IMG}/layerdb/mounts/{a}"))).unwrap();
+    fs::remove_dir_all(s.path(&format!("containers/{b}"))).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(
+        new_findings(&v),
+        [
+            "container-without-mount",
+            "mount-without-container",
+            "orphan-cache-dir",
+            "orphan-cache-dir"
+        ]
+    );
+    let f = findings(&v, "container-without-mount")[0];
+    assert_eq!(paths(f), [format!("containers/{a}")]);
+    bytes_match_du(&s.root, f);
+    let m = findings(&v, "mount-without-container")[0];
+    let p = paths(m);
+    assert!(p.contains(&format!("{IMG}/layerdb/mounts/{b}")));
+    assert!(p.contains(&format!("overlay2/{b_mount}")));
+    assert!(p.contains(&format!("overlay2/{b_mount}-init")));
+    bytes_match_du(&s.root, m);
+    // c-exit0's RW and init dirs: no mount names them any more
+    for o in findings(&v, "orphan-cache-dir") {
+        bytes_match_du(&s.root, o);
+    }
+}
+
+#[test]
+fn partial_layer_and_pending_removal() {
+    let s = SampleRoot::unpack("full");
+    let (chain, _) = layer_of(&s, "committed:1", 6);
+    fs::remove_file(s.path(&format!("{IMG}/layerdb/sha256/{chain}/size"))).unwrap();
+    let (tool_chain, tool_cache) = layer_of(&s, "127.0.0.1:5000/demo/tool:1", 1);
+    let removing = format!(
+        "{IMG}/layerdb/sha256/{tool_chain}-{}-removing",
+        "9".repeat(64)
+    );
+    fs::rename(
+        s.path(&format!("{IMG}/layerdb/sha256/{tool_chain}")),
+        s.path(&removing),
+    )
+    .unwrap();
+    let v = json(&s.root, &["orphans"]);
+    let k = new_findings(&v);
+    assert!(k.contains(&"partial-layer".to_owned()), "{k:?}");
+    let p = findings(&v, "partial-layer")[0];
+    assert!(paths(p).contains(&format!("{IMG}/layerdb/sha256/{chain}")));
+    bytes_match_du(&s.root, p);
+    let pending: Vec<&Value> = v["docker_reclaimable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "pending-removal")
+        .collect();
+    assert_eq!(pending.len(), 1);
+    let pp = paths(pending[0]);
+    assert!(
+        pp.contains(&removing) && pp.contains(&format!("overlay2/{tool_cache}")),
+        "{pp:?}"
+    );
+    bytes_match_du(&s.root, pending[0]);
+}
+
+#[test]
+fn all_faults_at_once_count_each_byte_once() {
+    let s = SampleRoot::unpack("full");
+    add_orphan_cache_dir(&s);
+    add_layerdb_tmp(&s);
+    remove_image_keep_layers(&s, "dangle:1");
+    let (_, cache) = layer_of(&s, "127.0.0.1:5000/demo/tool:1", 1);
+    break_cache_dir(&s, &cache);
+    let v = json(&s.root, &["orphans"]);
+    let all: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["docker_reclaimable"].as_array().unwrap())
+        .flat_map(paths)
+        .collect();
+    let unique: std::collections::HashSet<&String> = all.iter().collect();
+    assert_eq!(unique.len(), all.len(), "a path in two findings");
+    let reclaimable: Vec<String> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["reclaimable"] == true)
+        .flat_map(paths)
+        .collect();
+    assert_eq!(
+        v["totals"]["reclaimable_apparent_bytes"].as_u64(),
+        Some(du(&s.root, "-b", &reclaimable))
+    );
+    assert_eq!(
+        v["totals"]["reclaimable_disk_bytes"].as_u64(),
+        Some(du(&s.root, "-B1", &reclaimable))
+    );
+    assert_eq!(
+        v["totals"]["findings"].as_u64().unwrap() as usize,
+        v["findings"].as_array().unwrap().len()
+    );
+}
+
+#[test]
+fn check_exit_codes_and_policy() {
+    let e = SampleRoot::unpack("empty");
+    assert_eq!(run(&e.root, &["check"]).0, 0);
+    let s = SampleRoot::unpack("full");
+    let (code, out, _) = run(&s.root, &["check"]);
+    assert_eq!(code, 1);
+    assert!(out.contains("FAIL: container-missing-image"), "{out}");
+    assert_eq!(run(&s.root, &["check", "--allow", BASELINE]).0, 0);
+    let (id, link) = add_orphan_cache_dir(&s);
+    let bytes = du(
+        &s.root,
+        "-B1",
+        &[format!("overlay2/{id}"), format!("overlay2/l/{link}")],
+    );
+    assert_eq!(run(&s.root, &["check", "--allow", BASELINE]).0, 1);
+    let ok = bytes.to_string();
+    let short = (bytes - 1).to_string();
+    assert_eq!(
+        run(
+            &s.root,
+            &["check", "--allow", BASELINE, "--max-orphan-bytes", &ok]
+        )
+        .0,
+        0
+    );
+    assert_eq!(
+        run(
+            &s.root,
+            &["check", "--allow", BASELINE, "--max-orphan-bytes", &short]
+        )
+        .0,
+        1
+    );
+    assert_eq!(
+        run(
+            &s.root,
+            &["check", "--allow", BASELINE, "--allow", "orphan-cache-dir"]
+        )
+        .0,
+        0
+    );
+    let (code, _, err) = run(&s.root.join("missing"), &["check"]);
+    assert_eq!(code, 2, "{err}");
+    // Unreadable input fails the check unless allowed.
+    fs::write(s.path(&format!("{IMG}/repositories.json")), b"{").unwrap();
+    let (code, out, _) = run(
+        &s.root,
+        &["check", "--allow", BASELINE, "--allow", "orphan-cache-dir"],
+    );
+    assert_eq!(code, 1, "{out}");
+    assert!(out.contains("problem"), "{out}");
+    let v = json(
+        &s.root,
+        &[
+            "check",
+            "--allow",
+            BASELINE,
+            "--allow",
+            "orphan-cache-dir",
+            "--allow",
+            "problem",
+        ],
+    );
+    assert_eq!(v["ok"], true);
+}
+
+#[test]
+fn check_prometheus_output_parses() {
+    let s = SampleRoot::unpack("full");
+    let (id, _) = add_orphan_cache_dir(&s);
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(&s.root)
+        .args(["check", "--format", "prometheus"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let lines = text.lines().map(|l| Ok(l.to_owned()));
+    let scrape = prometheus_parse::Scrape::parse(lines).expect("valid Prometheus text format");
+    let get = |name: &str, label: (&str, &str)| -> f64 {
+        scrape
+            .samples
+            .iter()
+            .find(|smp| smp.metric == name && smp.labels.get(label.0) == Some(label.1))
+            .map(|smp| match smp.value {
+                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                _ => f64::NAN,
+            })
+            .unwrap_or_else(|| panic!("no {name} {label:?} in\n{text}"))
+    };
+    assert_eq!(
+        get(
+            "dockscope_check_ok",
+            ("root", &s.root.display().to_string())
+        ),
+        0.0
+    );
+    assert_eq!(get("dockscope_findings", ("kind", "orphan-cache-dir")), 1.0);
+    let v = json(&s.root, &["orphans"]);
+    let f = findings(&v, "orphan-cache-dir")[0];
+    let disk = scrape
+        .samples
+        .iter()
+        .find(|smp| {
+            smp.metric == "dockscope_finding_bytes"
+                && smp.labels.get("kind") == Some("orphan-cache-dir")
+                && smp.labels.get("measure") == Some("disk")
+        })
+        .unwrap();
+    assert!(
+        matches!(disk.value, prometheus_parse::Value::Gauge(b) if b as u64 == f["disk_bytes"].as_u64().unwrap())
+    );
+    assert_eq!(get("dockscope_objects", ("kind", "images")), 19.0);
+    assert_eq!(get("dockscope_objects", ("kind", "containers")), 12.0);
+    let overlay = get("dockscope_area_bytes", ("area", "overlay2"));
+    assert!(overlay > 0.0);
+    assert!(text.contains("dockscope_scan_duration_seconds"));
+    assert!(id.len() == 64);
+}
