@@ -2,13 +2,15 @@
 # Remake the sample Docker data roots in sample-roots/ from a real dockerd 20.10
 # (Debian docker.io), overlay2 driver.  Run as root:
 #
-#     sudo bash sample-roots/make.sh            # both roots: full, empty
-#     sudo bash sample-roots/make.sh empty      # only one
+#     sudo bash sample-roots/make.sh            # all roots: full, empty, crashed
+#     sudo bash sample-roots/make.sh crashed    # only one (full | empty | crashed)
 #
 # For each root <name> it
 #   * starts a PRIVATE dockerd (own data root, socket, exec root, containerd,
 #     cgroup parent) under /tmp/dockscope-capture/<name>,
-#   * builds images / runs containers (full) or does nothing (empty),
+#   * builds images / runs containers (full), does nothing (empty), or
+#     (crashed) kills dockerd with SIGKILL during a layer extraction (docker
+#     pull), restarts it, and kills it again during a layer removal (docker rmi),
 #   * records the daemon's answers into sample-roots/<name>/daemon/,
 #   * stops everything it started (by pid only), unmounts what is left mounted,
 #   * archives the data root to sample-roots/<name>/root.tar.gz,
@@ -25,7 +27,8 @@ API=v1.41                       # Engine API version of dockerd 20.10
 REGISTRY_ADDR=127.0.0.1:5000
 
 ROOTS=("$@")
-[[ ${#ROOTS[@]} -gt 0 ]] || ROOTS=(full empty)
+[[ ${#ROOTS[@]} -gt 0 ]] || ROOTS=(full empty crashed)
+KNOWN_ROOTS="full, empty, crashed"
 
 # Per-root state (set by setup_root)
 NAME= W= OUT= CMDLOG= DOCKERD_PID= REGISTRY_PID=
@@ -162,19 +165,26 @@ kill_leftovers() {
     done
     rmdir /run/containerd/s /run/containerd 2>/dev/null || true
     # 3. unmount everything under $W, deepest first, repeat for stacked mounts
-    local round mps
+    unmount_under_w "$logit" "after dockerd exit"
+    # 4. our (now empty) container cgroups
+    for cg in $(cgroup_dirs); do
+        find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
+    done
+    return 0
+}
+
+# unmount_under_w [log] [PREFIX]: unmount everything under $W, deepest first,
+# repeating for stacked mounts; with "log", each umount is noted as "PREFIX: umount ...".
+unmount_under_w() {
+    local logit=${1:-} prefix=${2:-after dockerd exit} round mps m
     for round in 1 2 3 4 5; do
         mps=$(awk -v w="$W/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r -u)
         [[ -z $mps ]] && break
         while IFS= read -r m; do
             m=$(printf '%b' "${m//\\/\\0}")      # undo \040-style escapes
-            kl_note "after dockerd exit: umount $m  ($(awk -v m="$m" '$5 == m { for (i = 7; $i != "-"; i++); print $(i+1); exit }' /proc/self/mountinfo))"
+            [[ $logit == log ]] && note "$prefix: umount $m  ($(awk -v m="$m" '$5 == m { for (i = 7; $i != "-"; i++); print $(i+1); exit }' /proc/self/mountinfo))"
             umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
         done <<<"$mps"
-    done
-    # 4. our (now empty) container cgroups
-    for cg in $(cgroup_dirs); do
-        find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true
     done
     return 0
 }
@@ -214,7 +224,7 @@ setup_root() {
         [[ ! -e $W ]] || die "could not remove $W"
     fi
     mkdir -p "$W"/root "$W"/exec "$W"/ctx "$W"/cli-config
-    rm -rf "$OUT/daemon" "$OUT/root.tar.gz"
+    rm -rf "$OUT/daemon" "$OUT/root.tar.gz" "$OUT/EXPECTED.md"
     mkdir -p "$OUT/daemon"
     CMDLOG=$OUT/daemon/commands.log
     {
@@ -236,7 +246,7 @@ start_daemon() {
         --iptables=false --bridge=none --live-restore --cgroup-parent "dockscope-$NAME")
     note "daemon: dockerd $(q "${args[@]}")   (daemon.json: $(cat "$W/daemon.json"))"
     say "starting dockerd for '$NAME'"
-    "$DOCKERD" "${args[@]}" >"$W/dockerd.log" 2>&1 &
+    "$DOCKERD" "${args[@]}" >>"$W/dockerd.log" 2>&1 &
     DOCKERD_PID=$!
     local i
     for ((i = 0; i < 600; i++)); do
@@ -483,6 +493,242 @@ check_states() {
     ((nlogs >= 2)) || say "WARNING: c-logs has only $nlogs log file(s), no rotation"
 }
 
+# ------------------------------------------------------ the crashed root ---
+# Leftovers of interrupted work, made for real: dockerd (and the containerd it
+# started) is killed with SIGKILL, by pid, while it extracts a pulled layer and
+# while it removes a layer.
+BIG_MIB=512          # big:1's top layer: one file of zeros (its pull is interrupted)
+BIGRM_MIB=64         # bigrm:1's top layer (its rmi is interrupted)
+CRASH_TRIES=5
+CONTAINERD_PID=
+CRASH_FACTS=         # $W/crash-facts.md: what was seen at the crashes (for EXPECTED.md)
+
+# The containerd our dockerd started: its child whose comm is "containerd".
+containerd_pid() {
+    local p s comm rest
+    for p in /proc/[0-9]*; do
+        { read -r s <"$p/stat"; } 2>/dev/null || continue
+        comm=${s#*(}; comm=${comm%%)*}
+        [[ $comm == containerd ]] || continue
+        rest=${s##*) }                      # "state ppid ..."
+        rest=${rest#* }
+        [[ ${rest%% *} == "$DOCKERD_PID" ]] && { printf '%s\n' "${p#/proc/}"; return 0; }
+    done
+    return 0
+}
+
+start_daemon_crashable() {
+    start_daemon
+    CONTAINERD_PID=$(containerd_pid)
+    [[ -n $CONTAINERD_PID ]] || die "cannot find the containerd started by dockerd $DOCKERD_PID"
+    say "its containerd: pid $CONTAINERD_PID"
+}
+
+# crash_daemon WHAT: SIGKILL our dockerd, then its containerd (pids known
+# beforehand: nothing slow before the first kill), then unmount what they left.
+crash_daemon() {
+    kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+    kill -KILL "$CONTAINERD_PID" 2>/dev/null || true
+    note "CRASH during $1: kill -KILL $DOCKERD_PID (dockerd); kill -KILL $CONTAINERD_PID (its containerd)"
+    say "killed dockerd $DOCKERD_PID and containerd $CONTAINERD_PID (SIGKILL) during $1"
+    wait_gone "$DOCKERD_PID" 10 || die "dockerd survived SIGKILL"
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    wait_gone "$CONTAINERD_PID" 10 || say "WARNING: containerd $CONTAINERD_PID still there"
+    DOCKERD_PID= CONTAINERD_PID=
+    local p
+    for p in $(pids_under_w); do
+        grep -q containerd-shim "/proc/$p/cmdline" 2>/dev/null && die "a shim survived the crash: $p"
+    done
+    # as after a reboot: nothing stays mounted (dockerd's bind mounts of the
+    # data root and of overlay2/ onto themselves)
+    unmount_under_w log "after the crash"
+}
+
+# orphan_dirs ROOT: overlay2/<id> dirs that no layerdb sha256/<chain>/cache-id,
+# mounts/<ctr>/mount-id or init-id names ("-removing" dirs are not counted).
+orphan_dirs() {
+    local r=$1 f d
+    local -A named=()
+    for f in "$r"/image/overlay2/layerdb/sha256/*/cache-id "$r"/image/overlay2/layerdb/mounts/*/mount-id \
+        "$r"/image/overlay2/layerdb/mounts/*/init-id; do
+        [[ -f $f && $f != *-removing/* ]] || continue
+        named[$(<"$f")]=1
+    done
+    for d in "$r"/overlay2/*/; do
+        d=${d%/}; d=${d##*/}
+        [[ -d $r/overlay2/$d && $d != l && -z ${named[$d]:-} ]] && printf '%s\n' "$d"
+    done
+    return 0
+}
+
+# Describe the interesting state of the data root $W/root into commands.log and CRASH_FACTS.
+crash_state() {   # crash_state TITLE
+    local r=$W/root out
+    out=$(cd "$r" && {
+        echo "tmp/:"; find tmp -mindepth 1 -printf '  %y %s %p\n' 2>/dev/null | sort -k3
+        echo "image/overlay2/layerdb/tmp/:"; find image/overlay2/layerdb/tmp -mindepth 1 -printf '  %y %s %p\n' 2>/dev/null | sort -k3
+        echo "image/overlay2/layerdb/sha256/*-removing:"; find image/overlay2/layerdb/sha256 -path '*-removing*' -printf '  %y %s %p\n' | sort -k3
+        echo "overlay2/ dirs named by no layerdb cache-id/mount-id/init-id:"
+        local o; for o in $(orphan_dirs "$r"); do
+            echo "  $o: du -sb $(du -sb "overlay2/$o" | cut -f1), du -sB1 $(du -sB1 "overlay2/$o" | cut -f1)"
+            find "overlay2/$o" -mindepth 1 -printf '    %y %s %p\n' | sort -k3
+        done
+    })
+    note "$1:"
+    sed 's/^/#   /' <<<"$out" >>"$CMDLOG"
+    { echo "#### $1"; echo; echo '```'; echo "$out"; echo '```'; echo; } >>"$CRASH_FACTS"
+}
+
+populate_crashed() {
+    local c
+    CRASH_FACTS=$W/crash-facts.md; : >"$CRASH_FACTS"
+    CONTAINERD_PID=$(containerd_pid)
+    [[ -n $CONTAINERD_PID ]] || die "cannot find the containerd started by dockerd $DOCKERD_PID"
+
+    # --- base:1 (as in full), a small image, two containers ----------------
+    make_base_rootfs "$W/ctx/base-rootfs"
+    note "stdin of the next command: tar -C \$W/ctx/base-rootfs -c .   (busybox-static + applet symlinks)"
+    tar -C "$W/ctx/base-rootfs" -c . |
+        dk import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            --change 'CMD ["sh"]' - base:1
+    c=$W/ctx/small; mkdir -p "$c"
+    printf 'FROM base:1\nRUN echo small > /small.txt\nCMD ["cat", "/small.txt"]\n' >"$c/Dockerfile"
+    build small:1 "$c" 0
+    dk create --name c-created --network none small:1 echo never-started
+    dk run --name c-exited --network none small:1 sh -c 'echo done > /done.txt'
+
+    # --- big:1: a large layer of zeros (compresses ~1000:1), pushed, removed --
+    c=$W/ctx/big; mkdir -p "$c"
+    printf 'FROM base:1\nRUN mkdir /big && dd if=/dev/zero of=/big/zeros bs=1048576 count=%d 2>/dev/null\n' \
+        "$BIG_MIB" >"$c/Dockerfile"
+    build big:1 "$c" 0
+    start_registry
+    dk tag big:1 "$REGISTRY_ADDR/demo/big:1"
+    dk push "$REGISTRY_ADDR/demo/big:1"
+    dk rmi big:1 "$REGISTRY_ADDR/demo/big:1"
+
+    crash_pull
+    stop_registry
+
+    note "operator restart after the crash: same data root, same options"
+    start_daemon_crashable
+    sleep 1
+    crash_state "state seen by the restarted daemon (dockerd moved tmp/ to tmp-old/ and removed it)"
+}
+
+# Pull big:1 again and SIGKILL dockerd while the new layer's overlay2/<id>/diff
+# grows and its layerdb/tmp/write-set-* exists.  Retried (daemon restarted on
+# the same root) until an orphan overlay2 dir and a write-set are left.
+crash_pull() {
+    local img=$REGISTRY_ADDR/demo/big:1 L=$W/root/image/overlay2/layerdb
+    local try i pullpid killed sz prev newdir n ng ws=() sets=()
+    local -A before=()
+    ng=$(shopt -p nullglob || true); shopt -s nullglob
+    for ((try = 1; try <= CRASH_TRIES; try++)); do
+        [[ -n $DOCKERD_PID ]] || { note "restart after an unsuccessful crash try"; start_daemon_crashable; }
+        before=()
+        for n in "$W"/root/overlay2/* "$L"/tmp/*; do before[$n]=1; done
+        note "pull crash, try $try: pull in the background; SIGKILL dockerd as soon as a new overlay2/<id>/diff grows while a new layerdb/tmp/write-set-* exists"
+        printf 'docker pull %s &\n' "$img" >>"$CMDLOG"
+        "$DOCKER" pull "$img" >"$W/pull-$try.log" 2>&1 &
+        pullpid=$!
+        killed=0 prev=-1 newdir= sz=0
+        for ((i = 0; i < 6000; i++)); do
+            if [[ -z $newdir ]]; then
+                for n in "$W"/root/overlay2/*/diff; do
+                    n=${n%/diff}; [[ -z ${before[$n]:-} ]] && { newdir=${n##*/}; break; }
+                done
+            fi
+            sets=()
+            for n in "$L"/tmp/write-set-*; do [[ -z ${before[$n]:-} ]] && sets+=("${n##*/}"); done
+            if [[ -n $newdir ]] && ((${#sets[@]})); then
+                sz=$(du -sb "$W/root/overlay2/$newdir/diff" 2>/dev/null | cut -f1)
+                if ((prev >= 0 && sz > prev)); then
+                    crash_daemon "docker pull (layer extraction)"
+                    killed=1
+                    break
+                fi
+                prev=$sz
+            fi
+            proc_alive "$pullpid" || break
+            sleep 0.02
+        done
+        wait "$pullpid" 2>/dev/null || true
+        note "output of that docker pull:"
+        sed 's/^/#   | /' "$W/pull-$try.log" >>"$CMDLOG"
+        if ((killed)); then
+            ws=("$L"/tmp/write-set-*)
+            if ((${#ws[@]})) && orphan_dirs "$W/root" | grep -qx "$newdir"; then
+                note "pull crash, try $try: done: overlay2/$newdir (diff was $sz bytes at the last look before the kill) is named by no layerdb cache-id; write-set(s): ${sets[*]}"
+                printf '%s\n' "- pull crash: try $try of $CRASH_TRIES; the new layer dir \`overlay2/$newdir\`: \`du -sb diff\` = $sz at the last look before the kill; new write-set(s): \`${sets[*]}\`" >>"$CRASH_FACTS.head"
+                crash_state "state right after the pull crash (before the restart)"
+                eval "$ng"
+                return 0
+            fi
+            say "pull crash try $try: leftovers not as wanted (newdir=$newdir write-sets=${#ws[@]}); retrying"
+            note "pull crash, try $try: leftovers not as wanted; they stay, trying again"
+        else
+            say "pull crash try $try: the pull ended before the kill; removing the image and retrying"
+            note "pull crash, try $try: the pull ended before a kill"
+            proc_alive "$DOCKERD_PID" && { dk rmi "$img" || true; }
+        fi
+    done
+    die "could not interrupt a pull in $CRASH_TRIES tries"
+}
+
+# After the recording: build bigrm:1 and SIGKILL dockerd during `docker rmi
+# bigrm:1`, as soon as layerdb/sha256/<chain>-<random>-removing appears (the
+# rename that precedes the removal of overlay2/<cache-id>).  The daemon is NOT
+# restarted afterwards: a clean shutdown (layerStore.Cleanup) would delete the
+# "-removing" dir and its overlay2 dir.
+crash_rmi() {
+    local L=$W/root/image/overlay2/layerdb c=$W/ctx/bigrm try rmipid ng r=() id cid
+    ng=$(shopt -p nullglob || true); shopt -s nullglob
+    mkdir -p "$c"
+    printf 'FROM base:1\nRUN mkdir /bigrm && dd if=/dev/zero of=/bigrm/zeros bs=1048576 count=%d 2>/dev/null\n' \
+        "$BIGRM_MIB" >"$c/Dockerfile"
+    for ((try = 1; try <= CRASH_TRIES; try++)); do
+        if [[ -z $DOCKERD_PID ]]; then
+            note "rmi crash, try $try: start the daemon again on the same root"
+            start_daemon_crashable
+        fi
+        build bigrm:1 "$c" 0
+        id=$("$DOCKER" image inspect -f '{{.Id}}' bigrm:1)
+        r=("$L"/sha256/*-removing)
+        ((${#r[@]} == 0)) || die "a -removing dir exists before the rmi"
+        note "rmi crash, try $try: rmi in the background; SIGKILL dockerd as soon as layerdb/sha256/*-removing appears"
+        printf 'docker rmi bigrm:1 &\n' >>"$CMDLOG"
+        "$DOCKER" rmi bigrm:1 >"$W/rmi-$try.log" 2>&1 &
+        rmipid=$!
+        # busy loop: builtins only (glob, kill -0), to kill within a few microseconds
+        while :; do
+            r=("$L"/sha256/*-removing)
+            ((${#r[@]})) && break
+            kill -0 "$rmipid" 2>/dev/null || break
+        done
+        if ((${#r[@]})); then crash_daemon "docker rmi (layer removal)"; fi
+        wait "$rmipid" 2>/dev/null || true
+        note "output of that docker rmi:"
+        sed 's/^/#   | /' "$W/rmi-$try.log" >>"$CMDLOG"
+        r=("$L"/sha256/*-removing)
+        if ((${#r[@]})); then
+            cid=$(cat "${r[0]}/cache-id" 2>/dev/null || true)
+            note "rmi crash, try $try: done: ${r[*]##*/} left (cache-id $cid, image $id)"
+            printf '%s\n' "- rmi crash: try $try of $CRASH_TRIES; image \`$id\` (bigrm:1); left \`${r[*]##*/}\` whose cache-id is \`$cid\`" >>"$CRASH_FACTS.head"
+            crash_state "final state, right after the rmi crash (no restart after it)"
+            eval "$ng"
+            return 0
+        fi
+        say "rmi crash try $try: no -removing dir left; retrying"
+        note "rmi crash, try $try: no -removing dir left"
+    done
+    eval "$ng"
+    say "WARNING: could not interrupt an rmi in $CRASH_TRIES tries; no -removing dir"
+    note "could not interrupt an rmi in $CRASH_TRIES tries: the root has no -removing dir"
+    printf '%s\n' "- rmi crash: FAILED in $CRASH_TRIES tries; no \`-removing\` dir" >>"$CRASH_FACTS.head"
+    if [[ -n $DOCKERD_PID ]]; then stop_daemon; fi
+}
+
 # ------------------------------------------------------------- record ------
 record() {
     local D=$OUT/daemon ids=() cids=() id img
@@ -556,8 +802,183 @@ archive() {
             say "WARNING: sparse file not restored sparse"
         fi
     fi
+    if [[ $NAME == crashed ]]; then
+        grep -q '/image/overlay2/layerdb/tmp/write-set-' "$listing" || die "no layerdb/tmp/write-set-* in $tgz"
+        grep -q -- '-removing/' "$listing" || say "WARNING: no layerdb/sha256/*-removing in $tgz"
+        (( $(stat -c %s "$tgz") < 1300000 )) || say "WARNING: $tgz is larger than ~1.3 MB"
+    fi
     say "$NAME: $(du -h "$tgz" | cut -f1) $(basename "$tgz"): $(grep -c '' "$listing") entries"
     (( $(stat -c %s "$tgz") < 3500000 )) || say "WARNING: $tgz is larger than ~3 MB"
+}
+
+# ------------------------------------------------- crashed: EXPECTED.md ------
+# verify_daemon ROOT: start a throwaway dockerd on ROOT (an extraction of the
+# archive) and compare its API answers with the recorded ones (ignoring the
+# relative "Status" texts).  Prints the result as markdown lines.
+verify_daemon() {
+    local V=$1 vs=$W/v pid i q a f D=$OUT/daemon ok=1
+    # lists come in map order: sort them; drop the relative "Status" texts
+    local norm='def s(k): if type == "array" then sort_by(k) else . end;
+        walk(if type == "object" then del(.Status) else . end)
+        | if type == "array" then s(.Id)
+          else (.Images |= s(.Id)) | (.Containers |= s(.Id)) | (.Volumes |= s(.Name)) | (.BuildCache |= s(.ID)) end'
+    mkdir -p "$vs/exec"
+    printf '{"deprecated-key-path": "%s/key.json"}\n' "$vs" >"$vs/daemon.json"
+    "$DOCKERD" --config-file "$vs/daemon.json" --data-root "$V" --host "unix://$vs/sock" \
+        --pidfile "$vs/pid" --exec-root "$vs/exec" --storage-driver overlay2 --iptables=false \
+        --bridge=none --live-restore --cgroup-parent "dockscope-$NAME" >"$vs/dockerd.log" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 600; i++)); do
+        proc_alive "$pid" || break
+        DOCKER_HOST=unix://$vs/sock "$DOCKER" version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    if ! DOCKER_HOST=unix://$vs/sock "$DOCKER" version >/dev/null 2>&1; then
+        echo "- FAILED: a dockerd on the extraction did not come up"
+        ok=0
+    else
+        for q in '/images/json?all=1 api-images-all.json' '/containers/json?all=1&size=1 api-containers.json' \
+            '/system/df api-system-df.json'; do
+            a=${q% *} f=${q#* }
+            { curl -sSf --unix-socket "$vs/sock" "http://localhost/$API$a" |
+                jq -S "$norm" >"$vs/got.json"; } || echo 'request failed' >"$vs/got.json"
+            jq -S "$norm" "$D/$f" >"$vs/want.json"
+            if cmp -s "$vs/got.json" "$vs/want.json"; then
+                echo "- \`GET $a\`: same as \`daemon/$f\` (\"Status\" texts aside)"
+            else
+                echo "- \`GET $a\`: DIFFERS from \`daemon/$f\`:"
+                echo '```'; { diff "$vs/want.json" "$vs/got.json" || true; } | head -40; echo '```'
+                ok=0
+            fi
+        done
+    fi
+    stop_pid "$pid" TERM
+    wait "$pid" 2>/dev/null || true
+    ((ok)) || say "WARNING: the daemon on the extraction does not answer as recorded (see EXPECTED.md)"
+    return 0
+}
+
+# List a directory tree relative to the extraction: type, mode, bytes, path.
+tree_lines() {
+    (cd "$1" && find "${@:2}" \( -type l -printf '%y %M %12s %p -> %l\n' \) -o -printf '%y %M %12s %p\n' 2>/dev/null |
+        sort -k4) || true
+}
+
+expected_crashed() {
+    local tgz=$OUT/root.tar.gz V=$W/verify e=$OUT/EXPECTED.md D=$OUT/daemon L o d cid lid how
+    local -A rmcache=()
+    rm -rf "$V"; mkdir -p "$V"
+    tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$tgz" -C "$V"
+    L=$V/image/overlay2/layerdb
+    for d in "$L"/sha256/*-removing; do [[ -f $d/cache-id ]] && rmcache[$(<"$d/cache-id")]=${d##*/}; done
+    {
+        echo "# \`crashed/\`: the leftovers in \`root.tar.gz\`"
+        echo
+        echo "Generated by make.sh from an extraction of the archive (GNU tar, as in README.md"
+        echo "\"Extracting a root\", on ext4); do not edit by hand. How the root was made: README.md,"
+        echo "section \`crashed/\`; every command, with the state seen at each crash: \`daemon/commands.log\`."
+        echo
+        echo '```'
+        (cd "$HERE" && sha256sum "$NAME/root.tar.gz")
+        echo "$(stat -c %s "$tgz") bytes"
+        echo '```'
+        echo
+        echo "## The crashes"
+        echo
+        cat "$CRASH_FACTS.head"
+        echo
+        echo "What was on the live root at each step (\`find -printf '%y %s %p'\`; the same is in \`daemon/commands.log\`):"
+        echo
+        cat "$CRASH_FACTS"
+        echo "## overlay2 dirs named by no layerdb \`cache-id\`, \`mount-id\` or \`init-id\`"
+        echo
+        echo "(\`-removing\` dirs not counted as naming anything.)"
+        echo
+        echo "| overlay2 dir | du -sb | du -sB1 | \`link\` → \`l/\` symlink | left by |"
+        echo "|---|---|---|---|---|"
+        for o in $(orphan_dirs "$V"); do
+            lid=$(cat "$V/overlay2/$o/link" 2>/dev/null || true)
+            if [[ -z $lid ]]; then lid="no \`link\` file"
+            elif [[ -L $V/overlay2/l/$lid ]]; then lid="\`$lid\` (symlink present)"
+            else lid="\`$lid\` (no symlink)"; fi
+            if [[ -n ${rmcache[$o]:-} ]]; then how="rmi crash: cache-id of \`${rmcache[$o]}\`"
+            else how="pull crash: partial extraction"; fi
+            echo "| \`$o\` | $(du -sb "$V/overlay2/$o" | cut -f1) | $(du -sB1 "$V/overlay2/$o" | cut -f1) | $lid | $how |"
+        done
+        for cid in "${!rmcache[@]}"; do
+            [[ -d $V/overlay2/$cid ]] || echo "| \`$cid\` (cache-id of \`${rmcache[$cid]}\`) | absent | | | rmi crash: already removed |"
+        done
+        echo
+        echo "Their content:"
+        echo
+        echo '```'
+        for o in $(orphan_dirs "$V"); do tree_lines "$V" "overlay2/$o"; done
+        echo '```'
+        echo
+        echo "## \`image/overlay2/layerdb/tmp/\` (write-sets of unfinished layer registrations)"
+        echo
+        echo '```'
+        tree_lines "$V" image/overlay2/layerdb/tmp -mindepth 1
+        echo '```'
+        echo
+        echo "## \`image/overlay2/layerdb/sha256/*-removing\`"
+        echo
+        echo '```'
+        for d in "$L"/sha256/*-removing; do
+            tree_lines "$V" "image/overlay2/layerdb/sha256/${d##*/}"
+            for f in cache-id diff parent size; do
+                [[ -f $d/$f ]] && echo "  $f = $(cat "$d/$f")"
+            done
+        done
+        echo '```'
+        echo
+        echo "## \`tmp/\` (dockerd's TMPDIR; emptied by the restart after the pull crash)"
+        echo
+        echo '```'
+        tree_lines "$V" tmp
+        echo '```'
+        echo
+        echo "## containerd content store"
+        echo
+        echo '```'
+        tree_lines "$V" containerd/daemon/io.containerd.content.v1.content
+        echo '```'
+        echo
+        echo "## Totals on the extraction"
+        echo
+        echo "| path | du -sb | du -sB1 |"
+        echo "|---|---|---|"
+        for d in . overlay2 image/overlay2/layerdb; do
+            echo "| \`$d\` | $(du -sb "$V/$d" | cut -f1) | $(du -sB1 "$V/$d" | cut -f1) |"
+        done
+        echo
+        echo "## What the restarted daemon said"
+        echo
+        echo "Recorded in \`daemon/\` by the daemon restarted after the pull crash, before the rmi"
+        echo "crash (bigrm:1 was built and removed after the recording, so the recorded answers"
+        echo "hold for the archive: see the check below). \`api-system-df.json\`: LayersSize"
+        echo "$(jq .LayersSize "$D/api-system-df.json"), $(jq '.Images | length' "$D/api-system-df.json") images"
+        echo "($(jq -r '[.Images[] | "\(.RepoTags // [] | join(",")) \(.Size)"] | join("; ")' "$D/api-system-df.json")),"
+        echo "$(jq '.Containers | length' "$D/api-system-df.json") containers, $(jq '.Volumes | length' "$D/api-system-df.json") volumes, $(jq '.BuildCache | length' "$D/api-system-df.json") build cache records."
+        echo
+        echo '`docker system df`:'
+        echo
+        echo '```'
+        cat "$D/system-df-summary.txt"
+        echo '```'
+        echo
+        echo '`docker system df -v`:'
+        echo
+        echo '```'
+        cat "$D/system-df.txt"
+        echo '```'
+        echo
+        echo "## Check: a dockerd started on the extraction"
+        echo
+        verify_daemon "$V"
+    } >"$e"
+    kill_leftovers
+    say "wrote $e"
 }
 
 capture() {
@@ -567,13 +988,16 @@ capture() {
     case $NAME in
         full) populate_full ;;
         empty) note "nothing done: fresh daemon" ;;
-        *) die "unknown root '$NAME' (known: full, empty)" ;;
+        crashed) populate_crashed ;;
+        *) die "unknown root '$NAME' (known: $KNOWN_ROOTS)" ;;
     esac
     record
     stop_daemon
+    if [[ $NAME == crashed ]]; then crash_rmi; fi
     stop_registry
     kill_leftovers log
     archive
+    if [[ $NAME == crashed ]]; then expected_crashed; fi
     remove_workdir
     say "$NAME done in $((SECONDS - t0)) s"
 }
@@ -584,20 +1008,20 @@ readme_block() {
     echo "Generated by make.sh at the last capture; do not edit by hand."
     echo
     echo '```'
-    (cd "$HERE" && for n in full empty; do
-        [[ -f $n/root.tar.gz ]] && sha256sum "$n/root.tar.gz"
+    (cd "$HERE" && for n in full empty crashed; do
+        if [[ -f $n/root.tar.gz ]]; then sha256sum "$n/root.tar.gz"; fi
     done)
     echo '```'
     echo
     echo "| root | archive bytes | captured at (UTC) | images | containers |"
     echo "|---|---|---|---|---|"
-    for n in full empty; do
+    for n in full empty crashed; do
         f=$HERE/$n
         [[ -f $f/root.tar.gz ]] || continue
         echo "| $n | $(stat -c %s "$f/root.tar.gz") | $(cat "$f/daemon/captured-at.txt") |" \
             "$(jq length "$f/daemon/image-inspect.json") | $(jq length "$f/daemon/container-inspect.json") |"
     done
-    for n in full empty; do
+    for n in full empty crashed; do
         f=$HERE/$n/daemon
         [[ -f $f/image-inspect.json ]] || continue
         echo
@@ -638,7 +1062,7 @@ main() {
     [[ $(id -u) == 0 ]] || die "run as root"
     local t0=$SECONDS n
     for n in "${ROOTS[@]}"; do
-        [[ $n == full || $n == empty ]] || die "unknown root '$n' (known: full, empty)"
+        [[ $n == full || $n == empty || $n == crashed ]] || die "unknown root '$n' (known: $KNOWN_ROOTS)"
     done
     ensure_packages
     mkdir -p "$CAPTURE_BASE"

@@ -77,6 +77,15 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Du(args) => {
             let walked = walk_with_progress(&root, err);
             let mut report = report::du::build(&model, walked, args.df_compat, !root.is_archive());
+            let orphans = orphans_report(&root, &model, Some(&report));
+            let reclaimable: Vec<&report::orphans::Finding> =
+                orphans.findings.iter().filter(|f| f.reclaimable).collect();
+            report.unowned = report::du::Unowned {
+                findings: reclaimable.len(),
+                paths: reclaimable.iter().flat_map(|f| f.paths.iter().cloned()).collect(),
+                disk_bytes: orphans.totals.reclaimable_disk_bytes,
+                apparent_bytes: orphans.totals.reclaimable_apparent_bytes,
+            };
             report.view = Some(report::du::View {
                 by: args.by,
                 apparent: args.apparent_size,
@@ -152,7 +161,53 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::emit(&report, json, out, err, report::info::render)?;
             Ok(ExitStatus::Done)
         }
+        Command::Ps(args) => {
+            let du = args.size.then(|| sized(&root, &model, err));
+            let opts = report::ps::Options {
+                all: args.all,
+                show_env: args.show_env,
+                no_trunc: args.no_trunc,
+            };
+            let report = report::ps::build(&model, du.as_ref(), opts);
+            report::emit(&report, json, out, err, report::ps::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::History(args) => {
+            let i = report::resolve_or_fail(&model, &args.image)?;
+            let mut report = report::history::build(&model, i);
+            report.no_trunc = args.no_trunc;
+            report::emit(&report, json, out, err, report::history::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Inspect(args) => report::inspect::run(
+            &root,
+            &model,
+            &args.names,
+            report::inspect::Options {
+                show_env: args.show_env,
+            },
+            args.size.then(|| sized(&root, &model, err)).as_ref(),
+            out,
+            err,
+        ),
+        Command::Volumes => {
+            let du = sized(&root, &model, err);
+            let report = report::volumes::build(&model, &du);
+            report::emit(&report, json, out, err, report::volumes::render)?;
+            Ok(ExitStatus::Done)
+        }
     }
+}
+
+/// Docker's sizes of containers and volumes: the du walk, measured once.
+fn sized(root: &DataRoot, model: &Model, err: &mut dyn Write) -> report::du::DuReport {
+    let walked = walk_with_progress(root, err);
+    report::du::build(
+        model,
+        walked,
+        report::du::DfCompat::V23,
+        !root.is_archive(),
+    )
 }
 
 /// The size walk, with a progress line on stderr when stderr is a terminal.
@@ -194,7 +249,7 @@ fn orphans_report(
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
     use rayon::prelude::*;
-    let candidates = report::orphans::classify(model, None);
+    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
     let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
     let from_du = |p: &str| -> Option<walk::Usage> {
         let id = p

@@ -636,3 +636,36 @@ fn check_prometheus_output_parses() {
     assert!(text.contains("dockscope_scan_duration_seconds"));
     assert!(id.len() == 64);
 }
+
+/// A root where a pull and an rmi were really killed with `kill -9` (sample-roots/make.sh
+/// `crashed`; values in sample-roots/crashed/EXPECTED.md).
+#[test]
+fn real_crashes_leave_what_expected_md_records() {
+    let s = SampleRoot::unpack("crashed");
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(kinds(&v, "findings"), ["layerdb-tmp-leftover", "orphan-cache-dir"]);
+    let orphan = findings(&v, "orphan-cache-dir")[0];
+    let dir = "overlay2/e0bad6e4b5a1b156617733c9b1237c2d82eb657f9fded6fd0301fabc76582e13";
+    assert!(paths(orphan).contains(&dir.to_owned()));
+    assert_eq!(du(&s.root, "-b", &[dir.to_owned()]), 3_947_574, "EXPECTED.md's du -sb");
+    bytes_match_du(&s.root, orphan);
+    let tmp = findings(&v, "layerdb-tmp-leftover")[0];
+    assert_eq!(paths(tmp), [format!("{IMG}/layerdb/tmp/write-set-3787379629")]);
+    bytes_match_du(&s.root, tmp);
+    // The interrupted rmi is Docker's to finish, not an orphan, and holds the 64 MiB layer.
+    let pending: Vec<&Value> = v["docker_reclaimable"].as_array().unwrap().iter().filter(|f| f["kind"] == "pending-removal").collect();
+    assert_eq!(pending.len(), 1);
+    let p = paths(pending[0]);
+    assert!(p.contains(&"overlay2/e5949c989eb2dba3dc54cf7504d6783439f2dcec338218c56cf5bdcf855eeccd".to_owned()), "{p:?}");
+    bytes_match_du(&s.root, pending[0]);
+    assert!(pending[0]["apparent_bytes"].as_u64().unwrap() > 67_000_000);
+    // The daemon restarted after the crash counted neither leftover.
+    let df = s.daemon_json("api-system-df.json");
+    let du_report = json(&s.root, &["du", "--df-compat", "20.10"]);
+    assert_eq!(du_report["system_df"]["layers_size"], df["LayersSize"]);
+    assert_eq!(du_report["unowned"]["findings"], 2);
+    assert_eq!(du_report["unowned"]["apparent_bytes"], v["totals"]["reclaimable_apparent_bytes"]);
+    assert_eq!(du_report["unowned"]["disk_bytes"], v["totals"]["reclaimable_disk_bytes"]);
+    let (code, _, _) = run(&s.root, &["check"]);
+    assert_eq!(code, 1);
+}

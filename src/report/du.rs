@@ -64,7 +64,7 @@ pub struct DuReport {
     pub containers: Vec<ContainerUsage>,
     pub volumes: Vec<VolumeUsage>,
     pub build_cache: BuildCacheUsage,
-    /// overlay2 dirs no layer, container or BuildKit names: the orphans' share.
+    /// What no one owns (the reclaimable findings of `orphans`).
     pub unowned: Unowned,
     pub system_df: SystemDf,
     /// Directories on another filesystem (a live root's `merged/` mounts): not walked.
@@ -149,9 +149,11 @@ pub struct BuildCacheUsage {
     pub disk_bytes: Option<u64>,
 }
 
-#[derive(Serialize)]
+/// What no one owns: the reclaimable findings of `orphans`, with its totals.
+#[derive(Serialize, Default)]
 pub struct Unowned {
-    pub dirs: Vec<String>,
+    pub findings: usize,
+    pub paths: Vec<String>,
     pub disk_bytes: Option<u64>,
     pub apparent_bytes: u64,
 }
@@ -422,24 +424,6 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         disk_bytes: cache_disk,
     };
 
-    let mut owned: HashSet<&str> = layer_dirs.clone();
-    for c in &model.containers {
-        if let Some(m) = &c.mount {
-            owned.extend(m.mount_id.as_deref());
-            owned.extend(m.init_id.as_deref());
-        }
-    }
-    let unowned_dirs: Vec<String> = model
-        .dirs
-        .iter()
-        .filter(|d| d.form != DirIdForm::Buildkit && !owned.contains(d.id.as_str()))
-        .map(|d| d.id.clone())
-        .collect();
-    let mut unowned_usage = empty;
-    for d in &unowned_dirs {
-        unowned_usage.add(&dir_usage(d));
-    }
-
     let system_df = SystemDf {
         images_total: images.len(),
         images_active: images.iter().filter(|i| i.containers > 0).count(),
@@ -478,11 +462,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         containers,
         volumes,
         build_cache,
-        unowned: Unowned {
-            dirs: unowned_dirs,
-            disk_bytes: unowned_usage.disk_bytes,
-            apparent_bytes: unowned_usage.apparent_bytes,
-        },
+        unowned: Unowned::default(),
         system_df,
         mount_points_skipped: mount_points,
         view: None,
@@ -621,12 +601,13 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
                 ]);
             }
             write_table(t, out)?;
-            if !r.unowned.dirs.is_empty() {
+            if r.unowned.findings > 0 {
                 writeln!(
                     out,
-                    "\n{} overlay2 dir(s) that no layer, container or BuildKit names: {} on disk (see `dockscope orphans`)",
-                    r.unowned.dirs.len(),
-                    f.disk(r.unowned.disk_bytes)
+                    "\nNo one owns {} on disk ({} apparent) in {} leftover(s): see `dockscope orphans`",
+                    f.disk(r.unowned.disk_bytes),
+                    f.size(r.unowned.apparent_bytes),
+                    r.unowned.findings
                 )?;
             }
         }

@@ -70,7 +70,8 @@ const STOP_FIRST: &str =
 
 struct Claims {
     taken: HashSet<String>,
-    /// Paths of reclaimable orphan findings: their consistency is moot.
+    /// Paths of reclaimable orphan findings and of pending removals: their links and
+    /// lower files are moot (the driver removes a dir's link before the dir).
     orphaned: HashSet<String>,
     out: Vec<Candidate>,
 }
@@ -90,7 +91,7 @@ impl Claims {
             .into_iter()
             .filter(|p| self.taken.insert(p.clone()))
             .collect();
-        if reclaimable && !docker {
+        if reclaimable && (!docker || kind == "pending-removal") {
             self.orphaned.extend(paths.iter().cloned());
         }
         self.out.push(Candidate {
