@@ -48,6 +48,14 @@ pub enum Command {
     Orphans(OrphansArgs),
     /// Orphans and consistency as one answer for CI: exit 0 clean, 1 findings, 2 unreadable
     Check(CheckArgs),
+    /// Containers, as `docker ps` lists them, in their state when the root was captured
+    Ps(PsArgs),
+    /// An image's build steps, as `docker history` lists them
+    History(HistoryArgs),
+    /// Containers or images in `docker inspect`'s JSON, with the files each fact came from
+    Inspect(InspectArgs),
+    /// Volumes, with driver, size, the containers using them, anonymity and labels
+    Volumes,
 }
 
 #[derive(Debug, Args)]
@@ -114,4 +122,42 @@ pub struct CheckArgs {
     /// Output format (`--json` is the same as `--format json`)
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct PsArgs {
+    /// All containers (default: those recorded running, paused or restarting)
+    #[arg(short, long)]
+    pub all: bool,
+    /// Add SIZE: the RW layer and, in brackets, the whole root filesystem (walks the root)
+    #[arg(short, long)]
+    pub size: bool,
+    /// Show Env values in `--json` (hidden by default: they may hold secrets)
+    #[arg(long)]
+    pub show_env: bool,
+    /// Full ids and commands, as `docker ps --no-trunc`
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Image name, `repo:tag`, `repo@sha256:…`, id, or unique id prefix
+    pub image: String,
+    /// Full ids and CREATED BY, as `docker history --no-trunc`
+    #[arg(long)]
+    pub no_trunc: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InspectArgs {
+    /// Container (name, id, unique id prefix) or image (as IMAGE elsewhere); containers first
+    #[arg(required = true, value_name = "NAME")]
+    pub names: Vec<String>,
+    /// Show Env values (hidden by default: they may hold secrets)
+    #[arg(long)]
+    pub show_env: bool,
+    /// Add containers' SizeRw and SizeRootFs (walks the root)
+    #[arg(short, long)]
+    pub size: bool,
 }

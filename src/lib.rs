@@ -82,7 +82,10 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
             report.unowned = report::du::Unowned {
                 findings: reclaimable.len(),
-                paths: reclaimable.iter().flat_map(|f| f.paths.iter().cloned()).collect(),
+                paths: reclaimable
+                    .iter()
+                    .flat_map(|f| f.paths.iter().cloned())
+                    .collect(),
                 disk_bytes: orphans.totals.reclaimable_disk_bytes,
                 apparent_bytes: orphans.totals.reclaimable_apparent_bytes,
             };
@@ -202,12 +205,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
 /// Docker's sizes of containers and volumes: the du walk, measured once.
 fn sized(root: &DataRoot, model: &Model, err: &mut dyn Write) -> report::du::DuReport {
     let walked = walk_with_progress(root, err);
-    report::du::build(
-        model,
-        walked,
-        report::du::DfCompat::V23,
-        !root.is_archive(),
-    )
+    report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive())
 }
 
 /// The size walk, with a progress line on stderr when stderr is a terminal.

@@ -3,6 +3,12 @@
 //! pull would, and each test states the exact findings and bytes (measured with GNU du
 //! on the same copy).
 #![allow(clippy::disallowed_methods)]
+// Metric values are whole numbers of bytes and objects: exact comparison is meant.
+#![allow(
+    clippy::float_cmp,
+    clippy::cast_sign_loss,
+    clippy::cast_possible_truncation
+)]
 
 mod common;
 use common::{json, run, SampleRoot};
@@ -199,12 +205,10 @@ fn clean_captures_have_no_orphans() {
         .filter(|f| f["kind"] == "stopped-container")
         .count();
     assert_eq!(stopped, 10, "12 containers, 2 recorded running or paused");
-    for name in ["empty"] {
-        let e = SampleRoot::unpack(name);
-        let v = json(&e.root, &["orphans"]);
-        assert_eq!(v["findings"], Value::Array(vec![]), "{name}");
-        assert_eq!(v["docker_reclaimable"], Value::Array(vec![]), "{name}");
-    }
+    let empty = SampleRoot::unpack("empty");
+    let e = json(&empty.root, &["orphans"]);
+    assert_eq!(e["findings"], Value::Array(vec![]));
+    assert_eq!(e["docker_reclaimable"], Value::Array(vec![]));
     for name in ["overlay2.v2", "vols.v2"] {
         let e = SampleRoot::explorer(name);
         let v = json(&e.root, &["orphans"]);
@@ -409,12 +413,12 @@ fn interrupted_registration_leaves_a_write_set() {
 #[test]
 fn containers_and_mounts_that_lost_each_other() {
     let s = SampleRoot::unpack("full");
-    let a = container_dir(&s, "c-exit0");
-    let b = container_dir(&s, "c-killed");
-    let b_mount =
-        fs::read_to_string(s.path(&format!("{IMG}/layerdb/mounts/{b}/mount-id"))).unwrap();
-    fs::remove_dir_all(s.path(&format!("{IMG}/layerdb/mounts/{a}"))).unwrap();
-    fs::remove_dir_all(s.path(&format!("containers/{b}"))).unwrap();
+    let exit0 = container_dir(&s, "c-exit0");
+    let killed = container_dir(&s, "c-killed");
+    let killed_mount =
+        fs::read_to_string(s.path(&format!("{IMG}/layerdb/mounts/{killed}/mount-id"))).unwrap();
+    fs::remove_dir_all(s.path(&format!("{IMG}/layerdb/mounts/{exit0}"))).unwrap();
+    fs::remove_dir_all(s.path(&format!("containers/{killed}"))).unwrap();
     let v = json(&s.root, &["orphans"]);
     assert_eq!(
         new_findings(&v),
@@ -425,15 +429,15 @@ fn containers_and_mounts_that_lost_each_other() {
             "orphan-cache-dir"
         ]
     );
-    let f = findings(&v, "container-without-mount")[0];
-    assert_eq!(paths(f), [format!("containers/{a}")]);
-    bytes_match_du(&s.root, f);
-    let m = findings(&v, "mount-without-container")[0];
-    let p = paths(m);
-    assert!(p.contains(&format!("{IMG}/layerdb/mounts/{b}")));
-    assert!(p.contains(&format!("overlay2/{b_mount}")));
-    assert!(p.contains(&format!("overlay2/{b_mount}-init")));
-    bytes_match_du(&s.root, m);
+    let lost = findings(&v, "container-without-mount")[0];
+    assert_eq!(paths(lost), [format!("containers/{exit0}")]);
+    bytes_match_du(&s.root, lost);
+    let stray = findings(&v, "mount-without-container")[0];
+    let p = paths(stray);
+    assert!(p.contains(&format!("{IMG}/layerdb/mounts/{killed}")));
+    assert!(p.contains(&format!("overlay2/{killed_mount}")));
+    assert!(p.contains(&format!("overlay2/{killed_mount}-init")));
+    bytes_match_du(&s.root, stray);
     // c-exit0's RW and init dirs: no mount names them any more
     for o in findings(&v, "orphan-cache-dir") {
         bytes_match_du(&s.root, o);
@@ -601,11 +605,13 @@ fn check_prometheus_output_parses() {
             .samples
             .iter()
             .find(|smp| smp.metric == name && smp.labels.get(label.0) == Some(label.1))
-            .map(|smp| match smp.value {
-                prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
-                _ => f64::NAN,
-            })
-            .unwrap_or_else(|| panic!("no {name} {label:?} in\n{text}"))
+            .map_or_else(
+                || panic!("no {name} {label:?} in\n{text}"),
+                |smp| match smp.value {
+                    prometheus_parse::Value::Gauge(v) | prometheus_parse::Value::Untyped(v) => v,
+                    _ => f64::NAN,
+                },
+            )
     };
     assert_eq!(
         get(
@@ -643,20 +649,40 @@ fn check_prometheus_output_parses() {
 fn real_crashes_leave_what_expected_md_records() {
     let s = SampleRoot::unpack("crashed");
     let v = json(&s.root, &["orphans"]);
-    assert_eq!(kinds(&v, "findings"), ["layerdb-tmp-leftover", "orphan-cache-dir"]);
+    assert_eq!(
+        kinds(&v, "findings"),
+        ["layerdb-tmp-leftover", "orphan-cache-dir"]
+    );
     let orphan = findings(&v, "orphan-cache-dir")[0];
     let dir = "overlay2/e0bad6e4b5a1b156617733c9b1237c2d82eb657f9fded6fd0301fabc76582e13";
     assert!(paths(orphan).contains(&dir.to_owned()));
-    assert_eq!(du(&s.root, "-b", &[dir.to_owned()]), 3_947_574, "EXPECTED.md's du -sb");
+    assert_eq!(
+        du(&s.root, "-b", &[dir.to_owned()]),
+        3_947_574,
+        "EXPECTED.md's du -sb"
+    );
     bytes_match_du(&s.root, orphan);
     let tmp = findings(&v, "layerdb-tmp-leftover")[0];
-    assert_eq!(paths(tmp), [format!("{IMG}/layerdb/tmp/write-set-3787379629")]);
+    assert_eq!(
+        paths(tmp),
+        [format!("{IMG}/layerdb/tmp/write-set-3787379629")]
+    );
     bytes_match_du(&s.root, tmp);
     // The interrupted rmi is Docker's to finish, not an orphan, and holds the 64 MiB layer.
-    let pending: Vec<&Value> = v["docker_reclaimable"].as_array().unwrap().iter().filter(|f| f["kind"] == "pending-removal").collect();
+    let pending: Vec<&Value> = v["docker_reclaimable"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "pending-removal")
+        .collect();
     assert_eq!(pending.len(), 1);
     let p = paths(pending[0]);
-    assert!(p.contains(&"overlay2/e5949c989eb2dba3dc54cf7504d6783439f2dcec338218c56cf5bdcf855eeccd".to_owned()), "{p:?}");
+    assert!(
+        p.contains(
+            &"overlay2/e5949c989eb2dba3dc54cf7504d6783439f2dcec338218c56cf5bdcf855eeccd".to_owned()
+        ),
+        "{p:?}"
+    );
     bytes_match_du(&s.root, pending[0]);
     assert!(pending[0]["apparent_bytes"].as_u64().unwrap() > 67_000_000);
     // The daemon restarted after the crash counted neither leftover.
@@ -664,8 +690,14 @@ fn real_crashes_leave_what_expected_md_records() {
     let du_report = json(&s.root, &["du", "--df-compat", "20.10"]);
     assert_eq!(du_report["system_df"]["layers_size"], df["LayersSize"]);
     assert_eq!(du_report["unowned"]["findings"], 2);
-    assert_eq!(du_report["unowned"]["apparent_bytes"], v["totals"]["reclaimable_apparent_bytes"]);
-    assert_eq!(du_report["unowned"]["disk_bytes"], v["totals"]["reclaimable_disk_bytes"]);
+    assert_eq!(
+        du_report["unowned"]["apparent_bytes"],
+        v["totals"]["reclaimable_apparent_bytes"]
+    );
+    assert_eq!(
+        du_report["unowned"]["disk_bytes"],
+        v["totals"]["reclaimable_disk_bytes"]
+    );
     let (code, _, _) = run(&s.root, &["check"]);
     assert_eq!(code, 1);
 }

@@ -96,6 +96,8 @@ pub struct Model {
     pub stray_image_meta: Vec<ImageMetaRec>,
     pub removing: Vec<RemovingRec>,
     pub layerdb_tmp: Vec<TmpRec>,
+    /// BuildKit's snapshot keys, when `buildkit/snapshots.db` was read.
+    pub buildkit_snapshots: Option<HashSet<String>>,
     pub problems: Vec<Problem>,
     image_nodes: Vec<NodeIndex>,
     layer_nodes: Vec<NodeIndex>,
@@ -125,6 +127,7 @@ impl Model {
             refs,
             containers,
             volumes,
+            buildkit_snapshots,
             mut problems,
         } = scan;
         let mut graph = DiGraph::new();
@@ -322,6 +325,7 @@ impl Model {
             stray_image_meta,
             removing,
             layerdb_tmp,
+            buildkit_snapshots,
             problems,
             image_nodes,
             layer_nodes,

@@ -4,10 +4,14 @@
 
 pub mod check;
 pub mod du;
+pub mod history;
 pub mod images;
 pub mod info;
+pub mod inspect;
 pub mod orphans;
+pub mod ps;
 pub mod tree;
+pub mod volumes;
 
 use crate::model::resolve::Resolved;
 use crate::model::Model;

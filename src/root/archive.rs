@@ -71,6 +71,38 @@ fn is_bulk(parts: &[OsString]) -> bool {
         .is_some_and(|n| n.contains("-json.log"))
 }
 
+/// GNU tar's PAX sparse 1.0 data: a map (`count`, then `offset` and `size` per region,
+/// one decimal number a line, padded to 512 bytes), then the regions' bytes in order.
+/// `None` when the map does not fit the data (the content is then unknown, not guessed).
+fn expand_sparse(raw: &[u8], real_size: u64) -> Option<Vec<u8>> {
+    let mut pos = 0usize;
+    let mut number = || -> Option<u64> {
+        let rest = raw.get(pos..)?;
+        let end = rest.iter().take(24).position(|&b| b == b'\n')?;
+        let n = std::str::from_utf8(&rest[..end]).ok()?.parse().ok()?;
+        pos += end + 1;
+        Some(n)
+    };
+    let count = number()?;
+    if count > raw.len() as u64 {
+        return None;
+    }
+    let mut regions = Vec::with_capacity(count as usize);
+    for _ in 0..count {
+        regions.push((number()?, number()?));
+    }
+    let mut at = pos.div_ceil(512) * 512;
+    let mut out = vec![0u8; usize::try_from(real_size).ok()?];
+    for (offset, size) in regions {
+        let (off, size) = (usize::try_from(offset).ok()?, usize::try_from(size).ok()?);
+        let src = raw.get(at..at.checked_add(size)?)?;
+        out.get_mut(off..off.checked_add(size)?)?
+            .copy_from_slice(src);
+        at += size;
+    }
+    Some(out)
+}
+
 fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let head = reader.fill_buf().map_err(ReadError::Io)?;
@@ -148,10 +180,12 @@ impl Index {
         // records and a sparse map ahead of the data; the header name is a stand-in.
         let mut sparse_name = None;
         let mut sparse_size = None;
+        let mut sparse_map_in_data = false;
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts.flatten() {
                 match (ext.key(), ext.value()) {
                     (Ok("GNU.sparse.name"), Ok(v)) => sparse_name = Some(PathBuf::from(v)),
+                    (Ok("GNU.sparse.major"), Ok(v)) => sparse_map_in_data = v == "1",
                     (Ok("GNU.sparse.realsize" | "GNU.sparse.size"), Ok(v)) => {
                         sparse_size = v.parse::<u64>().ok();
                     }
@@ -217,13 +251,18 @@ impl Index {
             _ => 0,
         };
         let data = if kind == FileKind::File
-            && sparse_size.is_none()
+            && (sparse_size.is_none() || sparse_map_in_data)
             && len <= KEEP_LIMIT
             && !is_bulk(&parts)
         {
             let mut buf = Vec::with_capacity(len as usize);
             entry.read_to_end(&mut buf)?;
-            Some(buf)
+            if sparse_size.is_some() {
+                // small sparse metadata files exist: bbolt files (`volumes/metadata.db`)
+                expand_sparse(&buf, len)
+            } else {
+                Some(buf)
+            }
         } else {
             None
         };
@@ -394,5 +433,38 @@ impl Index {
             .link
             .clone()
             .ok_or_else(|| io::Error::new(io::ErrorKind::InvalidInput, "not a symbolic link"))
+    }
+}
+
+#[cfg(test)]
+mod sparse_tests {
+    use super::expand_sparse;
+
+    /// A PAX sparse 1.0 body: the map, padded to 512 bytes, then the data regions.
+    fn body(map: &str, data: &[u8]) -> Vec<u8> {
+        let mut b = map.as_bytes().to_vec();
+        b.resize(b.len().div_ceil(512) * 512, 0);
+        b.extend_from_slice(data);
+        b
+    }
+
+    #[test]
+    fn sparse_regions_are_placed_and_holes_zeroed() {
+        let raw = body("2\n0\n3\n8192\n2\n", b"abcXY");
+        let out = expand_sparse(&raw, 8200).unwrap();
+        assert_eq!(out.len(), 8200);
+        assert_eq!(&out[..3], b"abc");
+        assert!(out[3..8192].iter().all(|&b| b == 0));
+        assert_eq!(&out[8192..8194], b"XY");
+    }
+
+    #[test]
+    fn a_map_that_does_not_fit_is_refused() {
+        // region beyond the real size, data shorter than the map says, garbage map
+        assert!(expand_sparse(&body("1\n100\n10\n", &[1; 10]), 50).is_none());
+        assert!(expand_sparse(&body("1\n0\n10\n", &[1; 4]), 50).is_none());
+        assert!(expand_sparse(b"x\n", 50).is_none());
+        assert!(expand_sparse(b"", 50).is_none());
+        assert!(expand_sparse(&body("99999999999\n", &[]), 50).is_none());
     }
 }

@@ -51,6 +51,12 @@ struct ConfigFile {
     #[serde(default)]
     config: Option<serde_json::Value>,
     #[serde(default)]
+    container: Option<String>,
+    #[serde(default)]
+    container_config: Option<serde_json::Value>,
+    #[serde(default, rename = "os.version")]
+    os_version: Option<String>,
+    #[serde(default)]
     history: Vec<HistoryEntry>,
     #[serde(default)]
     rootfs: RootFs,
@@ -75,6 +81,10 @@ pub struct ImageRec {
     pub docker_version: Option<String>,
     /// The `config` object (Cmd, Env, Labels, ...), as stored.
     pub config: Option<serde_json::Value>,
+    /// The classic builder's container and its config (`container`, `container_config`).
+    pub container: Option<String>,
+    pub container_config: Option<serde_json::Value>,
+    pub os_version: Option<String>,
     pub history: Vec<HistoryEntry>,
     pub diff_ids: Vec<DiffId>,
 }
@@ -240,6 +250,9 @@ fn read_config(dir: &crate::root::Dir<'_>, name: &str) -> (Option<ImageRec>, Vec
         comment: cfg.comment,
         docker_version: cfg.docker_version,
         config: cfg.config,
+        container: cfg.container,
+        container_config: cfg.container_config,
+        os_version: cfg.os_version,
         history: cfg.history,
         diff_ids,
     };

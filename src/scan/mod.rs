@@ -2,6 +2,8 @@
 //! came from, and whatever cannot be read becomes a `Problem`, never a panic. Nothing
 //! here prints or interprets: relations between records are the model's job.
 
+pub mod bbolt;
+pub mod buildkit;
 pub mod containers;
 pub mod imagedb;
 pub mod layerdb;
@@ -47,6 +49,8 @@ pub struct Scan {
     pub refs: Vec<RefRec>,
     pub containers: Vec<ContainerRec>,
     pub volumes: Vec<VolumeRec>,
+    /// BuildKit's snapshot keys (`buildkit/snapshots.db`), when the file exists and reads.
+    pub buildkit_snapshots: Option<std::collections::HashSet<String>>,
     pub problems: Vec<Problem>,
 }
 
@@ -78,6 +82,9 @@ pub fn scan(root: &DataRoot, layout: Layout) -> Scan {
     s.problems.extend(refs.1);
     s.volumes = volumes.0;
     s.problems.extend(volumes.1);
+    let (snapshots, bk_problems) = buildkit::scan(root);
+    s.buildkit_snapshots = snapshots;
+    s.problems.extend(bk_problems);
     s.layout = layout;
     s.problems.extend(s.layout.problems.iter().cloned());
     s.problems.sort();

@@ -1,0 +1,131 @@
+//! `dockscope history IMAGE`: what `docker history` lists, newest step first.
+//!
+//! As moby's `ImageHistory` (`daemon/images/image_history.go`): each non-empty step gets
+//! the layerdb `size` of the layer it made (empty-layer steps 0); then, from the newest
+//! step down, the steps get the image's id, its parent's id, the parent's parent's, ...
+//! (imagedb metadata `parent`) until an image has no parent; the rest are `<missing>`.
+
+use super::{human_size, human_time, sanitize, table, write_table, Report};
+use crate::model::ids::ImageId;
+use crate::model::Model;
+use crate::problem::{Problem, ProblemKind};
+use serde::Serialize;
+use std::io::{self, Write};
+
+#[derive(Serialize)]
+pub struct HistoryReport {
+    pub image: ImageId,
+    /// Newest first.
+    pub history: Vec<HistoryRow>,
+    pub problems: Vec<Problem>,
+    #[serde(skip)]
+    pub no_trunc: bool,
+}
+
+impl Report for HistoryReport {
+    fn problems(&self) -> &[Problem] {
+        &self.problems
+    }
+}
+
+#[derive(Serialize)]
+pub struct HistoryRow {
+    /// The image this step is the last of, or `null` where docker prints `<missing>`.
+    pub id: Option<ImageId>,
+    pub created: Option<String>,
+    pub created_by: String,
+    /// The layerdb `size` of the layer the step made; 0 for an empty-layer step.
+    pub size: u64,
+    pub comment: String,
+    pub empty_layer: bool,
+    /// Tags (not digests) of `id`, as the API's `Tags`.
+    pub tags: Vec<String>,
+}
+
+pub fn build(model: &Model, image: usize) -> HistoryReport {
+    let im = &model.images[image];
+    let mut problems = model.problems.clone();
+    let chain = &im.chain;
+    let mut rows = Vec::with_capacity(im.rec.history.len());
+    let mut layer = 0usize;
+    for h in &im.rec.history {
+        let mut size = 0;
+        if !h.empty_layer {
+            match chain.get(layer) {
+                Some(c) => match model.layer_index(c) {
+                    Some(l) => size = model.layer_size(l),
+                    None => problems.push(Problem::new(
+                        im.rec.path.clone(),
+                        ProblemKind::BrokenReference,
+                        format!(
+                            "history step {} names layer {} which is not in layerdb; its size is shown as 0",
+                            layer + 1,
+                            c.short()
+                        ),
+                    )),
+                },
+                None => problems.push(Problem::new(
+                    im.rec.path.clone(),
+                    ProblemKind::Malformed,
+                    "more non-empty history steps than layers; docker history refuses this image",
+                )),
+            }
+            layer += 1;
+        }
+        rows.push(HistoryRow {
+            id: None,
+            created: h.created.clone(),
+            created_by: h.created_by.clone().unwrap_or_default(),
+            size,
+            comment: h.comment.clone().unwrap_or_default(),
+            empty_layer: h.empty_layer,
+            tags: Vec::new(),
+        });
+    }
+    rows.reverse();
+    let mut current = Some(image);
+    for row in &mut rows {
+        let Some(i) = current else { break };
+        row.id = Some(model.images[i].rec.id.clone());
+        row.tags = model
+            .image_refs(i)
+            .iter()
+            .filter(|r| !r.is_digest)
+            .map(|r| r.reference.clone())
+            .collect();
+        current = model.image_parent(i).filter(|&p| model.images[p].loaded);
+    }
+    problems.sort();
+    problems.dedup();
+    HistoryReport {
+        image: im.rec.id.clone(),
+        history: rows,
+        problems,
+        no_trunc: false,
+    }
+}
+
+pub fn render(r: &HistoryReport, out: &mut dyn Write) -> io::Result<()> {
+    let mut t = table(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+    for h in &r.history {
+        let id = match &h.id {
+            None => "<missing>".to_owned(),
+            Some(id) if r.no_trunc => id.as_str().to_owned(),
+            Some(id) => id.short().to_owned(),
+        };
+        let by = h.created_by.replace('\t', " ");
+        let by = if r.no_trunc {
+            by
+        } else {
+            super::ps::ellipsis(&by, 45)
+        };
+        t.add_row(vec![
+            id,
+            h.created.as_deref().map(human_time).unwrap_or_default(),
+            sanitize(&by),
+            human_size(h.size),
+            sanitize(&h.comment),
+        ]);
+    }
+    write_table(t, out)
+}

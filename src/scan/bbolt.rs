@@ -1,0 +1,629 @@
+//! A read-only walker for bbolt files (`volumes/metadata.db`, ...), over bytes already
+//! read through `DataRoot`: no crate that opens or locks the file, no write, no mmap.
+//!
+//! Layout (bbolt `internal/common/{page,meta}.go`): pages 0 and 1 are meta pages; the
+//! valid one with the higher `txid` wins. Branch pages point at child pages, leaf pages
+//! hold key/value pairs; a value flagged as a bucket starts with its root page id, and
+//! a root of 0 means an inline bucket whose page image follows in the value. Any bytes
+//! give `Ok` or an error naming what is wrong: every offset is checked, every page id
+//! is bounded by the file, and a page met twice in one walk is a loop.
+
+use std::collections::HashSet;
+use std::fmt;
+
+const MAGIC: u32 = 0xED0C_DAED;
+const VERSION: u32 = 2;
+const PAGE_HEADER: usize = 16;
+const META_LEN: usize = 64;
+const LEAF_ELEM: usize = 16;
+const BRANCH_ELEM: usize = 16;
+const BUCKET_HEADER: usize = 16;
+
+const FLAG_BRANCH: u16 = 0x01;
+const FLAG_LEAF: u16 = 0x02;
+const FLAG_BUCKET: u32 = 0x01;
+
+/// Nested buckets deeper than this are refused (Docker's files nest 3 at most).
+const MAX_DEPTH: usize = 64;
+
+/// Why a bbolt file (or part of it) cannot be read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum BoltError {
+    /// Shorter than two meta pages, or than a page it names.
+    Truncated(String),
+    /// Neither meta page has bbolt's magic number.
+    BadMagic,
+    /// A meta page has the magic but a wrong version or page size.
+    BadMeta(String),
+    /// Neither meta page with the magic has a valid FNV-1a checksum.
+    BadChecksum,
+    /// A page id beyond the file or the meta's high-water mark.
+    PageOutOfRange(u64),
+    /// A page met twice in one walk (a cycle), or more pages visited than exist.
+    Loop(u64),
+    /// A page or element that contradicts the format.
+    Malformed(String),
+}
+
+impl fmt::Display for BoltError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BoltError::Truncated(what) => write!(f, "bbolt file truncated: {what}"),
+            BoltError::BadMagic => {
+                write!(f, "not a bbolt file (no meta page has magic 0xED0CDAED)")
+            }
+            BoltError::BadMeta(what) => write!(f, "bbolt meta page invalid: {what}"),
+            BoltError::BadChecksum => {
+                write!(f, "bbolt meta pages fail their FNV-1a checksum")
+            }
+            BoltError::PageOutOfRange(id) => {
+                write!(f, "bbolt page {id} is beyond the end of the file")
+            }
+            BoltError::Loop(id) => write!(f, "bbolt page {id} is reached twice: a cycle"),
+            BoltError::Malformed(what) => write!(f, "bbolt page malformed: {what}"),
+        }
+    }
+}
+
+/// One key/value pair of a bucket (values that are sub-buckets are listed apart).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Pair {
+    pub key: Vec<u8>,
+    pub value: Vec<u8>,
+}
+
+/// The content of one bucket.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Bucket {
+    pub pairs: Vec<Pair>,
+    /// Names of sub-buckets, with their raw bucket values (header + inline page).
+    pub buckets: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// An opened (parsed) bbolt file.
+pub struct Db<'a> {
+    bytes: &'a [u8],
+    page_size: usize,
+    /// Pages below this id exist (the meta's `pgid`), bounded by the file length.
+    page_count: u64,
+    root: u64,
+    pub txid: u64,
+}
+
+fn u16_at(b: &[u8], off: usize) -> Option<u16> {
+    b.get(off..off.checked_add(2)?)
+        .map(|s| u16::from_le_bytes([s[0], s[1]]))
+}
+
+fn u32_at(b: &[u8], off: usize) -> Option<u32> {
+    let s = b.get(off..off.checked_add(4)?)?;
+    Some(u32::from_le_bytes([s[0], s[1], s[2], s[3]]))
+}
+
+fn u64_at(b: &[u8], off: usize) -> Option<u64> {
+    let s = b.get(off..off.checked_add(8)?)?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(s);
+    Some(u64::from_le_bytes(a))
+}
+
+/// FNV-1a, 64 bits: bbolt's meta checksum.
+pub fn fnv1a64(bytes: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &b in bytes {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
+}
+
+struct Meta {
+    page_size: u32,
+    root: u64,
+    pgid: u64,
+    txid: u64,
+}
+
+enum MetaVerdict {
+    NoMagic,
+    Bad(BoltError),
+    Ok(Meta),
+}
+
+fn read_meta(bytes: &[u8], page_off: usize) -> MetaVerdict {
+    let Some(m) = page_off
+        .checked_add(PAGE_HEADER)
+        .and_then(|s| bytes.get(s..s.checked_add(META_LEN)?))
+    else {
+        return MetaVerdict::NoMagic;
+    };
+    let (Some(magic), Some(version), Some(page_size)) = (u32_at(m, 0), u32_at(m, 4), u32_at(m, 8))
+    else {
+        return MetaVerdict::NoMagic;
+    };
+    if magic != MAGIC {
+        return MetaVerdict::NoMagic;
+    }
+    let (Some(root), Some(pgid), Some(txid), Some(sum)) =
+        (u64_at(m, 16), u64_at(m, 40), u64_at(m, 48), u64_at(m, 56))
+    else {
+        return MetaVerdict::NoMagic;
+    };
+    if fnv1a64(&m[..56]) != sum {
+        return MetaVerdict::Bad(BoltError::BadChecksum);
+    }
+    if version != VERSION {
+        return MetaVerdict::Bad(BoltError::BadMeta(format!(
+            "version {version}, expected {VERSION}"
+        )));
+    }
+    if !(512..=1 << 24).contains(&page_size) || !page_size.is_power_of_two() {
+        return MetaVerdict::Bad(BoltError::BadMeta(format!("page size {page_size}")));
+    }
+    MetaVerdict::Ok(Meta {
+        page_size,
+        root,
+        pgid,
+        txid,
+    })
+}
+
+impl<'a> Db<'a> {
+    /// Check the meta pages and pick the current one.
+    pub fn parse(bytes: &'a [u8]) -> Result<Db<'a>, BoltError> {
+        if bytes.len() < PAGE_HEADER + META_LEN {
+            return Err(BoltError::Truncated(format!(
+                "{} bytes, shorter than a meta page",
+                bytes.len()
+            )));
+        }
+        let m0 = read_meta(bytes, 0);
+        // Page 1 sits one page size further: the size meta 0 gives, else the usual ones.
+        let mut sizes = Vec::new();
+        if let MetaVerdict::Ok(m) = &m0 {
+            sizes.push(m.page_size as usize);
+        }
+        sizes.extend([4096, 8192, 16384, 65536]);
+        let mut m1 = MetaVerdict::NoMagic;
+        for s in sizes {
+            m1 = read_meta(bytes, s);
+            if !matches!(m1, MetaVerdict::NoMagic) {
+                break;
+            }
+        }
+        let best = match (m0, m1) {
+            (MetaVerdict::Ok(a), MetaVerdict::Ok(b)) => {
+                if b.txid > a.txid {
+                    b
+                } else {
+                    a
+                }
+            }
+            (MetaVerdict::Ok(a), _) | (_, MetaVerdict::Ok(a)) => a,
+            (MetaVerdict::NoMagic, MetaVerdict::NoMagic) => return Err(BoltError::BadMagic),
+            (MetaVerdict::Bad(e), _) | (_, MetaVerdict::Bad(e)) => return Err(e),
+        };
+        let page_size = best.page_size as usize;
+        let in_file = (bytes.len() / page_size) as u64;
+        Ok(Db {
+            bytes,
+            page_size,
+            page_count: best.pgid.min(in_file),
+            root: best.root,
+            txid: best.txid,
+        })
+    }
+
+    /// The bytes of page `id` (with its overflow pages).
+    fn page(&self, id: u64) -> Result<&'a [u8], BoltError> {
+        if id < 2 || id >= self.page_count {
+            return Err(BoltError::PageOutOfRange(id));
+        }
+        let start = usize::try_from(id)
+            .ok()
+            .and_then(|i| i.checked_mul(self.page_size))
+            .ok_or(BoltError::PageOutOfRange(id))?;
+        let head = self
+            .bytes
+            .get(start..start + PAGE_HEADER)
+            .ok_or(BoltError::PageOutOfRange(id))?;
+        let overflow = u64::from(u32_at(head, 12).unwrap_or(0));
+        let pages = overflow
+            .checked_add(1)
+            .filter(|n| id.checked_add(*n).is_some_and(|end| end <= self.page_count))
+            .ok_or_else(|| {
+                BoltError::Truncated(format!("page {id} has {overflow} overflow pages"))
+            })?;
+        let len = (pages as usize)
+            .checked_mul(self.page_size)
+            .ok_or(BoltError::PageOutOfRange(id))?;
+        self.bytes
+            .get(start..start.saturating_add(len))
+            .ok_or_else(|| BoltError::Truncated(format!("page {id}")))
+    }
+
+    /// The top-level bucket names.
+    pub fn root(&self) -> Result<Bucket, BoltError> {
+        let mut walk = Walk::new(self);
+        walk.tree(self.root)
+    }
+
+    /// The bucket at a path of names (`&[b"volumes"]`); `Ok(None)` when absent.
+    pub fn bucket(&self, path: &[&[u8]]) -> Result<Option<Bucket>, BoltError> {
+        let mut walk = Walk::new(self);
+        let mut current = walk.tree(self.root)?;
+        for name in path {
+            let Some((_, raw)) = current.buckets.iter().find(|(k, _)| k == name) else {
+                return Ok(None);
+            };
+            let raw = raw.clone();
+            current = walk.bucket_value(&raw)?;
+        }
+        Ok(Some(current))
+    }
+}
+
+/// One traversal: remembers every page it met, so that a cycle stops it.
+struct Walk<'d, 'a> {
+    db: &'d Db<'a>,
+    seen: HashSet<u64>,
+    depth: usize,
+}
+
+impl<'d, 'a> Walk<'d, 'a> {
+    fn new(db: &'d Db<'a>) -> Self {
+        Walk {
+            db,
+            seen: HashSet::new(),
+            depth: 0,
+        }
+    }
+
+    /// A bucket value: `root u64, sequence u64`, then an inline page when root is 0.
+    fn bucket_value(&mut self, raw: &[u8]) -> Result<Bucket, BoltError> {
+        let root = u64_at(raw, 0)
+            .ok_or_else(|| BoltError::Malformed("bucket value shorter than 16 bytes".into()))?;
+        if raw.len() < BUCKET_HEADER {
+            return Err(BoltError::Malformed(
+                "bucket value shorter than 16 bytes".into(),
+            ));
+        }
+        if root == 0 {
+            let mut out = Bucket::default();
+            self.nested(|w| w.page_elements(&raw[BUCKET_HEADER..], 0, &mut out, true))?;
+            return Ok(out);
+        }
+        self.tree(root)
+    }
+
+    fn nested<T>(
+        &mut self,
+        f: impl FnOnce(&mut Self) -> Result<T, BoltError>,
+    ) -> Result<T, BoltError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(BoltError::Malformed(format!(
+                "more than {MAX_DEPTH} nested pages or buckets"
+            )));
+        }
+        self.depth += 1;
+        let r = f(self);
+        self.depth -= 1;
+        r
+    }
+
+    /// Every pair under a page (a branch's children in order).
+    fn tree(&mut self, id: u64) -> Result<Bucket, BoltError> {
+        let mut out = Bucket::default();
+        self.visit(id, &mut out)?;
+        Ok(out)
+    }
+
+    fn visit(&mut self, id: u64, out: &mut Bucket) -> Result<(), BoltError> {
+        if !self.seen.insert(id) || self.seen.len() as u64 > self.db.page_count {
+            return Err(BoltError::Loop(id));
+        }
+        let page = self.db.page(id)?;
+        self.nested(|w| w.page_elements(page, id, out, false))
+    }
+
+    /// Read the elements of one page image (a file page, or an inline bucket's page).
+    fn page_elements(
+        &mut self,
+        page: &[u8],
+        id: u64,
+        out: &mut Bucket,
+        inline: bool,
+    ) -> Result<(), BoltError> {
+        let bad = |what: &str| BoltError::Malformed(format!("page {id}: {what}"));
+        let flags = u16_at(page, 8).ok_or_else(|| bad("shorter than its header"))?;
+        let count = usize::from(u16_at(page, 10).ok_or_else(|| bad("shorter than its header"))?);
+        if flags & FLAG_LEAF != 0 {
+            for i in 0..count {
+                let e = PAGE_HEADER + i * LEAF_ELEM;
+                let (Some(eflags), Some(pos), Some(ksize), Some(vsize)) = (
+                    u32_at(page, e),
+                    u32_at(page, e + 4),
+                    u32_at(page, e + 8),
+                    u32_at(page, e + 12),
+                ) else {
+                    return Err(bad(&format!("leaf element {i} beyond the page")));
+                };
+                let k0 = e
+                    .checked_add(pos as usize)
+                    .ok_or_else(|| bad("element offset overflows"))?;
+                let k1 = k0
+                    .checked_add(ksize as usize)
+                    .ok_or_else(|| bad("key size overflows"))?;
+                let v1 = k1
+                    .checked_add(vsize as usize)
+                    .ok_or_else(|| bad("value size overflows"))?;
+                let (Some(key), Some(value)) = (page.get(k0..k1), page.get(k1..v1)) else {
+                    return Err(bad(&format!("leaf element {i} points beyond the page")));
+                };
+                if eflags & FLAG_BUCKET != 0 {
+                    out.buckets.push((key.to_vec(), value.to_vec()));
+                } else {
+                    out.pairs.push(Pair {
+                        key: key.to_vec(),
+                        value: value.to_vec(),
+                    });
+                }
+            }
+            Ok(())
+        } else if flags & FLAG_BRANCH != 0 {
+            if inline {
+                return Err(bad("an inline bucket holds a branch page"));
+            }
+            let mut children = Vec::with_capacity(count);
+            for i in 0..count {
+                let e = PAGE_HEADER + i * BRANCH_ELEM;
+                let child = u64_at(page, e + 8)
+                    .ok_or_else(|| bad(&format!("branch element {i} beyond the page")))?;
+                children.push(child);
+            }
+            for child in children {
+                self.visit(child, out)?;
+            }
+            Ok(())
+        } else {
+            Err(bad(&format!(
+                "flags {flags:#x}, expected a branch or leaf page"
+            )))
+        }
+    }
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub const PS: usize = 4096;
+
+    fn put_u16(b: &mut [u8], off: usize, v: u16) {
+        b[off..off + 2].copy_from_slice(&v.to_le_bytes());
+    }
+    fn put_u32(b: &mut [u8], off: usize, v: u32) {
+        b[off..off + 4].copy_from_slice(&v.to_le_bytes());
+    }
+    fn put_u64(b: &mut [u8], off: usize, v: u64) {
+        b[off..off + 8].copy_from_slice(&v.to_le_bytes());
+    }
+
+    fn meta(b: &mut [u8], page: usize, root: u64, pgid: u64, txid: u64) {
+        let p = page * PS;
+        put_u64(b, p, page as u64);
+        put_u16(b, p + 8, 0x04);
+        let m = p + PAGE_HEADER;
+        put_u32(b, m, MAGIC);
+        put_u32(b, m + 4, VERSION);
+        put_u32(b, m + 8, PS as u32);
+        put_u64(b, m + 16, root);
+        put_u64(b, m + 32, 0); // freelist
+        put_u64(b, m + 40, pgid);
+        put_u64(b, m + 48, txid);
+        let sum = fnv1a64(&b[m..m + 56]);
+        put_u64(b, m + 56, sum);
+    }
+
+    /// A leaf page image holding `(flags, key, value)` elements.
+    fn leaf(id: u64, elems: &[(u32, &[u8], &[u8])]) -> Vec<u8> {
+        let mut b = vec![0u8; PAGE_HEADER + elems.len() * LEAF_ELEM];
+        put_u64(&mut b, 0, id);
+        put_u16(&mut b, 8, FLAG_LEAF);
+        put_u16(&mut b, 10, elems.len() as u16);
+        for (i, (flags, k, v)) in elems.iter().enumerate() {
+            let e = PAGE_HEADER + i * LEAF_ELEM;
+            let pos = b.len() - e;
+            put_u32(&mut b, e, *flags);
+            put_u32(&mut b, e + 4, pos as u32);
+            put_u32(&mut b, e + 8, k.len() as u32);
+            put_u32(&mut b, e + 12, v.len() as u32);
+            b.extend_from_slice(k);
+            b.extend_from_slice(v);
+        }
+        b
+    }
+
+    fn inline_bucket(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let elems: Vec<(u32, &[u8], &[u8])> = pairs.iter().map(|(k, v)| (0, *k, *v)).collect();
+        let mut v = vec![0u8; BUCKET_HEADER];
+        v.extend(leaf(0, &elems));
+        v
+    }
+
+    /// A 4-page file like Docker's `volumes/metadata.db`: bucket `volumes` inline in
+    /// the root leaf at page 2.
+    pub fn sample_db(pairs: &[(&[u8], &[u8])]) -> Vec<u8> {
+        let mut b = vec![0u8; 4 * PS];
+        meta(&mut b, 0, 3, 4, 1);
+        meta(&mut b, 1, 2, 4, 2);
+        let bucket = inline_bucket(pairs);
+        let root = leaf(2, &[(FLAG_BUCKET, b"volumes", &bucket)]);
+        b[2 * PS..2 * PS + root.len()].copy_from_slice(&root);
+        b
+    }
+
+    #[test]
+    fn reads_an_inline_bucket() {
+        let b = sample_db(&[(b"v1", b"{\"Name\":\"v1\"}"), (b"v2", b"{}")]);
+        let db = Db::parse(&b).unwrap();
+        assert_eq!(db.txid, 2);
+        let bucket = db.bucket(&[b"volumes"]).unwrap().unwrap();
+        assert_eq!(bucket.pairs.len(), 2);
+        assert_eq!(bucket.pairs[0].key, b"v1");
+        assert_eq!(bucket.pairs[0].value, b"{\"Name\":\"v1\"}");
+        assert_eq!(db.bucket(&[b"other"]).unwrap(), None);
+    }
+
+    #[test]
+    fn branch_pages_are_followed() {
+        let mut b = vec![0u8; 6 * PS];
+        meta(&mut b, 0, 2, 6, 1);
+        meta(&mut b, 1, 2, 6, 1);
+        // page 2: branch to 3 and 4; page 3: bucket `volumes` rooted at page 5.
+        let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, 2);
+        put_u64(&mut br, PAGE_HEADER + 8, 3);
+        put_u64(&mut br, PAGE_HEADER + BRANCH_ELEM + 8, 4);
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        let mut hdr = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut hdr, 0, 5);
+        let p3 = leaf(3, &[(FLAG_BUCKET, b"volumes", &hdr)]);
+        b[3 * PS..3 * PS + p3.len()].copy_from_slice(&p3);
+        let p4 = leaf(4, &[(0, b"top", b"x")]);
+        b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
+        let p5 = leaf(5, &[(0, b"a", b"1")]);
+        b[5 * PS..5 * PS + p5.len()].copy_from_slice(&p5);
+        let db = Db::parse(&b).unwrap();
+        let root = db.root().unwrap();
+        assert_eq!(root.pairs.len(), 1);
+        let v = db.bucket(&[b"volumes"]).unwrap().unwrap();
+        assert_eq!(v.pairs[0].key, b"a");
+    }
+
+    #[test]
+    fn bad_magic() {
+        let mut b = sample_db(&[]);
+        b[PAGE_HEADER] ^= 0xff;
+        b[PS + PAGE_HEADER] ^= 0xff;
+        assert_eq!(Db::parse(&b).err(), Some(BoltError::BadMagic));
+        assert_eq!(Db::parse(&[0u8; 8192]).err(), Some(BoltError::BadMagic));
+    }
+
+    #[test]
+    fn bad_checksum() {
+        let mut b = sample_db(&[]);
+        // txid changed behind the checksum's back, in both metas
+        b[PAGE_HEADER + 48] ^= 1;
+        b[PS + PAGE_HEADER + 48] ^= 1;
+        assert_eq!(Db::parse(&b).err(), Some(BoltError::BadChecksum));
+        // one good meta is enough: bbolt falls back to it
+        let mut b = sample_db(&[(b"k", b"v")]);
+        b[PS + PAGE_HEADER + 48] ^= 1;
+        let db = Db::parse(&b).unwrap();
+        assert_eq!(db.txid, 1);
+    }
+
+    #[test]
+    fn page_out_of_range() {
+        let mut b = vec![0u8; 4 * PS];
+        meta(&mut b, 0, 9, 4, 1);
+        meta(&mut b, 1, 9, 4, 1);
+        let db = Db::parse(&b).unwrap();
+        assert_eq!(db.root().err(), Some(BoltError::PageOutOfRange(9)));
+        // a high-water mark beyond the file is bounded by the file
+        let mut b = vec![0u8; 4 * PS];
+        meta(&mut b, 0, 7, 1000, 1);
+        meta(&mut b, 1, 7, 1000, 1);
+        assert_eq!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::PageOutOfRange(7))
+        );
+        // a bucket pointing at a meta page
+        let mut b = sample_db(&[]);
+        let mut hdr = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut hdr, 0, 1);
+        let root = leaf(2, &[(FLAG_BUCKET, b"volumes", &hdr)]);
+        b[2 * PS..3 * PS].fill(0);
+        b[2 * PS..2 * PS + root.len()].copy_from_slice(&root);
+        assert_eq!(
+            Db::parse(&b).unwrap().bucket(&[b"volumes"]).err(),
+            Some(BoltError::PageOutOfRange(1))
+        );
+    }
+
+    #[test]
+    fn loop_is_stopped() {
+        let mut b = vec![0u8; 4 * PS];
+        meta(&mut b, 0, 2, 4, 1);
+        meta(&mut b, 1, 2, 4, 1);
+        // page 2: a branch whose only child is itself
+        let mut br = vec![0u8; PAGE_HEADER + BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, 1);
+        put_u64(&mut br, PAGE_HEADER + 8, 2);
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        assert_eq!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::Loop(2))
+        );
+        // a bucket whose root is the page that holds it
+        let mut b = vec![0u8; 4 * PS];
+        meta(&mut b, 0, 2, 4, 1);
+        meta(&mut b, 1, 2, 4, 1);
+        let mut hdr = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut hdr, 0, 2);
+        let root = leaf(2, &[(FLAG_BUCKET, b"volumes", &hdr)]);
+        b[2 * PS..2 * PS + root.len()].copy_from_slice(&root);
+        assert_eq!(
+            Db::parse(&b).unwrap().bucket(&[b"volumes"]).err(),
+            Some(BoltError::Loop(2))
+        );
+    }
+
+    #[test]
+    fn malformed_elements_and_truncation() {
+        assert!(matches!(
+            Db::parse(&[0u8; 10]).err(),
+            Some(BoltError::Truncated(_))
+        ));
+        let mut b = sample_db(&[(b"k", b"v")]);
+        // the root leaf's element claims a huge value
+        put_u32(&mut b, 2 * PS + PAGE_HEADER + 12, u32::MAX);
+        assert!(matches!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::Malformed(_))
+        ));
+        // unknown page flags
+        let mut b = sample_db(&[]);
+        put_u16(&mut b, 2 * PS + 8, 0x40);
+        assert!(matches!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::Malformed(_))
+        ));
+    }
+
+    /// Any bytes: Ok or an error, never a panic or a hang.
+    #[test]
+    fn mutated_files_never_panic() {
+        let base = sample_db(&[(b"vol1", b"{\"Name\":\"vol1\",\"Driver\":\"local\"}")]);
+        let mut seed: u64 = 0x9e37_79b9_7f4a_7c15;
+        for _ in 0..4000 {
+            let mut b = base.clone();
+            for _ in 0..4 {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                // aim mostly at the interesting bytes: headers of pages 0-2 and the root
+                let page = (seed % 3) as usize;
+                let off = page * PS + ((seed >> 8) as usize % 160);
+                b[off] = (seed >> 32) as u8;
+            }
+            if let Ok(db) = Db::parse(&b) {
+                let _ = db.root();
+                let _ = db.bucket(&[b"volumes"]);
+            }
+        }
+    }
+}
