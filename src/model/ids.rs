@@ -3,7 +3,28 @@
 
 use serde::{Serialize, Serializer};
 use sha2::{Digest as _, Sha256};
+use std::collections::HashSet;
 use std::fmt;
+use std::sync::{Arc, Mutex};
+
+/// Interns id strings so that equal ids share one allocation (safe to share across
+/// threads).
+#[derive(Default)]
+pub struct Pool(Mutex<HashSet<Arc<str>>>);
+
+impl Pool {
+    pub fn get(&self, s: &str) -> Arc<str> {
+        let Ok(mut set) = self.0.lock() else {
+            return Arc::from(s);
+        };
+        if let Some(a) = set.get(s) {
+            return Arc::clone(a);
+        }
+        let a: Arc<str> = Arc::from(s);
+        set.insert(Arc::clone(&a));
+        a
+    }
+}
 
 /// True for exactly 64 lowercase hex digits, the only digest form Docker writes.
 pub fn is_hex64(s: &str) -> bool {
@@ -26,20 +47,29 @@ pub fn sha256_digest(bytes: &[u8]) -> String {
 macro_rules! digest_id {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        // `Arc<str>`: the same id stands in many records (every image repeats its
+        // ancestors' diff ids), so copies share one allocation.
         #[derive(Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-        pub struct $name(String);
+        pub struct $name(Arc<str>);
 
         impl $name {
             /// Parse `sha256:<64 hex>` (surrounding white space allowed, as Docker trims).
             pub fn parse(s: &str) -> Option<Self> {
                 let s = s.trim();
                 let hex = s.strip_prefix("sha256:")?;
-                is_hex64(hex).then(|| $name(s.to_owned()))
+                is_hex64(hex).then(|| $name(Arc::from(s)))
             }
 
             /// From the bare 64-hex form used for file names.
             pub fn from_hex(hex: &str) -> Option<Self> {
-                is_hex64(hex).then(|| $name(format!("sha256:{hex}")))
+                is_hex64(hex).then(|| $name(Arc::from(format!("sha256:{hex}"))))
+            }
+
+            /// Parse, sharing one allocation per distinct id through `pool`.
+            pub fn parse_in(s: &str, pool: &Pool) -> Option<Self> {
+                let s = s.trim();
+                let hex = s.strip_prefix("sha256:")?;
+                is_hex64(hex).then(|| $name(pool.get(s)))
             }
 
             /// The 64 hex digits.
@@ -97,8 +127,10 @@ impl ChainId {
         let mut out: Vec<ChainId> = Vec::with_capacity(diff_ids.len());
         for d in diff_ids {
             let next = match out.last() {
-                None => ChainId(d.0.clone()),
-                Some(parent) => ChainId(sha256_digest(format!("{} {}", parent.0, d.0).as_bytes())),
+                None => ChainId(Arc::clone(&d.0)),
+                Some(parent) => ChainId(Arc::from(sha256_digest(
+                    format!("{} {}", parent.0, d.0).as_bytes(),
+                ))),
             };
             out.push(next);
         }

@@ -43,8 +43,8 @@ pub enum Edge {
     LayerDir,
     /// `l/` link -> the dir it points at
     LinkDir,
-    /// dir -> a dir named in its `lower` file, with its position (0 = immediate parent)
-    Lower(u16),
+    /// dir -> the first dir named in its `lower` file (the parent layer's dir)
+    Lower,
     /// tag -> image
     TagImage,
     /// image -> parent image (imagedb metadata `parent`)
@@ -66,10 +66,18 @@ pub enum Edge {
 pub struct Image {
     pub rec: ImageRec,
     pub meta: Option<ImageMetaRec>,
-    /// Chain ids computed from the config's diff ids, base first.
-    pub chain: Vec<ChainId>,
+    /// The chain id of the top layer, computed from the config's diff ids.
+    pub top_chain: Option<ChainId>,
     /// Docker would load this image: config digest right and every chain layer loadable.
     pub loaded: bool,
+}
+
+impl Image {
+    /// Chain ids computed from the config's diff ids, base first (computed on demand:
+    /// kept for every image they would cost more than the rest of the model).
+    pub fn chain(&self) -> Vec<ChainId> {
+        ChainId::chain(&self.rec.diff_ids)
+    }
 }
 
 /// A container with its layerdb mount.
@@ -151,11 +159,10 @@ impl Model {
             }
         }
         for (i, d) in dirs.iter().enumerate() {
-            for (pos, name) in d.lower.iter().enumerate() {
-                if let Some(&target) = link_dir.get(name.as_str()) {
-                    let pos = u16::try_from(pos).unwrap_or(u16::MAX);
-                    graph.add_edge(dir_nodes[i], dir_nodes[target], Edge::Lower(pos));
-                }
+            // Only the first lower is an edge: the rest of `lower` is that dir's own
+            // `lower` (verify checks it), and all of it would be O(depth²) edges.
+            if let Some(&target) = d.lower().next().and_then(|name| link_dir.get(name)) {
+                graph.add_edge(dir_nodes[i], dir_nodes[target], Edge::Lower);
             }
         }
 
@@ -218,7 +225,7 @@ impl Model {
             model_images.push(Image {
                 rec,
                 meta,
-                chain,
+                top_chain: chain.last().cloned(),
                 loaded,
             });
         }
@@ -233,7 +240,7 @@ impl Model {
             .map(|(i, im)| (im.rec.id.clone(), i))
             .collect();
         for (i, im) in model_images.iter().enumerate() {
-            if let Some(&top) = im.chain.last().and_then(|c| layer_by_chain.get(c)) {
+            if let Some(&top) = im.top_chain.as_ref().and_then(|c| layer_by_chain.get(c)) {
                 graph.add_edge(image_nodes[i], layer_nodes[top], Edge::TopLayer);
             }
             if let Some(p) = im.meta.as_ref().and_then(|m| m.parent.as_ref()) {
@@ -556,15 +563,15 @@ impl Model {
     /// Steps of an image's history paired with its layers: for each layer (base first),
     /// the history entries that made it; empty-layer steps go under the layer they follow
     /// (steps before the first layer go with the first).
-    pub fn layer_history(&self, image: usize) -> Vec<Vec<&HistoryEntry>> {
+    pub fn layer_history(&self, image: usize) -> Vec<Vec<HistoryEntry>> {
         let rec = &self.images[image].rec;
         let n = rec.diff_ids.len();
-        let mut out: Vec<Vec<&HistoryEntry>> = vec![Vec::new(); n];
+        let mut out: Vec<Vec<HistoryEntry>> = vec![Vec::new(); n];
         if n == 0 {
             return out;
         }
         let mut next = 0usize; // index of the next layer to be produced
-        for h in &rec.history {
+        for h in rec.history() {
             if h.empty_layer {
                 out[next.saturating_sub(1).min(n - 1)].push(h);
             } else {

@@ -45,10 +45,11 @@ pub struct HistoryRow {
 pub fn build(model: &Model, image: usize) -> HistoryReport {
     let im = &model.images[image];
     let mut problems = model.problems.clone();
-    let chain = &im.chain;
-    let mut rows = Vec::with_capacity(im.rec.history.len());
+    let chain = im.chain();
+    let history = im.rec.history();
+    let mut rows = Vec::with_capacity(history.len());
     let mut layer = 0usize;
-    for h in &im.rec.history {
+    for h in &history {
         let mut size = 0;
         if !h.empty_layer {
             match chain.get(layer) {

@@ -9,14 +9,14 @@ use std::collections::BTreeMap;
 use std::io::{self, Write};
 
 #[derive(Serialize)]
-pub struct ImagesReport {
-    pub images: Vec<ImageRow>,
+pub struct ImagesReport<'m> {
+    pub images: Vec<ImageRow<'m>>,
     pub problems: Vec<Problem>,
 }
 
 /// One image (not one tag).
 #[derive(Serialize)]
-pub struct ImageRow {
+pub struct ImageRow<'m> {
     pub id: ImageId,
     pub repo_tags: Vec<String>,
     pub repo_digests: Vec<String>,
@@ -26,17 +26,18 @@ pub struct ImageRow {
     pub size: u64,
     pub dangling: bool,
     pub intermediate: bool,
-    /// Chain ids, base first.
-    pub layers: Vec<ChainId>,
+    /// Chain ids, base first (borrowed from the model: at 10,000 images, copies cost
+    /// more than the model itself).
+    pub layers: Vec<&'m ChainId>,
 }
 
-impl Report for ImagesReport {
+impl Report for ImagesReport<'_> {
     fn problems(&self) -> &[Problem] {
         &self.problems
     }
 }
 
-pub fn build(model: &Model, all: bool) -> ImagesReport {
+pub fn build(model: &Model, all: bool) -> ImagesReport<'_> {
     let mut images: Vec<ImageRow> = model
         .loaded_images()
         .filter(|&i| all || !model.is_intermediate(i))
@@ -50,7 +51,7 @@ pub fn build(model: &Model, all: bool) -> ImagesReport {
     }
 }
 
-pub fn row(model: &Model, i: usize) -> ImageRow {
+pub fn row(model: &Model, i: usize) -> ImageRow<'_> {
     let im = &model.images[i];
     let refs = model.image_refs(i);
     ImageRow {
@@ -75,14 +76,14 @@ pub fn row(model: &Model, i: usize) -> ImageRow {
         layers: model
             .image_layers(i)
             .into_iter()
-            .map(|l| model.layers[l].chain_id.clone())
+            .map(|l| &model.layers[l].chain_id)
             .collect(),
     }
 }
 
 /// The (repository, tag, digest) rows the docker CLI prints for one image: one per tag,
 /// digests of the same repository beside it, then digest-only repositories.
-pub fn cli_rows(img: &ImageRow) -> Vec<(String, String, String)> {
+pub fn cli_rows(img: &ImageRow<'_>) -> Vec<(String, String, String)> {
     if img.repo_tags.is_empty() && img.repo_digests.is_empty() {
         return vec![("<none>".into(), "<none>".into(), "<none>".into())];
     }
@@ -125,7 +126,7 @@ fn split_tag(reference: &str) -> Option<(&str, &str)> {
     Some((&reference[..colon], &reference[colon + 1..]))
 }
 
-pub fn render(report: &ImagesReport, out: &mut dyn Write) -> io::Result<()> {
+pub fn render(report: &ImagesReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     let mut t = table(&["REPOSITORY", "TAG", "IMAGE ID", "CREATED", "SIZE"]);
     for img in &report.images {
         for (repo, tag, _digest) in cli_rows(img) {

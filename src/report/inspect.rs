@@ -256,6 +256,11 @@ fn env_value(v: &Value, show: bool) -> Value {
     }
 }
 
+/// A config object kept as raw JSON text, parsed for display.
+fn parsed(raw: Option<&serde_json::value::RawValue>) -> Option<Value> {
+    raw.and_then(|r| serde_json::from_str(r.get()).ok())
+}
+
 fn docker_config(c: Option<&Value>, show_env: bool) -> DockerConfig {
     DockerConfig {
         hostname: str_of(get(c, "Hostname")),
@@ -310,12 +315,12 @@ fn graph_data(
     data.insert("WorkDir".to_owned(), abs(&format!("{}/work", d.path)));
     data.insert("MergedDir".to_owned(), abs(&format!("{}/merged", d.path)));
     layer_dirs.push(d.path.clone());
-    if d.lower.is_empty() {
+    if d.lower_names.is_empty() {
         return data;
     }
     sources.push(format!("{}/lower", d.path));
     let mut lowers = Vec::new();
-    for name in &d.lower {
+    for name in d.lower() {
         let link = model.links.iter().find(|l| l.name == *name);
         let target = link
             .and_then(|l| l.dir_id.as_deref())
@@ -792,7 +797,7 @@ fn image(
         .comment
         .clone()
         .filter(|c| !c.is_empty())
-        .or_else(|| r.history.last().and_then(|h| h.comment.clone()))
+        .or_else(|| r.history().last().and_then(|h| h.comment.clone()))
         .unwrap_or_default();
     let out = ImageInspect {
         id: r.id.as_str().to_owned(),
@@ -804,14 +809,15 @@ fn image(
         comment,
         created: r.created.clone().unwrap_or_else(|| ZERO_TIME.to_owned()),
         container: r.container.clone().unwrap_or_default(),
-        container_config: docker_config(r.container_config.as_ref(), opts.show_env),
+        container_config: docker_config(
+            parsed(r.container_config.as_deref()).as_ref(),
+            opts.show_env,
+        ),
         docker_version: r.docker_version.clone().unwrap_or_default(),
         author: r.author.clone().unwrap_or_default(),
-        config: r
-            .config
-            .as_ref()
+        config: parsed(r.config.as_deref())
             .filter(|c| !c.is_null())
-            .map(|c| docker_config(Some(c), opts.show_env)),
+            .map(|c| docker_config(Some(&c), opts.show_env)),
         architecture: r.architecture.clone().unwrap_or_default(),
         variant: r.variant.clone().unwrap_or_default(),
         os: r

@@ -179,7 +179,7 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
             );
         } else if !im.loaded {
             let missing = im
-                .chain
+                .chain()
                 .iter()
                 .find(|ch| {
                     model
@@ -531,12 +531,7 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
                 );
             }
         }
-        let unknown: Vec<&str> = d
-            .lower
-            .iter()
-            .filter(|n| !link_names.contains(n.as_str()))
-            .map(String::as_str)
-            .collect();
+        let unknown: Vec<&str> = d.lower().filter(|n| !link_names.contains(n)).collect();
         if !unknown.is_empty() {
             c.add(
                 "unknown-lower-link",

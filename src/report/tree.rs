@@ -162,22 +162,23 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
 
 /// The forest: one node per layer, children where images diverge.
 #[derive(Serialize)]
-pub struct ForestReport {
-    pub tree: Vec<ForestNode>,
+pub struct ForestReport<'m> {
+    pub tree: Vec<ForestNode<'m>>,
     pub problems: Vec<Problem>,
 }
 
+/// One layer of the forest; ids are borrowed from the model.
 #[derive(Serialize)]
-pub struct ForestNode {
-    pub chain_id: ChainId,
-    pub diff_id: Option<DiffId>,
-    pub cache_id: Option<String>,
+pub struct ForestNode<'m> {
+    pub chain_id: &'m ChainId,
+    pub diff_id: Option<&'m DiffId>,
+    pub cache_id: Option<&'m str>,
     pub size: u64,
     /// This layer and everything above it, each layer once.
     pub branch_size: u64,
     /// Images whose top layer this is.
     pub images: Vec<ForestImage>,
-    pub children: Vec<ForestNode>,
+    pub children: Vec<ForestNode<'m>>,
 }
 
 #[derive(Serialize)]
@@ -189,13 +190,13 @@ pub struct ForestImage {
     pub intermediate: bool,
 }
 
-impl Report for ForestReport {
+impl Report for ForestReport<'_> {
     fn problems(&self) -> &[Problem] {
         &self.problems
     }
 }
 
-pub fn build_forest(model: &Model, all: bool) -> ForestReport {
+pub fn build_forest(model: &Model, all: bool) -> ForestReport<'_> {
     // Layers used by loaded images, with children keyed by chain id for stable order.
     let mut used = vec![false; model.layers.len()];
     let mut tips: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -268,9 +269,9 @@ pub fn build_forest(model: &Model, all: bool) -> ForestReport {
         built.insert(
             l,
             ForestNode {
-                chain_id: rec.chain_id.clone(),
-                diff_id: rec.diff_id.clone(),
-                cache_id: rec.cache_id.clone(),
+                chain_id: &rec.chain_id,
+                diff_id: rec.diff_id.as_ref(),
+                cache_id: rec.cache_id.as_deref(),
                 size,
                 branch_size: size + kid_nodes.iter().map(|k| k.branch_size).sum::<u64>(),
                 images,
@@ -300,13 +301,13 @@ fn image_label(im: &ForestImage) -> String {
     format!("{} ({})", names.join(", "), im.id.short())
 }
 
-pub fn render_forest(report: &ForestReport, out: &mut dyn Write) -> io::Result<()> {
+pub fn render_forest(report: &ForestReport<'_>, out: &mut dyn Write) -> io::Result<()> {
     if report.tree.is_empty() {
         writeln!(out, "no images")?;
         return Ok(());
     }
     // (node, prefix for its children, connector for its own line)
-    let mut stack: Vec<(&ForestNode, String, String)> = report
+    let mut stack: Vec<(&ForestNode<'_>, String, String)> = report
         .tree
         .iter()
         .rev()

@@ -2,11 +2,12 @@
 //! (`metadata/sha256/<id>/{parent,lastUpdated,builtLocally}`).
 
 use super::{open_optional, read_text, sorted_names, IMAGE_DIR, JSON_LIMIT, SMALL_LIMIT};
-use crate::model::ids::{is_hex64, sha256_digest, DiffId, ImageId};
+use crate::model::ids::{is_hex64, sha256_digest, DiffId, ImageId, Pool};
 use crate::problem::{Problem, ProblemKind};
 use crate::root::DataRoot;
 use rayon::prelude::*;
 use serde::Deserialize;
+use serde_json::value::RawValue;
 use std::ffi::OsStr;
 
 /// One step of an image's history.
@@ -49,15 +50,15 @@ struct ConfigFile {
     #[serde(default)]
     docker_version: Option<String>,
     #[serde(default)]
-    config: Option<serde_json::Value>,
+    config: Option<Box<RawValue>>,
     #[serde(default)]
     container: Option<String>,
     #[serde(default)]
-    container_config: Option<serde_json::Value>,
+    container_config: Option<Box<RawValue>>,
     #[serde(default, rename = "os.version")]
     os_version: Option<String>,
     #[serde(default)]
-    history: Vec<HistoryEntry>,
+    history: Option<Box<RawValue>>,
     #[serde(default)]
     rootfs: RootFs,
 }
@@ -79,14 +80,28 @@ pub struct ImageRec {
     pub variant: Option<String>,
     pub comment: Option<String>,
     pub docker_version: Option<String>,
-    /// The `config` object (Cmd, Env, Labels, ...), as stored.
-    pub config: Option<serde_json::Value>,
+    /// The `config` object (Cmd, Env, Labels, ...), as stored: kept as text, parsed by
+    /// the reports that show it (a parsed tree costs several times the bytes).
+    pub config: Option<Box<RawValue>>,
     /// The classic builder's container and its config (`container`, `container_config`).
     pub container: Option<String>,
-    pub container_config: Option<serde_json::Value>,
+    pub container_config: Option<Box<RawValue>>,
     pub os_version: Option<String>,
-    pub history: Vec<HistoryEntry>,
+    /// The `history` array as stored; `history()` parses it. At 10,000 images the parsed
+    /// form costs more than everything else the model keeps.
+    pub history_raw: Option<Box<RawValue>>,
     pub diff_ids: Vec<DiffId>,
+}
+
+impl ImageRec {
+    /// The image's history steps, oldest first (empty when the config has none or they
+    /// do not parse; the scan reported that).
+    pub fn history(&self) -> Vec<HistoryEntry> {
+        self.history_raw
+            .as_ref()
+            .and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// `imagedb/metadata/sha256/<id>/`.
@@ -106,7 +121,8 @@ pub struct ImageScan {
     pub problems: Vec<Problem>,
 }
 
-pub fn scan(root: &DataRoot) -> ImageScan {
+/// `pool` shares equal ids between records (and with the layerdb scan).
+pub fn scan(root: &DataRoot, pool: &Pool) -> ImageScan {
     let mut out = ImageScan::default();
     let content = format!("{IMAGE_DIR}/imagedb/content/sha256");
     match open_optional(root, &content) {
@@ -116,8 +132,9 @@ pub fn scan(root: &DataRoot) -> ImageScan {
             let names = sorted_names(&dir, &mut out.problems);
             let results: Vec<(Option<ImageRec>, Vec<Problem>)> = names
                 .par_iter()
-                .map(|name| read_config(&dir, name))
+                .map(|name| read_config(&dir, name, pool))
                 .collect();
+            out.images.reserve_exact(results.len());
             for (rec, problems) in results {
                 out.images.extend(rec);
                 out.problems.extend(problems);
@@ -177,7 +194,11 @@ pub fn scan(root: &DataRoot) -> ImageScan {
     out
 }
 
-fn read_config(dir: &crate::root::Dir<'_>, name: &str) -> (Option<ImageRec>, Vec<Problem>) {
+fn read_config(
+    dir: &crate::root::Dir<'_>,
+    name: &str,
+    pool: &Pool,
+) -> (Option<ImageRec>, Vec<Problem>) {
     let rel = dir.rel_of(OsStr::new(name));
     let mut problems = Vec::new();
     if !is_hex64(name) {
@@ -224,9 +245,18 @@ fn read_config(dir: &crate::root::Dir<'_>, name: &str) -> (Option<ImageRec>, Vec
             ));
         }
     }
+    if let Some(raw) = &cfg.history {
+        if let Err(e) = serde_json::from_str::<Vec<HistoryEntry>>(raw.get()) {
+            problems.push(Problem::new(
+                rel.clone(),
+                ProblemKind::Malformed,
+                format!("history is not a list of history entries: {e}"),
+            ));
+        }
+    }
     let mut diff_ids = Vec::with_capacity(cfg.rootfs.diff_ids.len());
     for d in &cfg.rootfs.diff_ids {
-        if let Some(d) = DiffId::parse(d) {
+        if let Some(d) = DiffId::parse_in(d, pool) {
             diff_ids.push(d);
         } else {
             problems.push(Problem::new(
@@ -253,7 +283,7 @@ fn read_config(dir: &crate::root::Dir<'_>, name: &str) -> (Option<ImageRec>, Vec
         container: cfg.container,
         container_config: cfg.container_config,
         os_version: cfg.os_version,
-        history: cfg.history,
+        history_raw: cfg.history,
         diff_ids,
     };
     (Some(rec), problems)

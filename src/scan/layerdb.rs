@@ -3,7 +3,7 @@
 //! leftovers of interrupted registrations (`tmp/`).
 
 use super::{open_optional, read_text, sorted_names, IMAGE_DIR, SMALL_LIMIT};
-use crate::model::ids::{is_hex64, ChainId, ContainerId, DiffId};
+use crate::model::ids::{is_hex64, ChainId, ContainerId, DiffId, Pool};
 use crate::problem::{Problem, ProblemKind};
 use crate::root::{DataRoot, Dir, FileKind};
 use rayon::prelude::*;
@@ -61,7 +61,8 @@ pub struct LayerScan {
     pub problems: Vec<Problem>,
 }
 
-pub fn scan(root: &DataRoot) -> LayerScan {
+/// `pool` shares equal ids between records (and with the imagedb scan).
+pub fn scan(root: &DataRoot, pool: &Pool) -> LayerScan {
     let mut out = LayerScan::default();
     let base = format!("{IMAGE_DIR}/layerdb");
     match open_optional(root, &format!("{base}/sha256")) {
@@ -69,8 +70,11 @@ pub fn scan(root: &DataRoot) -> LayerScan {
         Ok(None) => {}
         Ok(Some(dir)) => {
             let names = sorted_names(&dir, &mut out.problems);
-            let results: Vec<(Entry, Vec<Problem>)> =
-                names.par_iter().map(|n| read_layer_dir(&dir, n)).collect();
+            let results: Vec<(Entry, Vec<Problem>)> = names
+                .par_iter()
+                .map(|n| read_layer_dir(&dir, n, pool))
+                .collect();
+            out.layers.reserve_exact(results.len());
             for (entry, problems) in results {
                 match entry {
                     Entry::Layer(l) => out.layers.push(l),
@@ -119,7 +123,7 @@ enum Entry {
     None,
 }
 
-fn read_layer_dir(dir: &Dir<'_>, name: &str) -> (Entry, Vec<Problem>) {
+fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem>) {
     let rel = dir.rel_of(OsStr::new(name));
     let mut problems = Vec::new();
     if let Some(rest) = name.strip_suffix("-removing") {
@@ -138,7 +142,10 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str) -> (Entry, Vec<Problem>) {
             problems,
         );
     }
-    let Some(chain_id) = ChainId::from_hex(name) else {
+    let Some(chain_id) = is_hex64(name)
+        .then(|| ChainId::parse_in(&format!("sha256:{name}"), pool))
+        .flatten()
+    else {
         problems.push(Problem::new(
             rel,
             ProblemKind::Unexpected,
@@ -188,8 +195,8 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str) -> (Entry, Vec<Problem>) {
             }
         }
     };
-    let diff_id = digest("diff", true, &mut problems).and_then(|s| DiffId::parse(&s));
-    let parent = digest("parent", false, &mut problems).and_then(|s| ChainId::parse(&s));
+    let diff_id = digest("diff", true, &mut problems).and_then(|s| DiffId::parse_in(&s, pool));
+    let parent = digest("parent", false, &mut problems).and_then(|s| ChainId::parse_in(&s, pool));
     let cache_id = match read_text(&sub, "cache-id", SMALL_LIMIT) {
         Ok(Some(s)) if !s.trim().is_empty() && !s.trim().contains('/') && s.trim() != ".." => {
             Some(s.trim().to_owned())

@@ -60,8 +60,9 @@ pub fn scan(root: &DataRoot, layout: Layout) -> Scan {
         problems: root.problems().to_vec(),
         ..Scan::default()
     };
+    let pool = crate::model::ids::Pool::default();
     let ((images, layers), ((dirs, containers), (refs, volumes))) = rayon::join(
-        || rayon::join(|| imagedb::scan(root), || layerdb::scan(root)),
+        || rayon::join(|| imagedb::scan(root, &pool), || layerdb::scan(root, &pool)),
         || {
             rayon::join(
                 || rayon::join(|| overlay2::scan(root), || containers::scan(root)),

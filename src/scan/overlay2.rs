@@ -17,8 +17,9 @@ pub struct DirRec {
     pub path: String,
     /// The `link` file: this dir's name in `l/`.
     pub link: Option<String>,
-    /// The `lower` file: `l/<ID>` names, immediate parent first.
-    pub lower: Vec<String>,
+    /// The `lower` file's link names (`l/` dropped), `:`-separated, immediate parent
+    /// first: one string, not one allocation per name (deep stacks have 100+).
+    pub lower_names: String,
     pub has_diff: bool,
     pub has_work: bool,
     pub has_merged: bool,
@@ -26,6 +27,13 @@ pub struct DirRec {
 }
 
 /// One entry of `overlay2/l/`.
+impl DirRec {
+    /// The link names of the `lower` file, immediate parent first.
+    pub fn lower(&self) -> impl Iterator<Item = &str> {
+        self.lower_names.split(':').filter(|n| !n.is_empty())
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct LinkRec {
     pub name: String,
@@ -59,6 +67,7 @@ pub fn scan(root: &DataRoot) -> Overlay2Scan {
         .filter(|n| n.as_str() != "l" && n.as_str() != "backingFsBlockDev")
         .map(|n| read_layer_dir(&dir, n))
         .collect();
+    out.dirs.reserve_exact(results.len());
     for (rec, problems) in results {
         out.dirs.extend(rec);
         out.problems.extend(problems);
@@ -103,7 +112,7 @@ fn read_layer_dir(parent: &Dir<'_>, name: &str) -> (Option<DirRec>, Vec<Problem>
         form: DirIdForm::of(name),
         path: rel,
         link: None,
-        lower: Vec::new(),
+        lower_names: String::new(),
         has_diff: is_dir("diff"),
         has_work: is_dir("work"),
         has_merged: is_dir("merged"),
@@ -135,7 +144,12 @@ fn read_layer_dir(parent: &Dir<'_>, name: &str) -> (Option<DirRec>, Vec<Problem>
             Ok(Some(l)) => {
                 for part in l.trim().split(':').filter(|p| !p.is_empty()) {
                     match part.strip_prefix("l/").filter(|id| is_link_id(id)) {
-                        Some(id) => rec.lower.push(id.to_owned()),
+                        Some(id) => {
+                            if !rec.lower_names.is_empty() {
+                                rec.lower_names.push(':');
+                            }
+                            rec.lower_names.push_str(id);
+                        }
                         None => problems.push(Problem::new(
                             dir.rel_of(OsStr::new("lower")),
                             ProblemKind::Malformed,
