@@ -55,7 +55,23 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
 
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     let started = std::time::Instant::now();
-    let (root, model) = load(&cli.global.root)?;
+    let root = DataRoot::open(&cli.global.root)?;
+    let layout = scan::layout::detect(&root)?;
+    // Commands that measure the whole root walk it while the scan runs.
+    let needs_walk = matches!(
+        cli.command,
+        Command::Du(_) | Command::Check(_) | Command::Volumes
+    );
+    let (model, mut walked) = if needs_walk {
+        let (model, walked) = rayon::join(
+            || Model::build(scan::scan(&root, layout)),
+            || walk_with_progress(&root),
+        );
+        (model, Some(walked))
+    } else {
+        (Model::build(scan::scan(&root, layout)), None)
+    };
+    let mut take_walk = || walked.take().unwrap_or_else(|| walk_with_progress(&root));
     let json = cli.global.json;
     match &cli.command {
         Command::Images(args) => {
@@ -75,8 +91,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Du(args) => {
-            let walked = walk_with_progress(&root, err);
-            let mut report = report::du::build(&model, walked, args.df_compat, !root.is_archive());
+            let mut report = report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
             let orphans = orphans_report(&root, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
@@ -110,7 +125,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Check(args) => {
-            let walked = walk::walk(&root, None);
+            let walked = take_walk();
             let du = report::du::build(
                 &model,
                 walked,
@@ -165,7 +180,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Ps(args) => {
-            let du = args.size.then(|| sized(&root, &model, err));
+            let du = args.size.then(|| sized(&root, &model));
             let opts = report::ps::Options {
                 all: args.all,
                 show_env: args.show_env,
@@ -189,12 +204,12 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::inspect::Options {
                 show_env: args.show_env,
             },
-            args.size.then(|| sized(&root, &model, err)).as_ref(),
+            args.size.then(|| sized(&root, &model)).as_ref(),
             out,
             err,
         ),
         Command::Volumes => {
-            let du = sized(&root, &model, err);
+            let du = report::du::build(&model, take_walk(), report::du::DfCompat::V23, !root.is_archive());
             let report = report::volumes::build(&model, &du);
             report::emit(&report, json, out, err, report::volumes::render)?;
             Ok(ExitStatus::Done)
@@ -203,13 +218,13 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
-fn sized(root: &DataRoot, model: &Model, err: &mut dyn Write) -> report::du::DuReport {
-    let walked = walk_with_progress(root, err);
+fn sized(root: &DataRoot, model: &Model) -> report::du::DuReport {
+    let walked = walk_with_progress(root);
     report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive())
 }
 
 /// The size walk, with a progress line on stderr when stderr is a terminal.
-fn walk_with_progress(root: &DataRoot, err: &mut dyn Write) -> walk::WalkResult {
+fn walk_with_progress(root: &DataRoot) -> walk::WalkResult {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicBool, Ordering};
     if !std::io::stderr().is_terminal() {
@@ -235,7 +250,6 @@ fn walk_with_progress(root: &DataRoot, err: &mut dyn Write) -> walk::WalkResult 
         done.store(true, Ordering::Relaxed);
         r
     });
-    let _ = err.flush();
     result
 }
 

@@ -122,6 +122,8 @@ pub struct Dir<'r> {
     root: &'r DataRoot,
     rel: String,
     handle: Handle,
+    /// `entries()` has read the fd to its end once.
+    listed: std::sync::atomic::AtomicBool,
 }
 
 enum Handle {
@@ -291,6 +293,7 @@ impl DataRoot {
             root: self,
             rel: String::new(),
             handle,
+            listed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -364,6 +367,7 @@ impl<'r> Dir<'r> {
             root: self.root,
             rel: self.rel_of(name),
             handle,
+            listed: std::sync::atomic::AtomicBool::new(false),
         })
     }
 
@@ -371,8 +375,15 @@ impl<'r> Dir<'r> {
     pub fn entries(&self) -> io::Result<Vec<DirEntry>> {
         match (&self.handle, &self.root.backend) {
             (Handle::Fd(fd), _) => {
+                // getdents64 straight on our fd: no dup, no reopen. A second listing of
+                // the same handle starts over from the top.
+                if self.listed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    rustix::fs::seek(fd, rustix::fs::SeekFrom::Start(0))?;
+                }
                 let mut out = Vec::new();
-                for entry in rustix::fs::Dir::read_from(fd)? {
+                let mut buf = Vec::with_capacity(32 << 10);
+                let mut raw = rustix::fs::RawDir::new(fd, buf.spare_capacity_mut());
+                while let Some(entry) = raw.next() {
                     let entry = entry?;
                     let name = entry.file_name().to_bytes();
                     if name == b"." || name == b".." {
