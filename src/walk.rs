@@ -328,21 +328,30 @@ fn visit_entries<'s>(
     parts: Option<&[String]>,
     bucket: &Bucket,
 ) {
+    // Below the first three path components every entry is in `bucket`: its totals go to
+    // `own`, with no per-entry hashing or cloning. Only shallow entries are classified.
+    let mut own = Usage::empty(shared.known_disk);
     let mut local: HashMap<Bucket, Usage> = HashMap::new();
     let mut linked = Vec::new();
     let mut bytes = 0u64;
     for e in entries {
-        // Only the first three path components decide a bucket; below, it is inherited.
-        let (child_parts, child_bucket) = match parts {
+        let (child_parts, child_bucket): (Option<Vec<String>>, Option<Bucket>) = match parts {
             Some(parts) => {
                 let name = e.name.to_string_lossy();
                 let mut p: Vec<&str> = parts.iter().map(String::as_str).collect();
                 p.push(&name);
                 let b = classify(&p, bucket);
                 let deeper = (p.len() < 3).then(|| p.iter().map(|s| (*s).to_owned()).collect());
-                (deeper, b)
+                (deeper, (b != *bucket).then_some(b))
             }
-            None => (None, bucket.clone()),
+            None => (None, None),
+        };
+        let mut add = |m: &Meta| match &child_bucket {
+            None => own.add_entry(m),
+            Some(b) => local
+                .entry(b.clone())
+                .or_insert_with(|| Usage::empty(shared.known_disk))
+                .add_entry(m),
         };
         if e.kind == Some(FileKind::Dir) {
             match dir.sub(&e.name) {
@@ -357,11 +366,9 @@ fn visit_entries<'s>(
                             continue;
                         }
                         bytes += m.len;
-                        local
-                            .entry(child_bucket.clone())
-                            .or_insert_with(|| Usage::empty(shared.known_disk))
-                            .add_entry(&m);
-                        scope.spawn(move |s| walk_dir(s, shared, sub, child_parts, child_bucket));
+                        add(&m);
+                        let b = child_bucket.unwrap_or_else(|| bucket.clone());
+                        scope.spawn(move |s| walk_dir(s, shared, sub, child_parts, b));
                     }
                     Err(err) => push_problem(shared, Problem::io(sub.rel(), &err)),
                 },
@@ -391,14 +398,11 @@ fn visit_entries<'s>(
                     linked.push(Linked {
                         dev: m.dev,
                         ino: m.ino,
-                        bucket: child_bucket,
+                        bucket: child_bucket.unwrap_or_else(|| bucket.clone()),
                         meta: m,
                     });
                 } else {
-                    local
-                        .entry(child_bucket)
-                        .or_insert_with(|| Usage::empty(shared.known_disk))
-                        .add_entry(&m);
+                    add(&m);
                 }
             }
             Err(err) => record_error(shared, dir, &e.name, &err),
@@ -409,6 +413,11 @@ fn visit_entries<'s>(
         p.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
     if let Ok(mut out) = shared.out.lock() {
+        if own.files + own.dirs > 0 {
+            out.entry(bucket.clone())
+                .or_insert_with(|| Usage::empty(shared.known_disk))
+                .add(&own);
+        }
         for (b, u) in local {
             out.entry(b)
                 .or_insert_with(|| Usage::empty(shared.known_disk))
