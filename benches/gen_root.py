@@ -176,6 +176,9 @@ class Template:
     CONTENT = "image/overlay2/imagedb/content/sha256/"
 
     def __init__(self, path):
+        if not os.path.exists(path):
+            sys.exit("gen_root: template %s not found; give --template a captured root dir or archive "
+                     "(e.g. extract /work/shared/external/docker-explorer/vols.v2.tgz and pass its docker/)" % path)
         self.path = path
         self.configs = {}  # id -> bytes
         self.source = path

@@ -16,8 +16,8 @@ What it writes (all under OUT, which must be under /tmp):
   <id>-json.log files (some of them several MB);
 * volumes/<name>/_data/: small trees.
 File sizes come from a seeded distribution: 4% empty, mostly a lognormal around
-700 B (capped at 256 KiB), about 1 in 5000 between 1 and 8 MiB; for 1M files
-about 2 GB of data. Also, per 1M files:
+700 B (capped at 256 KiB), about 1 in 8000 between 1 and 8 MiB, 5% of the
+container logs up to 6 MiB; for 1M files about 2.3 GB of data (under 3 GB). Also, per 1M files:
 * ~10,000 hard links (half to a file of the same layer, half across layers);
 * ~20,000 symlinks: relative, dangling, and absolute ones such as /etc/passwd,
   /proc/self/root, / and .. that a disk-usage tool must never follow;
@@ -69,7 +69,7 @@ def file_size(rng):
     r = rng.random()
     if r < 0.04:
         return 0
-    if r < 0.04 + 0.0002:
+    if r < 0.04 + 0.000125:
         return rng.randint(1 << 20, 8 << 20)
     return min(SMALL_CAP, max(1, int(rng.lognormvariate(math.log(700), 1.2))))
 
@@ -361,7 +361,7 @@ def main():
         stats["dirs"] += 2
         for name in ("config.v2.json", "hostconfig.json", "hostname", "hosts", "resolv.conf",
                      cid + "-json.log"):
-            size = rng.randint(1, 6 << 20) if name.endswith(".log") and rng.random() < 0.3 else rng.randint(10, 4000)
+            size = rng.randint(1, 6 << 20) if name.endswith(".log") and rng.random() < 0.05 else rng.randint(10, 4000)
             write_data(os.path.join(d, name), size, rng)
             stats["files"] += 1
             stats["apparent"] += size

@@ -56,6 +56,8 @@ pub enum Command {
     Inspect(InspectArgs),
     /// Volumes, with driver, size, the containers using them, anonymity and labels
     Volumes,
+    /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
+    Verify(VerifyArgs),
 }
 
 #[derive(Debug, Args)]
@@ -160,4 +162,17 @@ pub struct InspectArgs {
     /// Add containers' SizeRw and SizeRootFs (walks the root)
     #[arg(short, long)]
     pub size: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Images to verify, as IMAGE elsewhere (default: the whole root)
+    #[arg(value_name = "IMAGE")]
+    pub images: Vec<String>,
+    /// Also compare every layer file with its tar-split record, and list containers' drift
+    #[arg(long)]
+    pub content: bool,
+    /// Also rebuild every layer's tar and compare its SHA-256 with the DiffID (implies --content)
+    #[arg(long)]
+    pub deep: bool,
 }

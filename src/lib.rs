@@ -11,6 +11,7 @@ pub mod problem;
 pub mod report;
 pub mod root;
 pub mod scan;
+pub mod verify;
 pub mod walk;
 
 use cli::{Cli, Command};
@@ -91,7 +92,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Du(args) => {
-            let mut report = report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
+            let mut report =
+                report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
             let orphans = orphans_report(&root, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
@@ -208,8 +210,43 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             out,
             err,
         ),
+        Command::Verify(args) => {
+            let level = if args.deep {
+                verify::Level::Deep
+            } else if args.content {
+                verify::Level::Content
+            } else {
+                verify::Level::Metadata
+            };
+            let images = if args.images.is_empty() {
+                None
+            } else {
+                let mut v = Vec::with_capacity(args.images.len());
+                for name in &args.images {
+                    v.push(report::resolved_or_fail(
+                        &model,
+                        name,
+                        verify::resolve(&model, name),
+                    )?);
+                }
+                Some(v)
+            };
+            let verified = verify_with_progress(&root, &model, images.as_deref(), level, err);
+            let report = report::verify::build(&model, verified);
+            report::emit(&report, json, out, err, report::verify::render)?;
+            Ok(if report.ok {
+                ExitStatus::Done
+            } else {
+                ExitStatus::Findings
+            })
+        }
         Command::Volumes => {
-            let du = report::du::build(&model, take_walk(), report::du::DfCompat::V23, !root.is_archive());
+            let du = report::du::build(
+                &model,
+                take_walk(),
+                report::du::DfCompat::V23,
+                !root.is_archive(),
+            );
             let report = report::volumes::build(&model, &du);
             report::emit(&report, json, out, err, report::volumes::render)?;
             Ok(ExitStatus::Done)
@@ -250,6 +287,52 @@ fn walk_with_progress(root: &DataRoot) -> walk::WalkResult {
         done.store(true, Ordering::Relaxed);
         r
     });
+    result
+}
+
+/// `verify`, with a progress bar on stderr when it reads layer files and stderr is a terminal.
+fn verify_with_progress(
+    root: &DataRoot,
+    model: &Model,
+    images: Option<&[usize]>,
+    level: verify::Level,
+    err: &mut dyn Write,
+) -> verify::Verified {
+    use std::io::IsTerminal;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    if level == verify::Level::Metadata || !std::io::stderr().is_terminal() {
+        return verify::run(root, model, images, level, None);
+    }
+    let progress = verify::Progress::default();
+    let total = verify::planned_bytes(model, images);
+    let done = AtomicBool::new(false);
+    let result = std::thread::scope(|s| {
+        s.spawn(|| {
+            let bar = indicatif::ProgressBar::new(total.max(1));
+            bar.set_style(
+                indicatif::ProgressStyle::with_template(
+                    "verifying [{bar:30}] {bytes}/{total_bytes} {msg}",
+                )
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+            );
+            while !done.load(Ordering::Relaxed) {
+                let bytes = progress.bytes.load(Ordering::Relaxed);
+                bar.set_length(total.max(bytes));
+                bar.set_position(bytes);
+                bar.set_message(format!(
+                    "{} files, {} layers done",
+                    progress.files.load(Ordering::Relaxed),
+                    progress.layers.load(Ordering::Relaxed)
+                ));
+                std::thread::sleep(std::time::Duration::from_millis(100));
+            }
+            bar.finish_and_clear();
+        });
+        let r = verify::run(root, model, images, level, Some(&progress));
+        done.store(true, Ordering::Relaxed);
+        r
+    });
+    let _ = err.flush();
     result
 }
 

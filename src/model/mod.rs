@@ -463,6 +463,37 @@ impl Model {
         refs
     }
 
+    /// The references of an image split into tags (`repo:tag`) and digests
+    /// (`repo@sha256:…`), each sorted.
+    pub fn tags_and_digests(&self, image: usize) -> (Vec<String>, Vec<String>) {
+        let (digests, tags): (Vec<&RefRec>, Vec<&RefRec>) = self
+            .image_refs(image)
+            .into_iter()
+            .partition(|r| r.is_digest);
+        let names = |v: Vec<&RefRec>| v.into_iter().map(|r| r.reference.clone()).collect();
+        (names(tags), names(digests))
+    }
+
+    /// The layers a container's RW layer sits on, top first (its mount's parent, then
+    /// down to the base). Still there when the image was removed with `rmi -f`.
+    pub fn container_layers(&self, container: usize) -> Vec<usize> {
+        let mut out = Vec::new();
+        let mut layer = self
+            .targets(self.container_nodes[container], Edge::ContainerLayer)
+            .find_map(|n| match n {
+                Node::Layer(l) => Some(l),
+                _ => None,
+            });
+        while let Some(l) = layer {
+            if out.len() > self.layers.len() {
+                break; // a parent cycle (tampered files)
+            }
+            out.push(l);
+            layer = self.layer_parent(l);
+        }
+        out
+    }
+
     pub fn image_parent(&self, image: usize) -> Option<usize> {
         self.targets(self.image_nodes[image], Edge::ImageParent)
             .find_map(|n| match n {

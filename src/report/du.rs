@@ -285,12 +285,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
                 .sum();
             ImageUsage {
                 id: model.images[i].rec.id.clone(),
-                repo_tags: model
-                    .image_refs(i)
-                    .iter()
-                    .filter(|r| !r.is_digest)
-                    .map(|r| r.reference.clone())
-                    .collect(),
+                repo_tags: model.tags_and_digests(i).0,
                 size,
                 shared_size: shared,
                 unique_size: size - shared,
@@ -316,21 +311,11 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
             let size_rw = rw_id
                 .as_ref()
                 .map_or(0, |id| get(Bucket::LayerDiff(id.clone())).size);
-            let mut below = 0;
-            let mut layer = ct
-                .mount
-                .as_ref()
-                .and_then(|m| m.parent.as_ref())
-                .and_then(|p| model.layer_index(p));
-            let mut guard = 0;
-            while let Some(l) = layer {
-                below += model.layer_size(l);
-                layer = model.layer_parent(l);
-                guard += 1;
-                if guard > model.layers.len() {
-                    break;
-                }
-            }
+            let below: u64 = model
+                .container_layers(c)
+                .iter()
+                .map(|&l| model.layer_size(l))
+                .sum();
             let id = ct.rec.id.as_str().to_owned();
             let mut disk = get(Bucket::ContainerDir(id.clone()));
             disk.add(&get(Bucket::ContainerLog(id.clone())));

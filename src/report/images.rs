@@ -53,19 +53,11 @@ pub fn build(model: &Model, all: bool) -> ImagesReport<'_> {
 
 pub fn row(model: &Model, i: usize) -> ImageRow<'_> {
     let im = &model.images[i];
-    let refs = model.image_refs(i);
+    let (repo_tags, repo_digests) = model.tags_and_digests(i);
     ImageRow {
         id: im.rec.id.clone(),
-        repo_tags: refs
-            .iter()
-            .filter(|r| !r.is_digest)
-            .map(|r| r.reference.clone())
-            .collect(),
-        repo_digests: refs
-            .iter()
-            .filter(|r| r.is_digest)
-            .map(|r| r.reference.clone())
-            .collect(),
+        repo_tags,
+        repo_digests,
         parent: model
             .image_parent(i)
             .map(|p| model.images[p].rec.id.clone()),

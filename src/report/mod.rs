@@ -11,6 +11,7 @@ pub mod inspect;
 pub mod orphans;
 pub mod ps;
 pub mod tree;
+pub mod verify;
 pub mod volumes;
 
 use crate::model::resolve::Resolved;
@@ -62,7 +63,12 @@ pub fn write_problems(problems: &[Problem], err: &mut dyn Write) -> io::Result<(
 
 /// Resolve IMAGE or fail with docker's words.
 pub fn resolve_or_fail(model: &Model, name: &str) -> Result<usize, Fatal> {
-    match model.resolve_image(name) {
+    resolved_or_fail(model, name, model.resolve_image(name))
+}
+
+/// A resolution of IMAGE, or the failure in docker's words.
+pub fn resolved_or_fail(model: &Model, name: &str, resolved: Resolved) -> Result<usize, Fatal> {
+    match resolved {
         Resolved::Found(i) => Ok(i),
         Resolved::NotFound => Err(Fatal::Usage(format!("No such image: {}", sanitize(name)))),
         Resolved::Ambiguous(hits) => {

@@ -142,20 +142,9 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
         }
     }
     let mut by_container = vec![false; model.layers.len()];
-    for ct in &model.containers {
-        let mut layer = ct
-            .mount
-            .as_ref()
-            .and_then(|m| m.parent.as_ref())
-            .and_then(|p| model.layer_index(p));
-        let mut guard = 0;
-        while let Some(l) = layer {
-            if by_container[l] || guard > model.layers.len() {
-                break;
-            }
+    for c in 0..model.containers.len() {
+        for l in model.container_layers(c) {
             by_container[l] = true;
-            layer = model.layer_parent(l);
-            guard += 1;
         }
     }
 

@@ -76,19 +76,11 @@ pub fn build_stack(model: &Model, image: usize) -> StackReport {
             }
         })
         .collect();
-    let refs = model.image_refs(image);
+    let (repo_tags, repo_digests) = model.tags_and_digests(image);
     StackReport {
         id: im.rec.id.clone(),
-        repo_tags: refs
-            .iter()
-            .filter(|r| !r.is_digest)
-            .map(|r| r.reference.clone())
-            .collect(),
-        repo_digests: refs
-            .iter()
-            .filter(|r| r.is_digest)
-            .map(|r| r.reference.clone())
-            .collect(),
+        repo_tags,
+        repo_digests,
         size: model.image_size(image),
         layers,
         problems: model.problems.clone(),
@@ -246,19 +238,11 @@ pub fn build_forest(model: &Model, all: bool) -> ForestReport<'_> {
             .map(|v| {
                 v.iter()
                     .map(|&i| {
-                        let refs = model.image_refs(i);
+                        let (repo_tags, repo_digests) = model.tags_and_digests(i);
                         ForestImage {
                             id: model.images[i].rec.id.clone(),
-                            repo_tags: refs
-                                .iter()
-                                .filter(|r| !r.is_digest)
-                                .map(|r| r.reference.clone())
-                                .collect(),
-                            repo_digests: refs
-                                .iter()
-                                .filter(|r| r.is_digest)
-                                .map(|r| r.reference.clone())
-                                .collect(),
+                            repo_tags,
+                            repo_digests,
                             dangling: model.is_dangling(i),
                             intermediate: model.is_intermediate(i),
                         }

@@ -31,12 +31,17 @@ pub enum ReadError {
     Io(io::Error),
 }
 
+/// Extended attributes of one entry: (key, value) pairs.
+type Xattrs = Box<[(Box<str>, Box<[u8]>)]>;
+
 struct Node {
     name: OsString,
     meta: Meta,
     children: HashMap<OsString, usize>,
     data: Option<Vec<u8>>,
     link: Option<PathBuf>,
+    /// Extended attributes from PAX `SCHILY.xattr.*` records (boxed: most entries have none).
+    xattrs: Option<Xattrs>,
 }
 
 pub struct Index {
@@ -57,6 +62,8 @@ fn dir_meta(ino: u64) -> Meta {
         uid: 0,
         gid: 0,
         rdev: 0,
+        mtime: 0,
+        mtime_nsec: 0,
     }
 }
 
@@ -103,6 +110,19 @@ fn expand_sparse(raw: &[u8], real_size: u64) -> Option<Vec<u8>> {
     Some(out)
 }
 
+/// A PAX time, `seconds[.fraction]`, as seconds and nanoseconds.
+fn parse_pax_time(v: &str) -> Option<(i64, u32)> {
+    let (secs, frac) = v.split_once('.').unwrap_or((v, ""));
+    let secs = secs.parse().ok()?;
+    let digits: String = frac.chars().take(9).collect();
+    let nanos = if digits.is_empty() {
+        0
+    } else {
+        format!("{digits:0<9}").parse().ok()?
+    };
+    Some((secs, nanos))
+}
+
 fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let head = reader.fill_buf().map_err(ReadError::Io)?;
@@ -131,6 +151,7 @@ impl Index {
                 children: HashMap::new(),
                 data: None,
                 link: None,
+                xattrs: None,
             }],
             top: 0,
             prefix: String::new(),
@@ -181,9 +202,16 @@ impl Index {
         let mut sparse_name = None;
         let mut sparse_size = None;
         let mut sparse_map_in_data = false;
+        let mut xattrs: Vec<(Box<str>, Box<[u8]>)> = Vec::new();
+        let mut pax_mtime = None;
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts.flatten() {
+                if let Some(key) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) {
+                    xattrs.push((key.into(), ext.value_bytes().into()));
+                    continue;
+                }
                 match (ext.key(), ext.value()) {
+                    (Ok("mtime"), Ok(v)) => pax_mtime = parse_pax_time(v),
                     (Ok("GNU.sparse.name"), Ok(v)) => sparse_name = Some(PathBuf::from(v)),
                     (Ok("GNU.sparse.major"), Ok(v)) => sparse_map_in_data = v == "1",
                     (Ok("GNU.sparse.realsize" | "GNU.sparse.size"), Ok(v)) => {
@@ -230,6 +258,8 @@ impl Index {
             _ => return Ok(()), // pax/GNU extension headers are folded in by the tar crate
         };
         let mode = header.mode().unwrap_or(0) & 0o7777;
+        let (mtime, mtime_nsec) = pax_mtime
+            .unwrap_or_else(|| (i64::try_from(header.mtime().unwrap_or(0)).unwrap_or(0), 0));
         let uid = u32::try_from(header.uid().unwrap_or(0)).unwrap_or(u32::MAX);
         let gid = u32::try_from(header.gid().unwrap_or(0)).unwrap_or(u32::MAX);
         let rdev = match kind {
@@ -283,9 +313,12 @@ impl Index {
             uid,
             gid,
             rdev,
+            mtime,
+            mtime_nsec,
         };
         n.data = data;
         n.link = link;
+        n.xattrs = (!xattrs.is_empty()).then(|| xattrs.into_boxed_slice());
         Ok(())
     }
 
@@ -308,10 +341,12 @@ impl Index {
         })?;
         let meta = self.nodes[src].meta;
         let data = self.nodes[src].data.clone();
+        let xattrs = self.nodes[src].xattrs.clone();
         let node = self.insert(parts);
         let n = &mut self.nodes[node];
         n.meta = meta;
         n.data = data;
+        n.xattrs = xattrs;
         Ok(())
     }
 
@@ -337,6 +372,7 @@ impl Index {
                     children: HashMap::new(),
                     data: None,
                     link: None,
+                    xattrs: None,
                 });
                 self.nodes[cur].children.insert(p.clone(), id);
                 id
@@ -426,6 +462,15 @@ impl Index {
                 "layer content is not kept when reading an archive",
             )
         })
+    }
+
+    pub fn xattr(&self, node: usize, key: &str) -> Option<Vec<u8>> {
+        self.nodes[node]
+            .xattrs
+            .as_ref()?
+            .iter()
+            .find(|(k, _)| &**k == key)
+            .map(|(_, v)| v.to_vec())
     }
 
     pub fn link_target(&self, node: usize) -> io::Result<PathBuf> {

@@ -13,7 +13,7 @@ use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read};
-use std::os::fd::OwnedFd;
+use std::os::fd::{AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
@@ -61,6 +61,9 @@ pub struct Meta {
     pub uid: u32,
     pub gid: u32,
     pub rdev: u64,
+    /// Modification time: seconds and nanoseconds since the epoch.
+    pub mtime: i64,
+    pub mtime_nsec: u32,
 }
 
 impl Meta {
@@ -76,6 +79,8 @@ impl Meta {
             uid: st.st_uid,
             gid: st.st_gid,
             rdev: st.st_rdev,
+            mtime: st.st_mtime,
+            mtime_nsec: u32::try_from(st.st_mtime_nsec).unwrap_or(0),
         }
     }
 }
@@ -194,6 +199,40 @@ fn read_limited(file: File, limit: u64) -> io::Result<Vec<u8>> {
         ));
     }
     Ok(out)
+}
+
+/// A regular file of the root, open read-only for streaming (`Dir::open`).
+pub enum FileReader {
+    Fd(File),
+    Mem(io::Cursor<Vec<u8>>),
+}
+
+impl Read for FileReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            FileReader::Fd(f) => f.read(buf),
+            FileReader::Mem(c) => c.read(buf),
+        }
+    }
+}
+
+/// Read an xattr value with a growing buffer; absent (or unsupported) is `None`.
+fn xattr_value(
+    mut get: impl FnMut(&mut [u8]) -> rustix::io::Result<usize>,
+) -> io::Result<Option<Vec<u8>>> {
+    let mut buf = vec![0u8; 256];
+    loop {
+        match get(&mut buf) {
+            Ok(n) => {
+                buf.truncate(n);
+                return Ok(Some(buf));
+            }
+            Err(rustix::io::Errno::NODATA | rustix::io::Errno::NOTSUP) => return Ok(None),
+            // the value is larger than the buffer (xattr values are at most 64 KiB)
+            Err(rustix::io::Errno::RANGE) if buf.len() < 1 << 17 => buf.resize(buf.len() * 8, 0),
+            Err(e) => return Err(e.into()),
+        }
+    }
 }
 
 fn symlink_error() -> io::Error {
@@ -455,6 +494,85 @@ impl<'r> Dir<'r> {
                     ));
                 }
                 ix.content(child)
+            }
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// An extended attribute of an entry (`trusted.overlay.opaque`, ...), never following
+    /// a symlink. `Ok(None)` when the entry has no such attribute, or its filesystem none.
+    pub fn get_xattr(&self, name: &OsStr, key: &str) -> io::Result<Option<Vec<u8>>> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                let st = rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)?;
+                match FileKind::from_file_type(FileType::from_raw_mode(st.st_mode)) {
+                    FileKind::Dir => {
+                        let d = rustix::fs::openat(fd, name, DIR_FLAGS, Mode::empty())
+                            .map_err(|e| open_error(e, fd, name))?;
+                        xattr_value(|buf| rustix::fs::fgetxattr(&d, key, buf))
+                    }
+                    FileKind::File => {
+                        let f = rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
+                            .map_err(|e| open_error(e, fd, name))?;
+                        xattr_value(|buf| rustix::fs::fgetxattr(&f, key, buf))
+                    }
+                    _ => {
+                        // Symlinks, devices, FIFOs and sockets are not opened: lgetxattr
+                        // on /proc/self/fd/N/NAME names the entry itself, unfollowed.
+                        let mut path = format!("/proc/self/fd/{}/", fd.as_raw_fd()).into_bytes();
+                        path.extend_from_slice(name.as_bytes());
+                        let path = OsString::from_vec(path);
+                        xattr_value(|buf| rustix::fs::lgetxattr(path.as_os_str(), key, buf))
+                    }
+                }
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.xattr(ix.child(*n, name)?, key)),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// An extended attribute of this directory itself (see `get_xattr`).
+    pub fn xattr(&self, key: &str) -> io::Result<Option<Vec<u8>>> {
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => xattr_value(|buf| rustix::fs::fgetxattr(fd, key, buf)),
+            (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.xattr(*n, key)),
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// Open a regular file for streaming reads (any size), with its `fstat`. In an
+    /// archive only the small files kept in memory can be read (layer contents cannot).
+    pub fn open(&self, name: &OsStr) -> io::Result<(FileReader, Meta)> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                // O_NOATIME where allowed: reading a root for forensics should not touch it.
+                let file = match rustix::fs::openat(
+                    fd,
+                    name,
+                    FILE_FLAGS.union(OFlags::NOATIME),
+                    Mode::empty(),
+                ) {
+                    Err(rustix::io::Errno::PERM) => {
+                        rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
+                    }
+                    r => r,
+                }
+                .map_err(|e| open_error(e, fd, name))?;
+                let meta = Meta::from_stat(&rustix::fs::fstat(&file)?);
+                if meta.kind != FileKind::File {
+                    return Err(not_regular(meta.kind));
+                }
+                Ok((FileReader::Fd(File::from(file)), meta))
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => {
+                let child = ix.child(*n, name)?;
+                let meta = ix.meta(child);
+                if meta.kind != FileKind::File {
+                    return Err(not_regular(meta.kind));
+                }
+                Ok((FileReader::Mem(io::Cursor::new(ix.content(child)?)), meta))
             }
             (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
         }
