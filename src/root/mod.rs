@@ -189,8 +189,16 @@ pub fn kind_name(kind: FileKind) -> &'static str {
     }
 }
 
-fn read_limited(file: File, limit: u64) -> io::Result<Vec<u8>> {
-    let mut out = Vec::new();
+/// Read a whole file; `size` (from fstat) sizes the buffer, so a file is read in one
+/// call plus the one that sees its end.
+fn read_limited(file: File, limit: u64, size: u64) -> io::Result<Vec<u8>> {
+    if size > limit {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {limit} bytes, not read"),
+        ));
+    }
+    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
     file.take(limit + 1).read_to_end(&mut out)?;
     if out.len() as u64 > limit {
         return Err(io::Error::new(
@@ -479,7 +487,7 @@ impl<'r> Dir<'r> {
                 if kind != FileKind::File {
                     return Err(not_regular(kind));
                 }
-                read_limited(File::from(file), limit)
+                read_limited(File::from(file), limit, u64::try_from(st.st_size).unwrap_or(0))
             }
             (Handle::Node(n), Backend::Archive(ix)) => {
                 let child = ix.child(*n, name)?;
