@@ -701,3 +701,17 @@ fn real_crashes_leave_what_expected_md_records() {
     let (code, _, _) = run(&s.root, &["check"]);
     assert_eq!(code, 1);
 }
+
+/// A pull killed mid-download leaves its blob in `tmp/` until the daemon restarts (seen
+/// for real on the `crashed` capture before its restart: `tmp/GetImageBlob1067701420`).
+#[test]
+fn partial_download_in_tmp() {
+    let s = SampleRoot::unpack("full");
+    fs::write(s.path("tmp/GetImageBlob1067701420"), vec![0x1f; 521_940]).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(new_findings(&v), ["download-tmp-leftover"]);
+    let f = findings(&v, "download-tmp-leftover")[0];
+    assert_eq!(paths(f), ["tmp/GetImageBlob1067701420"]);
+    assert_eq!(f["apparent_bytes"], 521_940);
+    bytes_match_du(&s.root, f);
+}

@@ -104,6 +104,8 @@ pub struct Model {
     pub stray_image_meta: Vec<ImageMetaRec>,
     pub removing: Vec<RemovingRec>,
     pub layerdb_tmp: Vec<TmpRec>,
+    /// Entries of `tmp/` and `tmp-old/` (partial downloads).
+    pub download_tmp: Vec<String>,
     /// BuildKit's snapshot keys, when `buildkit/snapshots.db` was read.
     pub buildkit_snapshots: Option<HashSet<String>>,
     pub problems: Vec<Problem>,
@@ -130,6 +132,7 @@ impl Model {
             removing,
             mounts,
             layerdb_tmp,
+            download_tmp,
             dirs,
             links,
             refs,
@@ -332,6 +335,7 @@ impl Model {
             stray_image_meta,
             removing,
             layerdb_tmp,
+            download_tmp,
             buildkit_snapshots,
             problems,
             image_nodes,

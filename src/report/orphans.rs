@@ -406,6 +406,16 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
             false,
         );
     }
+    for path in &model.download_tmp {
+        c.add(
+            "download-tmp-leftover",
+            vec![path.clone()],
+            true,
+            "a partial download (GetImageBlob*) left by a pull that did not finish; the daemon clears tmp/ at its next start".into(),
+            "restart the daemon (it empties tmp/), or stop it and remove the path",
+            false,
+        );
+    }
     for r in &model.removing {
         let mut paths = vec![r.path.clone()];
         if let Some(id) = &r.cache_id {

@@ -44,6 +44,9 @@ pub struct Scan {
     pub removing: Vec<RemovingRec>,
     pub mounts: Vec<MountRec>,
     pub layerdb_tmp: Vec<TmpRec>,
+    /// Entries of the daemon's download dir (`tmp/`, and `tmp-old/` when a cleanup at
+    /// start did not finish), relative to the root.
+    pub download_tmp: Vec<String>,
     pub dirs: Vec<DirRec>,
     pub links: Vec<LinkRec>,
     pub refs: Vec<RefRec>,
@@ -86,6 +89,17 @@ pub fn scan(root: &DataRoot, layout: Layout) -> Scan {
     let (snapshots, bk_problems) = buildkit::scan(root);
     s.buildkit_snapshots = snapshots;
     s.problems.extend(bk_problems);
+    for dir in ["tmp", "tmp-old"] {
+        match open_optional(root, dir) {
+            Ok(Some(d)) => {
+                for name in sorted_names(&d, &mut s.problems) {
+                    s.download_tmp.push(format!("{dir}/{name}"));
+                }
+            }
+            Ok(None) => {}
+            Err(p) => s.problems.push(p),
+        }
+    }
     s.layout = layout;
     s.problems.extend(s.layout.problems.iter().cloned());
     s.problems.sort();
