@@ -81,7 +81,7 @@ fi
 # second name is listed too, and cat reads it twice; they are a few small files).
 find "$ROOT"/overlay2/*/diff -type f -print0 >"$WORK/files"
 NFILES=$(tr -cd '\0' <"$WORK/files" | wc -c)
-FILE_BYTES=$(xargs -0 -a "$WORK/files" stat -c %s | awk '{s += $1} END {print s}')
+FILE_BYTES=$(xargs -0 -a "$WORK/files" stat -c %s | python3 -c 'import sys; print(sum(map(int, sys.stdin)))')
 
 say "warming the page cache ($NFILES files, $FILE_BYTES bytes)"
 xargs -0 -a "$WORK/files" cat >/dev/null

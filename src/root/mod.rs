@@ -487,7 +487,11 @@ impl<'r> Dir<'r> {
                 if kind != FileKind::File {
                     return Err(not_regular(kind));
                 }
-                read_limited(File::from(file), limit, u64::try_from(st.st_size).unwrap_or(0))
+                read_limited(
+                    File::from(file),
+                    limit,
+                    u64::try_from(st.st_size).unwrap_or(0),
+                )
             }
             (Handle::Node(n), Backend::Archive(ix)) => {
                 let child = ix.child(*n, name)?;

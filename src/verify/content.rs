@@ -21,7 +21,7 @@ use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io::{self, Read};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// tar-split's `CRCTable = crc64.MakeTable(crc64.ISO)`: CRC-64/GO-ISO.
 static CRC: crc::Crc<u64, crc::Table<16>> =
@@ -45,6 +45,10 @@ pub struct Job<'a> {
     /// Rebuild the tar and hash it.
     pub deep: bool,
     pub progress: Option<&'a Progress>,
+    /// Layers not finished yet, all jobs together: while there are more than threads,
+    /// each thread hashes its own layer; at the tail, one layer's SHA-256 and CRC-64
+    /// run on two threads.
+    pub pending: Option<&'a AtomicUsize>,
 }
 
 /// What a layer's check found.
@@ -525,7 +529,10 @@ fn pump(
     mut sha: Option<&mut Sha256>,
     bufs: &mut (Vec<u8>, Vec<u8>),
     progress: Option<&Progress>,
+    pending: Option<&AtomicUsize>,
 ) -> io::Result<(u64, u64)> {
+    let threads = rayon::current_num_threads();
+    let overlap = || pending.is_some_and(|p| p.load(Ordering::Relaxed) < threads);
     let mut crc = CRC.digest();
     let mut total = 0u64;
     let (a, b) = (&mut bufs.0, &mut bufs.1);
@@ -542,7 +549,7 @@ fn pump(
             }
             crc.update(&a[..n]);
             0
-        } else if let Some(s) = sha.as_deref_mut() {
+        } else if let (Some(s), true) = (sha.as_deref_mut(), overlap()) {
             // Hash this piece on one thread while another sums its CRC and reads the next.
             let cur = &a[..n];
             let ((), next) = rayon::join(
@@ -555,6 +562,9 @@ fn pump(
             std::mem::swap(a, b);
             next?
         } else {
+            if let Some(s) = sha.as_deref_mut() {
+                s.update(&a[..n]);
+            }
             crc.update(&a[..n]);
             read_full(r, a)?
         };
@@ -760,7 +770,7 @@ fn content_pass(
                     files += 1;
                 }
                 if let Some((mut f, meta)) = c.check(e) {
-                    match pump(&mut f, None, &mut bufs, job.progress) {
+                    match pump(&mut f, None, &mut bufs, job.progress, None) {
                         Ok((crc, n)) => {
                             bytes += n;
                             c.content_read(e, &meta, crc);
@@ -814,7 +824,7 @@ fn deep_pass(
                 p.files.fetch_add(1, Ordering::Relaxed);
             }
             if let Some((mut f, meta)) = checker.check(e) {
-                match pump(&mut f, Some(&mut sha), &mut bufs, job.progress) {
+                match pump(&mut f, Some(&mut sha), &mut bufs, job.progress, job.pending) {
                     Ok((crc, n)) => {
                         bytes += n;
                         checker.content_read(e, &meta, crc);

@@ -404,6 +404,7 @@ pub fn run(
     // ---- content and deep
     if level >= Level::Content {
         let deep = level == Level::Deep;
+        let pending = std::sync::atomic::AtomicUsize::new(0);
         let mut jobs: Vec<(usize, content::Job<'_>)> = sel
             .layers
             .iter()
@@ -417,16 +418,19 @@ pub fn run(
                         diff: format!("{}/diff", model.dirs[d].path),
                         deep,
                         progress,
+                        pending: Some(&pending),
                     },
                 ))
             })
             .collect();
         // Largest first: the long layers start early and the pool stays busy.
         jobs.sort_by_key(|(l, _)| std::cmp::Reverse(model.layer_size(*l)));
+        pending.store(jobs.len(), Ordering::Relaxed);
         let outcomes: Vec<(usize, content::Outcome)> = jobs
             .par_iter()
             .map(|(l, job)| {
                 let o = content::check_layer(root, job);
+                pending.fetch_sub(1, Ordering::Relaxed);
                 if let Some(p) = progress {
                     p.layers.fetch_add(1, Ordering::Relaxed);
                 }
