@@ -32,6 +32,51 @@ pub enum Node {
     Volume(usize),
 }
 
+impl Node {
+    pub fn image(self) -> Option<usize> {
+        if let Node::Image(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+    pub fn tag(self) -> Option<usize> {
+        if let Node::Tag(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+    pub fn layer(self) -> Option<usize> {
+        if let Node::Layer(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+    pub fn dir(self) -> Option<usize> {
+        if let Node::Dir(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+    pub fn link(self) -> Option<usize> {
+        if let Node::Link(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+    pub fn container(self) -> Option<usize> {
+        if let Node::Container(i) = self {
+            Some(i)
+        } else {
+            None
+        }
+    }
+}
+
 /// A relation between two nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Edge {
@@ -418,18 +463,12 @@ impl Model {
 
     pub fn layer_parent(&self, layer: usize) -> Option<usize> {
         self.targets(self.layer_nodes[layer], Edge::LayerParent)
-            .find_map(|n| match n {
-                Node::Layer(l) => Some(l),
-                _ => None,
-            })
+            .find_map(Node::layer)
     }
 
     pub fn layer_dir(&self, layer: usize) -> Option<usize> {
         self.targets(self.layer_nodes[layer], Edge::LayerDir)
-            .find_map(|n| match n {
-                Node::Dir(d) => Some(d),
-                _ => None,
-            })
+            .find_map(Node::dir)
     }
 
     pub fn layer_loadable(&self, layer: usize) -> bool {
@@ -484,10 +523,7 @@ impl Model {
         let mut out = Vec::new();
         let mut layer = self
             .targets(self.container_nodes[container], Edge::ContainerLayer)
-            .find_map(|n| match n {
-                Node::Layer(l) => Some(l),
-                _ => None,
-            });
+            .find_map(Node::layer);
         while let Some(l) = layer {
             if out.len() > self.layers.len() {
                 break; // a parent cycle (tampered files)
@@ -500,10 +536,7 @@ impl Model {
 
     pub fn image_parent(&self, image: usize) -> Option<usize> {
         self.targets(self.image_nodes[image], Edge::ImageParent)
-            .find_map(|n| match n {
-                Node::Image(i) => Some(i),
-                _ => None,
-            })
+            .find_map(Node::image)
     }
 
     /// Loaded images whose metadata names this one as parent.
@@ -533,10 +566,7 @@ impl Model {
     pub fn image_containers(&self, image: usize) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .sources(self.image_nodes[image], Edge::ContainerImage)
-            .filter_map(|n| match n {
-                Node::Container(c) => Some(c),
-                _ => None,
-            })
+            .filter_map(Node::container)
             .collect();
         out.sort_unstable();
         out
@@ -546,10 +576,7 @@ impl Model {
     pub fn layer_containers(&self, layer: usize) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .sources(self.layer_nodes[layer], Edge::ContainerLayer)
-            .filter_map(|n| match n {
-                Node::Container(c) => Some(c),
-                _ => None,
-            })
+            .filter_map(Node::container)
             .collect();
         out.sort_unstable();
         out
@@ -557,21 +584,13 @@ impl Model {
 
     pub fn container_image(&self, container: usize) -> Option<usize> {
         self.targets(self.container_nodes[container], Edge::ContainerImage)
-            .find_map(|n| match n {
-                Node::Image(i) => Some(i),
-                _ => None,
-            })
+            .find_map(Node::image)
     }
 
     /// The container's RW and init dirs.
     pub fn container_dirs(&self, container: usize) -> (Option<usize>, Option<usize>) {
         let node = self.container_nodes[container];
-        let pick = |kind| {
-            self.targets(node, kind).find_map(|n| match n {
-                Node::Dir(d) => Some(d),
-                _ => None,
-            })
-        };
+        let pick = |kind| self.targets(node, kind).find_map(Node::dir);
         (pick(Edge::RwDir), pick(Edge::InitDir))
     }
 
@@ -579,10 +598,7 @@ impl Model {
     pub fn dir_links(&self, dir: usize) -> Vec<usize> {
         let mut out: Vec<usize> = self
             .sources(self.dir_nodes[dir], Edge::LinkDir)
-            .filter_map(|n| match n {
-                Node::Link(l) => Some(l),
-                _ => None,
-            })
+            .filter_map(Node::link)
             .collect();
         out.sort_unstable();
         out
