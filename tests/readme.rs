@@ -2,6 +2,8 @@
 //! sample-roots/full/root.tar.gz …` block must print what the README shows (up to a
 //! line `…`, where the README cuts the output short).
 
+#![allow(clippy::disallowed_methods)] // reads the README
+
 mod common;
 use common::{dockscope, repo};
 
