@@ -71,3 +71,27 @@ fn human_info_names_root_and_counts() {
     );
     assert!(err.is_empty(), "no problems on a clean root: {err}");
 }
+
+/// `.tar` and `.tar.zst` archives of the same capture give the same reports as `.tar.gz`.
+#[test]
+fn plain_and_zstd_archives_read_in_place() {
+    #![allow(clippy::disallowed_methods)] // writes the test's own archives
+    let s = SampleRoot::unpack("full");
+    let dir = tempfile::tempdir().unwrap();
+    let gz = std::fs::read(&s.archive).unwrap();
+    let mut tar = Vec::new();
+    std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&gz[..]), &mut tar).unwrap();
+    let plain = dir.path().join("root.tar");
+    std::fs::write(&plain, &tar).unwrap();
+    let zst = dir.path().join("root.tar.zst");
+    let packed =
+        ruzstd::encoding::compress_to_vec(&tar[..], ruzstd::encoding::CompressionLevel::Fastest);
+    std::fs::write(&zst, packed).unwrap();
+    let want = json(&s.archive, &["images", "-a"]);
+    assert_eq!(json(&plain, &["images", "-a"]), want);
+    assert_eq!(json(&zst, &["images", "-a"]), want);
+    assert_eq!(
+        json(&zst, &["tree", "app:1"]),
+        json(&s.root, &["tree", "app:1"])
+    );
+}
