@@ -168,7 +168,7 @@ pub fn detect(root: &DataRoot) -> Result<Layout, LayoutError> {
 
     let overlay2 = layout.layouts.iter().any(|l| l.name == "overlay2");
     if overlay2 {
-        if open_optional(root, IMAGE_DIR).ok().flatten().is_none() && has("overlay2") {
+        if matches!(open_optional(root, IMAGE_DIR), Ok(None)) && has("overlay2") {
             layout.problems.push(Problem::new(
                 IMAGE_DIR,
                 ProblemKind::Missing,
