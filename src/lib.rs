@@ -336,7 +336,7 @@ fn verify_with_progress(
     result
 }
 
-/// Classify the orphans, measure every path they name (overlay2 dirs from the du walk
+/// Classify the orphans, measure every path they name (overlay2 and container dirs from the du walk
 /// when there is one, the rest by walking just those paths), and build the report.
 fn orphans_report(
     root: &DataRoot,
@@ -346,13 +346,7 @@ fn orphans_report(
     use rayon::prelude::*;
     let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
     let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
-    let from_du = |p: &str| -> Option<walk::Usage> {
-        let id = p
-            .strip_prefix("overlay2/")
-            .filter(|id| !id.contains('/') && *id != "l")?;
-        let layer = du?.dir_usage.get(id)?;
-        Some(*layer)
-    };
+    let from_du = |p: &str| du.and_then(|d| d.usage_of(p));
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
         .par_iter()
         .map(|p| {

@@ -442,6 +442,10 @@ fn containers_and_mounts_that_lost_each_other() {
     for o in findings(&v, "orphan-cache-dir") {
         bytes_match_du(&s.root, o);
     }
+    // du measures the same paths from its own walk (no second walk) and must agree.
+    let d = json(&s.root, &["du"]);
+    assert_eq!(d["unowned"]["apparent_bytes"], v["totals"]["reclaimable_apparent_bytes"]);
+    assert_eq!(d["unowned"]["disk_bytes"], v["totals"]["reclaimable_disk_bytes"]);
 }
 
 #[test]

@@ -71,9 +71,10 @@ pub struct DuReport {
     pub mount_points_skipped: Vec<String>,
     #[serde(skip)]
     pub view: Option<View>,
-    /// Usage of every `overlay2/<id>` dir, for reports that measure dirs (orphans).
+    /// The walk's totals per bucket, so other reports (orphans) measure paths from the
+    /// same walk instead of walking them again: see `usage_of`.
     #[serde(skip)]
-    pub dir_usage: HashMap<String, Usage>,
+    pub buckets: HashMap<Bucket, Usage>,
     pub problems: Vec<Problem>,
 }
 
@@ -451,12 +452,42 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         system_df,
         mount_points_skipped: mount_points,
         view: None,
-        dir_usage: model
-            .dirs
-            .iter()
-            .map(|d| (d.id.clone(), dir_usage(&d.id)))
-            .collect(),
+        buckets,
         problems,
+    }
+}
+
+impl DuReport {
+    /// What the walk measured under a path that is a whole set of buckets:
+    /// `overlay2/<id>` or `containers/<id>`. `None` for any other path.
+    pub fn usage_of(&self, path: &str) -> Option<Usage> {
+        let (area, id) = path.split_once('/')?;
+        if id.contains('/') || id == "l" {
+            return None;
+        }
+        let parts = match area {
+            "overlay2" => [
+                Bucket::LayerRest(id.to_owned()),
+                Bucket::LayerDiff(id.to_owned()),
+            ],
+            "containers" => [
+                Bucket::ContainerDir(id.to_owned()),
+                Bucket::ContainerLog(id.to_owned()),
+            ],
+            _ => return None,
+        };
+        let mut u = Usage {
+            disk_bytes: self.disk_bytes_known.then_some(0),
+            ..Usage::default()
+        };
+        let mut seen = false;
+        for b in &parts {
+            if let Some(x) = self.buckets.get(b) {
+                u.add(x);
+                seen = true;
+            }
+        }
+        seen.then_some(u)
     }
 }
 

@@ -273,7 +273,19 @@ struct Checker<'r, 'a> {
     owners: OwnerStats,
 }
 
-impl Checker<'_, '_> {
+impl<'r, 'a> Checker<'r, 'a> {
+    /// A checker for one layer's `diff/` dir.
+    fn new(root: &'r DataRoot, diff: &'a str) -> io::Result<Self> {
+        Ok(Checker {
+            diff,
+            tree: Tree::new(root, diff)?,
+            findings: Vec::new(),
+            problems: Vec::new(),
+            contents_unread: false,
+            owners: OwnerStats::default(),
+        })
+    }
+
     fn finding(&mut self, kind: Kind, path: &[u8], expected: Value, found: Value) {
         self.findings.push(RawFinding {
             kind,
@@ -597,15 +609,8 @@ pub fn check_layer(root: &DataRoot, job: &Job<'_>) -> Outcome {
             return out;
         }
     };
-    let mut checker = match Tree::new(root, &job.diff) {
-        Ok(tree) => Checker {
-            diff: &job.diff,
-            tree,
-            findings: Vec::new(),
-            problems: Vec::new(),
-            contents_unread: false,
-            owners: OwnerStats::default(),
-        },
+    let mut checker = match Checker::new(root, &job.diff) {
+        Ok(c) => c,
         Err(e) => {
             out.problems.push(Problem::io(job.diff.clone(), &e));
             return out;
@@ -743,15 +748,8 @@ fn content_pass(
     let results: Vec<(Vec<RawFinding>, Vec<Problem>, u64, u64, bool, OwnerStats)> = expects
         .par_chunks(CHUNK)
         .map(|chunk| {
-            let mut c = match Tree::new(root, &job.diff) {
-                Ok(tree) => Checker {
-                    diff: &job.diff,
-                    tree,
-                    findings: Vec::new(),
-                    problems: Vec::new(),
-                    contents_unread: false,
-                    owners: OwnerStats::default(),
-                },
+            let mut c = match Checker::new(root, &job.diff) {
+                Ok(c) => c,
                 Err(e) => {
                     return (
                         Vec::new(),
