@@ -444,8 +444,14 @@ fn containers_and_mounts_that_lost_each_other() {
     }
     // du measures the same paths from its own walk (no second walk) and must agree.
     let d = json(&s.root, &["du"]);
-    assert_eq!(d["unowned"]["apparent_bytes"], v["totals"]["reclaimable_apparent_bytes"]);
-    assert_eq!(d["unowned"]["disk_bytes"], v["totals"]["reclaimable_disk_bytes"]);
+    assert_eq!(
+        d["unowned"]["apparent_bytes"],
+        v["totals"]["reclaimable_apparent_bytes"]
+    );
+    assert_eq!(
+        d["unowned"]["disk_bytes"],
+        v["totals"]["reclaimable_disk_bytes"]
+    );
 }
 
 #[test]
