@@ -178,7 +178,7 @@ class Template:
     def __init__(self, path):
         if not os.path.exists(path):
             sys.exit("gen_root: template %s not found; give --template a captured root dir or archive "
-                     "(e.g. extract /work/shared/external/docker-explorer/vols.v2.tgz and pass its docker/)" % path)
+                     "(e.g. extract sample-roots/docker-explorer/vols.v2.tgz and pass its docker/)" % path)
         self.path = path
         self.configs = {}  # id -> bytes
         self.source = path

@@ -66,7 +66,7 @@ else
         TEMPLATE=/tmp/bench-template/docker
         if [[ ! -d $TEMPLATE ]]; then
             mkdir -p /tmp/bench-template
-            tar xzf /work/shared/external/docker-explorer/vols.v2.tgz -C /tmp/bench-template
+            tar xzf "$(dirname "$0")/../sample-roots/docker-explorer/vols.v2.tgz" -C /tmp/bench-template
         fi
     fi
 fi

@@ -12,10 +12,10 @@ pub fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-/// `../shared/external/docker-explorer/<name>.tgz`.
+/// `sample-roots/docker-explorer/<name>.tgz` (copied from google/docker-explorer, Apache-2.0).
 pub fn explorer_archive(name: &str) -> PathBuf {
     repo()
-        .join("../shared/external/docker-explorer")
+        .join("sample-roots/docker-explorer")
         .join(format!("{name}.tgz"))
 }
 
