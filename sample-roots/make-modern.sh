@@ -1,0 +1,683 @@
+#!/usr/bin/env bash
+# Remake the sample roots written by a MODERN Docker: dockerd 28.5 (Engine API
+# v1.51) with containerd 2.1, as found in Debian unstable (docker.io 28.5.2,
+# docker-cli, containerd 2.1.9, runc 1.3.6, docker-buildx 0.29.1, tini).
+# Run as root on Debian 12 (bookworm):
+#
+#     sudo bash sample-roots/make-modern.sh               # c8d, c8d-crashed, modern
+#     sudo bash sample-roots/make-modern.sh c8d-crashed   # only one
+#
+# Roots made (see sample-roots/README.md):
+#   c8d          containerd image store (features.containerd-snapshotter=true):
+#                images, snapshots and BuildKit data in containerd's root;
+#                containers and volumes in docker's.  The archive holds both
+#                trees side by side: docker/ (data root) and containerd/ (--root).
+#   c8d-crashed  same setup; dockerd and containerd killed with SIGKILL while a
+#                `docker pull` (through a slow proxy) downloads and unpacks:
+#                ingests, extract-* snapshots and the pull's lease are left.
+#   modern       classic overlay2 data root written by dockerd 28.5 (the layout
+#                of an upgraded host); dockerd starts its own containerd.
+#
+# Nothing is installed from sid: the .debs are downloaded with a private apt
+# list and unpacked (dpkg -x) under $BIN; runc and tini need sid's glibc and are
+# pointed at it with patchelf.  bookworm packages used: busybox-static,
+# docker-registry, patchelf, curl, jq, python3 (installed with apt-get if missing).
+#
+# For each root <name> the script
+#   * starts a PRIVATE containerd (c8d roots) and dockerd under
+#     /tmp/dockscope-modern/<name> (own data root, containerd root and state,
+#     sockets, pidfile, exec root, cgroup parent; --iptables=false
+#     --ip6tables=false --bridge=none --live-restore), and a docker-registry on
+#     127.0.0.1:5000 only,
+#   * makes the content, records the daemon's answers (docker CLI, Engine API
+#     v1.51, ctr) into sample-roots/<name>/daemon/,
+#   * stops what it started, by pid (dockerd with SIGTERM: with --live-restore
+#     running containers stay recorded as running; then containerd; then the
+#     shims and container processes), unmounts what is left under its work dir,
+#   * archives the root(s) into sample-roots/<name>/root.tar.gz (GNU tar,
+#     POSIX format, xattrs, numeric owners, sparse),
+#   * publishes an unpacked copy under /tmp/modern-roots/<name>/ with a READY
+#     marker, and removes its work dir.
+set -euo pipefail
+
+HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+BIN=/tmp/dockscope-d28            # unpacked sid packages (kept between runs)
+CAPTURE_BASE=/tmp/dockscope-modern
+PUBLISH_BASE=/tmp/modern-roots
+API=v1.51
+REGISTRY_BIN=/usr/bin/docker-registry
+REGISTRY_ADDR=127.0.0.1:5000
+PROXY_PORT=5001
+SID_MIRROR=http://deb.debian.org/debian
+
+ROOTS=("$@")
+[[ ${#ROOTS[@]} -gt 0 ]] || ROOTS=(c8d c8d-crashed modern)
+
+NAME= W= OUT= CMDLOG= DOCKERD_PID= CONTAINERD_PID= REGISTRY_PID= PROXY_PID= MODE=
+DOCKER= DOCKERD= CONTAINERD= CTR=
+HAD_RUN_DOCKER=1; [[ -e /run/docker ]] || HAD_RUN_DOCKER=0
+HAD_RUN_RUNC=1; [[ -e /run/runc ]] || HAD_RUN_RUNC=0    # runc's default --root (made by the classic builder's runs)
+
+say() { printf '[make-modern.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+die() { say "ERROR: $*"; exit 1; }
+q() { local out= a; for a in "$@"; do out+="$(printf '%q' "$a") "; done; printf '%s' "${out% }"; }
+note() { printf '# %s\n' "$*" >>"$CMDLOG"; }
+proc_alive() { [[ -n ${1:-} ]] && kill -0 "$1" 2>/dev/null; }
+wait_gone() { local i; for ((i = 0; i < $2 * 10; i++)); do proc_alive "$1" || return 0; sleep 0.1; done; return 1; }
+stop_pid() {
+    local pid=$1 sig=${2:-TERM}
+    proc_alive "$pid" || return 0
+    kill "-$sig" "$pid" 2>/dev/null || true
+    wait_gone "$pid" 30 || { kill -KILL "$pid" 2>/dev/null || true; wait_gone "$pid" 5 || true; }
+}
+
+# ---------------------------------------------------------------- binaries --
+ensure_packages() {
+    local need=()
+    [[ -x $REGISTRY_BIN && -f /etc/docker/registry/config.yml ]] || need+=(docker-registry)
+    dpkg -s busybox-static >/dev/null 2>&1 || need+=(busybox-static)
+    for c in patchelf curl jq python3; do command -v $c >/dev/null || need+=($c); done
+    if ((${#need[@]})); then
+        say "installing ${need[*]}"
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}"
+    fi
+}
+
+ensure_binaries() {
+    local R=$BIN/root L=$BIN/libc/usr/lib/x86_64-linux-gnu
+    if [[ ! -x $R/usr/sbin/dockerd || ! -f $BIN/.done ]]; then
+        say "downloading dockerd 28.5 / containerd 2.1 from sid into $BIN (nothing is installed)"
+        rm -rf "$BIN"; mkdir -p "$BIN/lists/partial" "$BIN/debs" "$R" "$BIN/libc"
+        echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] $SID_MIRROR sid main" >"$BIN/sid.list"
+        local O=(-o "Dir::Etc::sourcelist=$BIN/sid.list" -o Dir::Etc::sourceparts=/dev/null -o "Dir::State::Lists=$BIN/lists")
+        apt-get "${O[@]}" update -qq
+        (cd "$BIN/debs" && apt-get "${O[@]}" download docker.io docker-cli containerd runc docker-buildx tini libc6 libseccomp2)
+        local d
+        for d in docker.io docker-cli containerd runc docker-buildx tini; do dpkg -x "$BIN"/debs/"${d}"_*.deb "$R"; done
+        dpkg -x "$BIN"/debs/libc6_*.deb "$BIN/libc"
+        dpkg -x "$BIN"/debs/libseccomp2_*.deb "$BIN/libc"
+        # runc and tini are linked against sid's glibc
+        patchelf --set-interpreter "$L/ld-linux-x86-64.so.2" --set-rpath "$L" "$R/usr/sbin/runc"
+        patchelf --set-interpreter "$L/ld-linux-x86-64.so.2" --set-rpath "$L" "$R/usr/bin/tini"
+        # the package's docker-init points at tini-static (another package)
+        ln -sf tini "$R/usr/bin/docker-init"
+        touch "$BIN/.done"
+    fi
+    export PATH=$R/usr/sbin:$R/usr/bin:$PATH
+    DOCKER=$R/usr/bin/docker DOCKERD=$R/usr/sbin/dockerd CONTAINERD=$R/usr/bin/containerd CTR=$R/usr/bin/ctr
+    "$R/usr/sbin/runc" --version >/dev/null || die "runc does not run"
+    "$R/usr/bin/docker-init" --version >/dev/null || die "docker-init (tini) does not run"
+}
+
+versions_line() {
+    printf 'dockerd %s; containerd %s; runc %s; buildx %s' \
+        "$("$DOCKERD" --version | sed 's/^Docker version //')" \
+        "$("$CONTAINERD" --version | awk '{print $3}')" \
+        "$(runc --version | head -1 | awk '{print $3}')" \
+        "$("$BIN/root/usr/libexec/docker/cli-plugins/docker-buildx" version | awk '{print $2}')"
+}
+
+# ---------------------------------------------------------------- logging --
+dk() {   # dk [VAR=value ...] docker-args...   (logged)
+    local envs=()
+    while [[ $# -gt 0 && $1 =~ ^[A-Z_]+= ]]; do envs+=("$1"); shift; done
+    printf '%s\n' "${envs[*]:+${envs[*]} }docker $(q "$@")" >>"$CMDLOG"
+    env ${envs[@]+"${envs[@]}"} "$DOCKER" "$@"
+}
+ctrl() {  # ctrl ctr-args...   (logged; -a is added)
+    printf 'ctr -a $W/containerd.sock %s\n' "$(q "$@")" >>"$CMDLOG"
+    "$CTR" -a "$W/containerd.sock" "$@"
+}
+api() {   # api PATH OUTFILE
+    printf 'curl -s --unix-socket $W/sock http://localhost/%s%s\n' "$API" "$1" >>"$CMDLOG"
+    curl -sSf --unix-socket "$W/sock" "http://localhost/$API$1" | jq . >"$2"
+}
+
+# ------------------------------------------------------------- processes --
+pids_under_w() {
+    local p cmd
+    for p in /proc/[0-9]*; do
+        p=${p#/proc/}
+        [[ $p == "$$" || $p == "$BASHPID" ]] && continue
+        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+        [[ $cmd == *"$W/"* ]] && printf '%s\n' "$p"
+    done
+    return 0
+}
+cgroup_dirs() {
+    local d
+    for d in /sys/fs/cgroup/*/"dockscope-$NAME" /sys/fs/cgroup/"dockscope-$NAME"; do
+        [[ -d $d ]] && printf '%s\n' "$d"
+    done
+    return 0
+}
+unmount_under_w() {
+    local logit=${1:-} prefix=${2:-after the daemons stopped} round mps m
+    for round in 1 2 3 4 5; do
+        mps=$(awk -v w="$W/" 'index($5, w) == 1 { print $5 }' /proc/self/mountinfo | sort -r -u)
+        [[ -z $mps ]] && break
+        while IFS= read -r m; do
+            m=$(printf '%b' "${m//\\/\\0}")
+            [[ $logit == log ]] && note "$prefix: umount $m"
+            umount "$m" 2>/dev/null || umount -l "$m" 2>/dev/null || true
+        done <<<"$mps"
+    done
+    return 0
+}
+# Kill container processes (our cgroups), shims, then whatever else we started
+# (dockerd, containerd, registry, proxy); unmount; remove our cgroups.
+kill_leftovers() {
+    local logit=${1:-} p f cg
+    local -A cpids=()
+    for cg in $(cgroup_dirs); do
+        for f in $(find "$cg" -name cgroup.procs 2>/dev/null); do
+            for p in $(cat "$f" 2>/dev/null); do cpids[$p]=1; done
+        done
+    done
+    for d in /sys/fs/cgroup/freezer/"dockscope-$NAME"/*/; do
+        [[ -f ${d}freezer.state ]] && echo THAWED >"${d}freezer.state" 2>/dev/null || true
+    done
+    for p in "${!cpids[@]}"; do
+        [[ $logit == log ]] && note "after the daemons stopped: kill -KILL $p  (container process '$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)')"
+        kill -KILL "$p" 2>/dev/null || true
+    done
+    for p in "${!cpids[@]}"; do wait_gone "$p" 10 || true; done
+    local shims=() others=()
+    for p in $(pids_under_w); do
+        if grep -q containerd-shim "/proc/$p/cmdline" 2>/dev/null; then shims+=("$p"); else others+=("$p"); fi
+    done
+    for p in ${shims[@]+"${shims[@]}"}; do
+        # the shim's socket: /run/containerd/s/<sha256(address/namespace/id)>
+        local args addr= ns= id= prev= a h
+        args=$(tr '\0' '\n' <"/proc/$p/cmdline" 2>/dev/null || true)
+        while IFS= read -r a; do
+            case $prev in -address) addr=$a ;; -namespace) ns=$a ;; -id) id=$a ;; esac
+            prev=$a
+        done <<<"$args"
+        [[ $logit == log ]] && note "after the daemons stopped: kill -KILL $p  (containerd-shim-runc-v2 -namespace $ns -id $id)"
+        stop_pid "$p" KILL
+        if [[ -n $addr && -n $ns && -n $id ]]; then
+            h=$(printf '%s' "$addr/$ns/$id" | sha256sum | cut -d' ' -f1)
+            [[ -S /run/containerd/s/$h ]] && rm -f "/run/containerd/s/$h"
+        fi
+    done
+    rmdir /run/containerd/s /run/containerd 2>/dev/null || true
+    for p in ${others[@]+"${others[@]}"}; do
+        [[ $logit == log ]] && note "after the daemons stopped: kill -TERM $p  ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120))"
+        stop_pid "$p" TERM
+    done
+    unmount_under_w "$logit"
+    for cg in $(cgroup_dirs); do find "$cg" -depth -type d -exec rmdir {} + 2>/dev/null || true; done
+    return 0
+}
+remove_workdir() {
+    [[ $W == "$CAPTURE_BASE"/* && -d $W ]] || return 0
+    if awk -v w="$W/" 'index($5, w) == 1 { f = 1 } END { exit !f }' /proc/self/mountinfo; then
+        say "WARNING: mounts remain under $W; not removing it"; return 0
+    fi
+    rm -rf --one-file-system "$W"
+}
+on_exit() {
+    local rc=$?
+    if [[ -n $W && -d $W ]]; then
+        ((rc == 0)) || say "failed (rc=$rc); stopping what was started under $W (logs kept there)"
+        kill_leftovers || true
+    fi
+    rmdir "$CAPTURE_BASE" 2>/dev/null || true
+    # dockerd always creates /run/docker/plugins (outside --exec-root)
+    ((HAD_RUN_DOCKER)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
+    ((HAD_RUN_RUNC)) || rmdir /run/runc 2>/dev/null || true
+    exit "$rc"
+}
+trap on_exit EXIT
+
+# ------------------------------------------------------------------ setup --
+setup_root() {
+    NAME=$1 W=$CAPTURE_BASE/$1 OUT=$HERE/$1
+    case $NAME in c8d | c8d-crashed) MODE=c8d ;; modern) MODE=overlay2 ;; *) die "unknown root $NAME (c8d | c8d-crashed | modern)" ;; esac
+    if [[ -e $W ]]; then
+        say "removing leftovers of an earlier run in $W"
+        kill_leftovers; remove_workdir
+        [[ ! -e $W ]] || die "could not remove $W"
+    fi
+    mkdir -p "$W"/exec "$W"/ctx "$W"/cli-config/cli-plugins
+    ln -s "$BIN/root/usr/libexec/docker/cli-plugins/docker-buildx" "$W/cli-config/cli-plugins/docker-buildx"
+    rm -rf "$OUT/daemon" "$OUT/root.tar.gz" "$OUT/EXPECTED.md"
+    mkdir -p "$OUT/daemon"
+    CMDLOG=$OUT/daemon/commands.log
+    {
+        echo "# Commands run by sample-roots/make-modern.sh to make the '$NAME' root, in order."
+        echo "# $(versions_line)"
+        echo "# W=$W   DOCKER_HOST=unix://\$W/sock   DOCKER_CONFIG=\$W/cli-config (docker-buildx plugin linked there)"
+        echo "# Paths below are literal; \$W was removed after the capture."
+    } >"$CMDLOG"
+    export DOCKER_HOST=unix://$W/sock DOCKER_CONFIG=$W/cli-config
+}
+
+start_containerd() {
+    mkdir -p "$W/containerd" "$W/cstate"
+    cat >"$W/containerd.toml" <<EOF
+version = 3
+root = "$W/containerd"
+state = "$W/cstate"
+disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.nri.v1.nri"]
+
+[grpc]
+  address = "$W/containerd.sock"
+
+[ttrpc]
+  address = "$W/containerd.sock.ttrpc"
+
+[debug]
+  address = "$W/containerd-debug.sock"
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$W/opt"
+EOF
+    local args=(--config "$W/containerd.toml" --root "$W/containerd" --state "$W/cstate" --address "$W/containerd.sock")
+    note "daemon: containerd $(q "${args[@]}")   (config: version = 3, CRI and NRI plugins disabled, opt path under \$W)"
+    "$CONTAINERD" "${args[@]}" >>"$W/containerd.log" 2>&1 &
+    CONTAINERD_PID=$!
+    local i
+    for ((i = 0; i < 300; i++)); do
+        proc_alive "$CONTAINERD_PID" || { tail -20 "$W/containerd.log" >&2; die "containerd exited"; }
+        "$CTR" -a "$W/containerd.sock" version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    "$CTR" -a "$W/containerd.sock" version >/dev/null || die "containerd did not come up"
+    say "containerd pid $CONTAINERD_PID up"
+}
+
+start_dockerd() {
+    mkdir -p "$W/docker"
+    local args=(--data-root "$W/docker" --host "unix://$W/sock" --pidfile "$W/docker.pid"
+        --exec-root "$W/exec" --iptables=false --ip6tables=false --bridge=none --live-restore
+        --cgroup-parent "dockscope-$NAME")
+    if [[ $MODE == c8d ]]; then
+        echo '{"features": {"containerd-snapshotter": true}}' >"$W/daemon.json"
+        args+=(--containerd "$W/containerd.sock")
+    else
+        echo '{"storage-driver": "overlay2"}' >"$W/daemon.json"
+    fi
+    args=(--config-file "$W/daemon.json" "${args[@]}")
+    note "daemon: dockerd $(q "${args[@]}")   (daemon.json: $(cat "$W/daemon.json"))"
+    "$DOCKERD" "${args[@]}" >>"$W/dockerd.log" 2>&1 &
+    DOCKERD_PID=$!
+    local i
+    for ((i = 0; i < 600; i++)); do
+        proc_alive "$DOCKERD_PID" || { tail -20 "$W/dockerd.log" >&2; die "dockerd exited"; }
+        "$DOCKER" version >/dev/null 2>&1 && break
+        sleep 0.1
+    done
+    "$DOCKER" version >/dev/null || die "dockerd did not come up"
+    say "dockerd pid $DOCKERD_PID up ($("$DOCKER" info -f '{{.Driver}}'))"
+}
+
+stop_dockerd() {
+    [[ -n $DOCKERD_PID ]] || return 0
+    note "daemon: kill -TERM <dockerd pid>   (with --live-restore, running containers stay recorded as running)"
+    kill -TERM "$DOCKERD_PID"
+    wait_gone "$DOCKERD_PID" 60 || die "dockerd did not exit"
+    wait "$DOCKERD_PID" 2>/dev/null || true
+    DOCKERD_PID=
+}
+
+stop_containerd() {
+    [[ -n $CONTAINERD_PID ]] || return 0
+    note "daemon: kill -TERM <containerd pid>   (the shims of running containers survive it)"
+    kill -TERM "$CONTAINERD_PID"
+    wait_gone "$CONTAINERD_PID" 60 || die "containerd did not exit"
+    wait "$CONTAINERD_PID" 2>/dev/null || true
+    CONTAINERD_PID=
+}
+
+start_registry() {
+    mkdir -p "$W/registry/data"
+    awk -v root="$W/registry/data" -v addr="$REGISTRY_ADDR" '
+        /^[^ ]/ { skip = ($0 ~ /^auth:/) }
+        skip { next }
+        /^ +rootdirectory:/ { sub(/rootdirectory:.*/, "rootdirectory: " root) }
+        /^ +addr:/ { sub(/addr:.*/, "addr: " addr) }
+        { print }' /etc/docker/registry/config.yml >"$W/registry/config.yml"
+    if curl -s -o /dev/null "http://$REGISTRY_ADDR/v2/"; then die "something already listens on $REGISTRY_ADDR"; fi
+    note "registry: docker-registry serve \$W/registry/config.yml (listening on $REGISTRY_ADDR)"
+    "$REGISTRY_BIN" serve "$W/registry/config.yml" >"$W/registry.log" 2>&1 &
+    REGISTRY_PID=$!
+    local i
+    for ((i = 0; i < 200; i++)); do
+        curl -sf "http://$REGISTRY_ADDR/v2/" >/dev/null 2>&1 && return 0
+        proc_alive "$REGISTRY_PID" || break
+        sleep 0.1
+    done
+    cat "$W/registry.log" >&2; die "registry did not come up"
+}
+stop_registry() {
+    [[ -n $REGISTRY_PID ]] || return 0
+    note "registry: stopped"
+    stop_pid "$REGISTRY_PID" TERM; wait "$REGISTRY_PID" 2>/dev/null || true; REGISTRY_PID=
+}
+
+# ------------------------------------------------------------- content -----
+make_base_rootfs() {   # busybox + applet symlinks
+    local r=$1 a
+    mkdir -p "$r"/bin "$r"/etc "$r"/tmp "$r"/root "$r"/usr/bin "$r"/var
+    chmod 1777 "$r/tmp"
+    cp /bin/busybox "$r/bin/busybox"
+    for a in sh ls cat echo sleep rm mkdir touch dd truncate ln chmod cp mv sed \
+        head tail wc true false printf seq find stat du env test '[' sync rmdir readlink tr; do
+        ln -s busybox "$r/bin/$a"
+    done
+    printf 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n' >"$r/etc/passwd"
+    printf 'root:x:0:\nnogroup:x:65534:\n' >"$r/etc/group"
+    printf 'dockscope sample base (busybox)\n' >"$r/etc/motd"
+}
+make_tiny_rootfs() {   # no binaries: a few small files (hard link, symlink, empty file)
+    local r=$1 i
+    mkdir -p "$r"/etc "$r"/usr/share/tiny
+    printf 'NAME=tiny\nVERSION=1\n' >"$r/etc/tiny-release"
+    for i in $(seq 1 20); do echo "tiny note line $i"; done >"$r/usr/share/tiny/notes.txt"
+    : >"$r/usr/share/tiny/empty-file"
+    ln "$r/usr/share/tiny/notes.txt" "$r/usr/share/tiny/notes-hardlink.txt"
+    ln -s ../../../etc/tiny-release "$r/usr/share/tiny/release-link"
+}
+import_base() {
+    make_base_rootfs "$W/ctx/base-rootfs"
+    note "stdin of the next command: tar -C \$W/ctx/base-rootfs -c .   (busybox-static + applet symlinks)"
+    tar -C "$W/ctx/base-rootfs" -c . |
+        dk import --change 'ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin' \
+            --change 'CMD ["sh"]' - base:1
+}
+import_tiny() {
+    make_tiny_rootfs "$W/ctx/tiny-rootfs"
+    tar -C "$W/ctx/tiny-rootfs" -cf "$W/ctx/tiny.tar" .
+    note "\$W/ctx/tiny.tar = tar -C \$W/ctx/tiny-rootfs -cf - .  (no binaries; hard link, symlink, empty file)"
+    dk import --message 'tiny: imported from a tar file' --change 'LABEL org.example.base=tiny' \
+        --change 'CMD ["/nonexistent"]' "$W/ctx/tiny.tar" tiny:1
+}
+build() {   # build TAG CTX BUILDKIT(0|1) [extra docker build args]
+    local tag=$1 ctx=$2 bk=$3
+    shift 3
+    note "Dockerfile for $tag ($ctx/Dockerfile):"
+    sed 's/^/#     /' "$ctx/Dockerfile" >>"$CMDLOG"
+    if ((bk)); then
+        dk DOCKER_BUILDKIT=1 build --progress=plain --network=none "$@" -t "$tag" "$ctx"
+    else
+        dk DOCKER_BUILDKIT=0 build --network=none "$@" -t "$tag" "$ctx"
+    fi
+}
+
+BUILDKIT_OK=0
+build_common() {   # images shared by c8d and modern
+    local c
+    import_base
+    import_tiny
+
+    # classic builder: ENV/LABEL steps, files, hard link, symlink, whiteouts, opaque dir
+    c=$W/ctx/app; mkdir -p "$c/files"
+    printf 'a\n' >"$c/files/a.txt"; printf 'b\n' >"$c/files/b.txt"
+    cat >"$c/Dockerfile" <<'EOF'
+FROM base:1
+ENV APP_ENV=sample
+LABEL org.example.app=app
+RUN mkdir -p /data/sub /opt/keep && echo hello > /data/hello.txt && echo a > /data/sub/a && echo b > /data/sub/b && echo gone > /data/gone.txt && echo keep > /opt/keep/old.txt && dd if=/dev/zero of=/data/blob bs=1k count=16 2>/dev/null
+RUN ln /data/hello.txt /data/hardlink.txt && ln -s hello.txt /data/symlink.txt
+RUN rm /data/sub/a /data/gone.txt
+RUN rm -rf /opt/keep && mkdir /opt/keep && touch /opt/keep/x
+COPY files/ /srv/files/
+WORKDIR /srv
+CMD ["cat", "/data/hello.txt"]
+EOF
+    build app:1 "$c" 0
+    dk tag app:1 app:latest
+
+    # dangling: the same tag built twice with different content
+    c=$W/ctx/dangle; mkdir -p "$c"
+    printf 'FROM base:1\nRUN echo v1 > /version.txt\n' >"$c/Dockerfile"
+    build dangle:1 "$c" 0
+    printf 'FROM base:1\nRUN echo v2 > /version.txt\n' >"$c/Dockerfile"
+    build dangle:1 "$c" 0
+
+    # an image that is force-removed while a stopped container uses it
+    c=$W/ctx/orphan; mkdir -p "$c"
+    printf 'FROM base:1\nRUN echo orphan > /orphan.txt\n' >"$c/Dockerfile"
+    build orphan:1 "$c" 0
+
+    # BuildKit (the daemon's builder, through the docker-buildx plugin)
+    c=$W/ctx/bk; mkdir -p "$c"
+    printf 'copied by buildkit\n' >"$c/bkfile.txt"
+    cat >"$c/Dockerfile" <<'EOF'
+FROM base:1
+ENV BUILT_WITH=buildkit
+RUN mkdir -p /bk && echo buildkit > /bk/hello.txt && ln -s hello.txt /bk/link.txt
+COPY bkfile.txt /bk/
+RUN rm /etc/motd
+WORKDIR /bk
+CMD ["cat", "/bk/hello.txt"]
+EOF
+    if build bk:1 "$c" 1; then
+        BUILDKIT_OK=1
+    else
+        note "BuildKit build failed: bk:1 not made"
+        say "WARNING: BuildKit build failed"
+    fi
+
+    # docker commit
+    dk run --name c-commit-src --network none app:1 sh -c 'echo committed > /committed.txt && rm /data/sub/b'
+    dk commit -a dockscope -m 'commit of c-commit-src' -c 'CMD ["cat", "/committed.txt"]' c-commit-src committed:1
+}
+
+registry_round_trips() {
+    start_registry
+    dk tag app:1 "$REGISTRY_ADDR/demo/app:1"
+    dk push "$REGISTRY_ADDR/demo/app:1"
+    dk rmi "$REGISTRY_ADDR/demo/app:1"
+    dk pull "$REGISTRY_ADDR/demo/app:1"
+    if ((BUILDKIT_OK)); then
+        # BuildKit's image (an index with an attestation manifest in c8d mode)
+        dk tag bk:1 "$REGISTRY_ADDR/demo/bk:1"
+        dk push "$REGISTRY_ADDR/demo/bk:1"
+        dk rmi bk:1 "$REGISTRY_ADDR/demo/bk:1"
+        dk pull "$REGISTRY_ADDR/demo/bk:1"
+        dk tag "$REGISTRY_ADDR/demo/bk:1" bk:1
+    fi
+    stop_registry
+}
+
+make_containers() {
+    dk create --name c-created --network none app:1 echo never-started
+    dk run --name c-exit0 --network none app:1 sh -c 'echo ok; echo new > /data/new.txt'
+    dk run --name c-exit3 --network none app:1 sh -c 'echo failing >&2; exit 3' || true
+    dk run --name c-changes --network none app:1 sh -c \
+        'echo added > /added.txt && rm /data/sub/b /etc/motd && echo modified >> /srv/files/a.txt && mkdir -p /newdir/deep && echo x > /newdir/deep/x'
+    dk volume create vol1
+    dk run --name c-mounts --network none -v vol1:/named -v /data app:1 sh -c \
+        'echo named > /named/n.txt && dd if=/dev/zero of=/named/zeros bs=1k count=8 2>/dev/null && echo anon > /data/anon.txt'
+    dk run --name c-logs --network none app:1 sh -c \
+        'i=0; while [ $i -lt 20 ]; do echo "log line $i: the quick brown fox"; i=$((i+1)); done' >/dev/null
+    dk run --name c-orphan --network none orphan:1 sh -c 'cat /orphan.txt > /seen.txt'
+    dk rmi -f orphan:1
+    if ((BUILDKIT_OK)); then dk create --name c-bk --network none bk:1; fi
+    dk run -d --name c-running --network none app:1 sh -c 'echo running > /running.txt; exec sleep 1000000'
+    sleep 1
+}
+
+populate_c8d() {
+    build_common
+    registry_round_trips
+    make_containers
+    # cross-namespace: tiny:1 saved by docker and imported by ctr into namespace "default"
+    # (same blobs as in "moby", its own snapshot)
+    note "stdout of the next command is \$W/ctx/tiny-save.tar"
+    dk save -o "$W/ctx/tiny-save.tar" tiny:1
+    ctrl -n default images import --snapshotter overlayfs "$W/ctx/tiny-save.tar"
+}
+
+populate_modern() {
+    build_common
+    registry_round_trips
+    make_containers
+}
+
+# ------------------------------------------------------------- record ------
+safe() { printf '%s' "$1" | tr -c 'A-Za-z0-9._@:-' '_' | tr ':' '_'; }
+
+record_docker() {
+    local D=$OUT/daemon ids=() cids=() id img n
+    mkdir -p "$D/history" "$D/api-history" "$D/api-image-inspect" "$D/api-container-inspect" "$D/diff" "$D/save" "$D/export"
+    note "---- recording the daemon's answers ----"
+    date -u +%Y-%m-%dT%H:%M:%S.%NZ >"$D/captured-at.txt"
+    dk version --format '{{json .}}' >"$D/version.json"
+    dk version >"$D/version.txt"
+    dk info --format '{{json .}}' >"$D/info.json"
+    dk info >"$D/info.txt" 2>&1
+    jq -r '"DockerRootDir=\(.DockerRootDir)\nDriver=\(.Driver)\nDriverStatus=\(.DriverStatus|tostring)\nServerVersion=\(.ServerVersion)\nImages=\(.Images)\nContainers=\(.Containers)"' "$D/info.json" >"$D/info-summary.txt"
+    dk images -a --no-trunc --digests >"$D/images.txt"
+    dk images --no-trunc --digests >"$D/images-default.txt"
+    dk images -a >"$D/images-a.txt"
+    dk images >"$D/images-plain.txt"
+    dk images --digests >"$D/images-digests.txt"
+    dk images --filter dangling=true -q >"$D/images-dangling-q.txt"
+    dk images -a --filter dangling=true -q --no-trunc >"$D/images-dangling-a-q-no-trunc.txt"
+    api '/images/json?all=1' "$D/api-images-all.json"
+    api '/images/json' "$D/api-images.json"
+    mapfile -t ids < <(jq -r '.[].Id' "$D/api-images-all.json" | sort -u)
+    if ((${#ids[@]})); then dk image inspect "${ids[@]}" >"$D/image-inspect.json"; else echo '[]' >"$D/image-inspect.json"; fi
+    for id in ${ids[@]+"${ids[@]}"}; do
+        dk history --no-trunc "$id" >"$D/history/${id#sha256:}.txt"
+        dk history "$id" >"$D/history/${id#sha256:}.trunc.txt"
+        api "/images/$id/history" "$D/api-history/${id#sha256:}.json"
+        api "/images/$id/json" "$D/api-image-inspect/${id#sha256:}.json"
+    done
+    dk ps -a --size --no-trunc >"$D/ps.txt"
+    dk ps -a --size >"$D/ps-size.txt"
+    dk ps -a --no-trunc >"$D/ps-no-trunc.txt"
+    api '/containers/json?all=1&size=1' "$D/api-containers.json"
+    mapfile -t cids < <(jq -r '.[].Id' "$D/api-containers.json" | sort)
+    if ((${#cids[@]})); then dk container inspect "${cids[@]}" >"$D/container-inspect.json"; else echo '[]' >"$D/container-inspect.json"; fi
+    for id in ${cids[@]+"${cids[@]}"}; do
+        api "/containers/$id/json?size=1" "$D/api-container-inspect/$id.json"
+        dk diff "$id" >"$D/diff/$id.txt" 2>"$D/diff/$id.err" || note "docker diff $id failed: $(cat "$D/diff/$id.err")"
+        [[ -s $D/diff/$id.err ]] || rm -f "$D/diff/$id.err"
+    done
+    dk system df -v >"$D/system-df.txt"
+    dk system df >"$D/system-df-summary.txt"
+    api '/system/df' "$D/api-system-df.json"
+    dk volume ls >"$D/volumes.txt"
+    api '/volumes' "$D/api-volumes.json"
+    api '/info' "$D/api-info.json"
+    api '/version' "$D/api-version.json"
+    # layer contents references: docker save per image kind, docker export per container kind
+    for img in base:1 tiny:1 app:1 committed:1 "$REGISTRY_ADDR/demo/app:1" bk:1; do
+        dk image inspect "$img" >/dev/null 2>&1 || continue
+        n=$(safe "$img")
+        printf 'docker save %s | tar -tvf -\n' "$(q "$img")" >>"$CMDLOG"
+        "$DOCKER" save "$img" | tar -tvf - >"$D/save/$n.txt"
+    done
+    for n in c-exit0 c-changes c-created; do
+        printf 'docker export %s | tar -tvf -\n' "$n" >>"$CMDLOG"
+        "$DOCKER" export "$n" | tar -tvf - >"$D/export/$n.txt"
+    done
+    rmdir "$D"/* 2>/dev/null || true
+}
+
+# containerd's view (containerd up, dockerd stopped or killed)
+record_ctr() {
+    local D=$OUT/daemon/ctr ns keys k
+    mkdir -p "$D"
+    note "---- recording containerd's view (ctr) ----"
+    ctrl namespaces ls >"$D/namespaces.txt"
+    for ns in $(awk 'NR > 1 { print $1 }' "$D/namespaces.txt"); do
+        ctrl -n "$ns" images ls >"$D/images-$ns.txt"
+        ctrl -n "$ns" content ls >"$D/content-$ns.txt"
+        ctrl -n "$ns" snapshots --snapshotter overlayfs ls >"$D/snapshots-$ns.txt"
+        ctrl -n "$ns" snapshots --snapshotter overlayfs usage >"$D/snapshots-usage-$ns.txt" || true
+        ctrl -n "$ns" leases ls >"$D/leases-$ns.txt"
+        ctrl -n "$ns" containers ls >"$D/containers-$ns.txt"
+        # one JSON array of `snapshots info` answers (keys may hold spaces: extract-… sha256:…)
+        python3 - "$D/snapshots-$ns.txt" >"$W/keys" <<'PY'
+import sys
+for line in open(sys.argv[1]).read().splitlines()[1:]:
+    t = line.split()
+    if len(t) < 2:
+        continue
+    print(t[0] + " " + t[1] if t[0].startswith("extract-") and len(t) > 2 else t[0])
+PY
+        : >"$W/infos"
+        while IFS= read -r k; do
+            [[ -n $k ]] || continue
+            ctrl -n "$ns" snapshots --snapshotter overlayfs info "$k" >>"$W/infos"
+        done <"$W/keys"
+        jq -s . "$W/infos" >"$D/snapshots-info-$ns.json"
+    done
+    cp "$D/images-moby.txt" "$D/images.txt" 2>/dev/null || true
+}
+
+# ------------------------------------------------------------- archive -----
+archive() {
+    local tgz=$OUT/root.tar.gz
+    say "archiving"
+    if [[ $MODE == c8d ]]; then
+        tar --format=posix --xattrs --xattrs-include='*' --numeric-owner --sparse \
+            -C "$W" -cf - docker containerd | gzip -9 >"$tgz"
+    else
+        tar --format=posix --xattrs --xattrs-include='*' --numeric-owner --sparse \
+            -C "$W/docker" -cf - . | gzip -9 >"$tgz"
+    fi
+    tar --xattrs --xattrs-include='*' -tvvf "$tgz" >"$W/listing.txt"
+    say "$NAME: $(stat -c %s "$tgz") bytes, $(grep -c '' "$W/listing.txt") entries"
+}
+
+# Unpacked copy for other work, with the recorded answers and a READY marker.
+publish() {
+    local P=$PUBLISH_BASE/$NAME
+    rm -rf "$P.new"; mkdir -p "$P.new"
+    if [[ $MODE == c8d ]]; then
+        tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$OUT/root.tar.gz" -C "$P.new"
+    else
+        mkdir -p "$P.new/docker"
+        tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$OUT/root.tar.gz" -C "$P.new/docker"
+    fi
+    cp -a "$OUT/daemon" "$P.new/daemon"
+    [[ -f $OUT/EXPECTED.md ]] && cp "$OUT/EXPECTED.md" "$P.new/"
+    cp "$OUT/root.tar.gz" "$P.new/"
+    [[ -f $P/CHANGES ]] && cp "$P/CHANGES" "$P.new/CHANGES"
+    rm -rf "$P"; mv "$P.new" "$P"
+    touch "$P/READY"
+    say "published $P"
+}
+
+# ------------------------------------------------------- crashed root ------
+populate_crashed() { die "not yet"; }
+expected_crashed() { :; }
+# CRASH-END
+
+capture() {
+    setup_root "$1"
+    if [[ $MODE == c8d ]]; then start_containerd; fi
+    start_dockerd
+    case $NAME in
+    c8d) populate_c8d ;;
+    modern) populate_modern ;;
+    c8d-crashed) populate_crashed ;;
+    esac
+    if [[ $NAME != c8d-crashed ]]; then
+        record_docker
+        stop_dockerd
+        [[ $MODE == c8d ]] && record_ctr
+        stop_containerd
+        kill_leftovers log
+    fi
+    archive
+    [[ $NAME == c8d-crashed ]] && expected_crashed
+    publish
+    remove_workdir
+}
+
+main() {
+    ensure_packages
+    ensure_binaries
+    local r
+    for r in "${ROOTS[@]}"; do capture "$r"; done
+}
+main
