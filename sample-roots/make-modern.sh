@@ -140,7 +140,7 @@ pids_under_w() {
     for p in /proc/[0-9]*; do
         p=${p#/proc/}
         [[ $p == "$$" || $p == "$BASHPID" ]] && continue
-        cmd=$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null) || continue
+        cmd=$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline") || continue
         [[ $cmd == *"$W/"* ]] && printf '%s\n' "$p"
     done
     return 0
@@ -179,7 +179,7 @@ kill_leftovers() {
         [[ -f ${d}freezer.state ]] && echo THAWED >"${d}freezer.state" 2>/dev/null || true
     done
     for p in "${!cpids[@]}"; do
-        [[ $logit == log ]] && note "after the daemons stopped: kill -KILL $p  (container process '$(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null)')"
+        [[ $logit == log ]] && note "after the daemons stopped: kill -KILL $p  (container process '$(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline")')"
         kill -KILL "$p" 2>/dev/null || true
     done
     for p in "${!cpids[@]}"; do wait_gone "$p" 10 || true; done
@@ -204,7 +204,7 @@ kill_leftovers() {
     done
     rmdir /run/containerd/s /run/containerd 2>/dev/null || true
     for p in ${others[@]+"${others[@]}"}; do
-        [[ $logit == log ]] && note "after the daemons stopped: kill -TERM $p  ($(tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | cut -c1-120))"
+        [[ $logit == log ]] && note "after the daemons stopped: kill -TERM $p  ($(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120))"
         stop_pid "$p" TERM
     done
     unmount_under_w "$logit"
@@ -220,6 +220,8 @@ remove_workdir() {
 }
 on_exit() {
     local rc=$?
+    if [[ -n $PROXY_PID ]]; then stop_pid "$PROXY_PID" TERM; fi
+    if [[ -n $REGISTRY_PID ]]; then stop_pid "$REGISTRY_PID" TERM; fi
     if [[ -n $W && -d $W ]]; then
         ((rc == 0)) || say "failed (rc=$rc); stopping what was started under $W (logs kept there)"
         kill_leftovers || true
@@ -575,6 +577,7 @@ record_docker() {
         "$DOCKER" save "$img" | tar -tvf - >"$D/save/$n.txt"
     done
     for n in c-exit0 c-changes c-created; do
+        "$DOCKER" container inspect "$n" >/dev/null 2>&1 || continue
         printf 'docker export %s | tar -tvf -\n' "$n" >>"$CMDLOG"
         "$DOCKER" export "$n" | tar -tvf - >"$D/export/$n.txt"
     done
@@ -648,9 +651,273 @@ publish() {
 }
 
 # ------------------------------------------------------- crashed root ------
-populate_crashed() { die "not yet"; }
-expected_crashed() { :; }
-# CRASH-END
+# c8d-crashed: tiny:1 and a created container; then big:1 (FROM scratch, three
+# layers: a small file, then two files of zeros) is pushed to the local registry
+# and removed, and pulled back through slowproxy.py, which throttles the third
+# layer's blob: while that blob downloads (an ingest), layer 1 is unpacked and
+# committed and layer 2 is being unpacked into an extract-* snapshot.  dockerd
+# and containerd are killed with SIGKILL (pids known beforehand) as soon as a
+# new snapshot's fs grows while the throttled blob's ingest exists (or, failing that,
+# once three snapshots exist while the ingest is still open).
+BIG1_MIB=512            # layer 2: /big/zeros1 (full speed; being unpacked when killed)
+BIG2_MIB=64             # layer 3: /big2/zeros2 (throttled; downloading when killed)
+PROXY_RATE=16384        # bytes per second for layer 3's blob
+CRASH_TRIES=4
+CROOT_SNAP=io.containerd.snapshotter.v1.overlayfs/snapshots
+CROOT_INGEST=io.containerd.content.v1.content/ingest
+PULL_REF= SLOW_DIGEST=
+declare -a NEW_SNAPS=()
+
+populate_crashed() {
+    local c
+    import_tiny
+    dk create --name c-created --network none tiny:1
+    c=$W/ctx/big; mkdir -p "$c"
+    note "\$W/ctx/big/small.txt: one line; zeros1: $BIG1_MIB MiB of zeros, zeros2: $BIG2_MIB MiB of zeros (dd if=/dev/zero)"
+    echo 'the first layer of big:1' >"$c/small.txt"
+    dd if=/dev/zero of="$c/zeros1" bs=1M count=$BIG1_MIB status=none
+    dd if=/dev/zero of="$c/zeros2" bs=1M count=$BIG2_MIB status=none
+    printf 'FROM scratch\nCOPY small.txt /small.txt\nCOPY zeros1 /big/zeros1\nCOPY zeros2 /big2/zeros2\n' >"$c/Dockerfile"
+    build big:1 "$c" 0
+    rm -f "$c/zeros1" "$c/zeros2"
+    start_registry
+    dk tag big:1 "$REGISTRY_ADDR/demo/big:1"
+    dk push "$REGISTRY_ADDR/demo/big:1"
+    dk rmi big:1 "$REGISTRY_ADDR/demo/big:1"
+    dk image prune -f     # the classic builder's intermediate (moby-dangling@) holds layer 1
+    local m l1 l2
+    m=$(curl -sSf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+        -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
+        "http://$REGISTRY_ADDR/v2/demo/big/manifests/1")
+    printf '%s\n' "$m" | jq . >"$W/big-manifest.json"
+    l1=$(jq -r '.layers[1].digest' <<<"$m"); l2=$(jq -r '.layers[2].digest' <<<"$m")
+    note "registry manifest of demo/big:1: $(jq -c '[.layers[] | {digest, size}]' <<<"$m")"
+    if ctrl -n moby content ls | grep -qE "${l1#sha256:}|${l2#sha256:}"; then
+        die "big:1's layer blobs are still in the content store after rmi + prune"
+    fi
+    note "proxy: python3 slowproxy.py $PROXY_PORT ${REGISTRY_ADDR##*:} ${l2#sha256:} $PROXY_RATE   (127.0.0.1:$PROXY_PORT -> $REGISTRY_ADDR; layer 3's blob at $PROXY_RATE B/s)"
+    if curl -s -o /dev/null "http://127.0.0.1:$PROXY_PORT/"; then die "something already listens on 127.0.0.1:$PROXY_PORT"; fi
+    python3 "$HERE/slowproxy.py" "$PROXY_PORT" "${REGISTRY_ADDR##*:}" "${l2#sha256:}" "$PROXY_RATE" >"$W/proxy.log" 2>&1 &
+    PROXY_PID=$!
+    sleep 0.5
+    PULL_REF=127.0.0.1:$PROXY_PORT/demo/big:1 SLOW_DIGEST=$l2
+    crash_pull
+    stop_pid "$PROXY_PID" TERM; wait "$PROXY_PID" 2>/dev/null || true; PROXY_PID=
+    stop_registry
+}
+
+crash_pull() {
+    local C=$W/containerd try i n pullpid killed sz why
+    local -A before=() prev=()
+    local ng; ng=$(shopt -p nullglob || true); shopt -s nullglob
+    for ((try = 1; try <= CRASH_TRIES; try++)); do
+        if [[ -z $DOCKERD_PID ]]; then
+            note "restart after an unsuccessful try"
+            [[ -n $CONTAINERD_PID ]] || start_containerd
+            start_dockerd
+        fi
+        before=() prev=() NEW_SNAPS=()
+        for n in "$C/$CROOT_SNAP"/*; do before[${n##*/}]=1; done
+        note "pull crash, try $try: pull in the background; SIGKILL dockerd and containerd as soon as a new snapshot's fs grows while an ingest exists"
+        printf 'docker pull %s &\n' "$PULL_REF" >>"$CMDLOG"
+        "$DOCKER" pull "$PULL_REF" >"$W/pull-$try.log" 2>&1 &
+        pullpid=$!
+        killed=0 why=
+        for ((i = 0; i < 3000; i++)); do
+            local ing=("$C/$CROOT_INGEST"/*) news=() ingdata=0
+            for n in "$C/$CROOT_SNAP"/*; do [[ -z ${before[${n##*/}]:-} ]] && news+=("${n##*/}"); done
+            for n in ${ing[@]+"${ing[@]}"}; do
+                # (containerd 2.1 writes nothing into data/ until the whole 131 KB blob is there)
+                grep -q "${SLOW_DIGEST#sha256:}" "$n/ref" 2>/dev/null && ingdata=1
+            done
+            if ((ingdata)); then
+                for n in ${news[@]+"${news[@]}"}; do
+                    sz=$(du -sb "$C/$CROOT_SNAP/$n/fs" 2>/dev/null | cut -f1) || sz=0
+                    if [[ -n ${prev[$n]:-} ]] && ((sz > ${prev[$n]} && sz > 1048576)); then
+                        why="snapshot dir $n: fs grew from ${prev[$n]} to $sz bytes (du -sb) between two looks 20 ms apart; ${#ing[@]} ingest(s), one of them the throttled blob's"
+                        break
+                    fi
+                    prev[$n]=$sz
+                done
+                if [[ -z $why ]] && ((${#news[@]} >= 3)); then
+                    why="${#news[@]} new snapshot dirs (${news[*]}) and ${#ing[@]} ingest(s)"
+                fi
+            fi
+            if [[ -n $why ]]; then
+                kill -KILL "$DOCKERD_PID" 2>/dev/null || true
+                kill -KILL "$CONTAINERD_PID" 2>/dev/null || true
+                note "CRASH during docker pull: kill -KILL $DOCKERD_PID (dockerd); kill -KILL $CONTAINERD_PID (containerd); seen just before: $why"
+                say "killed dockerd and containerd: $why"
+                killed=1
+                break
+            fi
+            proc_alive "$pullpid" || break
+            sleep 0.02
+        done
+        if ((killed)); then
+            wait_gone "$DOCKERD_PID" 10 || die "dockerd survived SIGKILL"
+            wait_gone "$CONTAINERD_PID" 10 || die "containerd survived SIGKILL"
+            wait "$DOCKERD_PID" "$CONTAINERD_PID" 2>/dev/null || true
+            DOCKERD_PID= CONTAINERD_PID=
+        fi
+        wait "$pullpid" 2>/dev/null || true
+        note "output of that docker pull:"
+        sed 's/^/#   | /' "$W/pull-$try.log" >>"$CMDLOG"
+        if ((killed)); then
+            for n in "$C/$CROOT_SNAP"/*; do [[ -z ${before[${n##*/}]:-} ]] && NEW_SNAPS+=("${n##*/}"); done
+            # as after a reboot: nothing stays mounted
+            unmount_under_w log "after the crash"
+            local ing=("$C/$CROOT_INGEST"/*)
+            if ((${#ing[@]} && ${#NEW_SNAPS[@]})); then
+                note "pull crash, try $try: done: ${#ing[@]} ingest(s), new snapshot dirs: ${NEW_SNAPS[*]}"
+                eval "$ng"; return 0
+            fi
+            note "pull crash, try $try: leftovers not as wanted (${#ing[@]} ingests, ${#NEW_SNAPS[@]} new snapshot dirs)"
+        else
+            note "pull crash, try $try: the pull ended before a kill"
+            dk rmi "$PULL_REF" || true
+        fi
+    done
+    die "could not interrupt a pull in $CRASH_TRIES tries"
+}
+
+# after the archive: restart containerd (and dockerd) on the crashed root to
+# record their view; the archive was taken before.
+record_crashed() {
+    note "---- after the archive was made: containerd and dockerd restarted on the crashed root to record their view ----"
+    snapshot_state >"$W/state-before-restart.txt"
+    start_containerd
+    record_ctr
+    start_dockerd
+    record_docker
+    stop_dockerd
+    snapshot_state >"$W/state-after-restart.txt"
+    note "mapping snapshot keys to snapshot dirs: ctr snapshots mounts /mnt <key>; for committed keys a temporary view dockscope-tmp-view (removed again)"
+    key_to_dir >"$W/key-to-dir.txt"
+    cp "$W/key-to-dir.txt" "$OUT/daemon/ctr/snapshot-dirs-moby.tsv"
+    stop_containerd
+    kill_leftovers log
+}
+
+snapshot_state() {   # what is on disk under containerd's root that the crash left
+    (cd "$W/containerd" && find "$CROOT_INGEST" "$CROOT_SNAP" tmpmounts -maxdepth 2 -printf '%y %p\n' 2>/dev/null | sort)
+}
+
+key_to_dir() {   # "<key>\t<snapshot dir>" for every snapshot of namespace moby (from ctr snapshots mounts)
+    local k
+    python3 - "$OUT/daemon/ctr/snapshots-moby.txt" <<'PY' >"$W/keys-moby"
+import sys
+for line in open(sys.argv[1]).read().splitlines()[1:]:
+    t = line.split()
+    if len(t) >= 2:
+        print(t[0] + " " + t[1] if t[0].startswith("extract-") and len(t) > 2 else t[0])
+PY
+    # active/view: the upper dir (or the bind source) of its mounts; committed:
+    # the lower dir of a temporary view on it (made and removed again)
+    local S="$CTR -a $W/containerd.sock -n moby snapshots --snapshotter overlayfs" m d
+    while IFS= read -r k; do
+        m=$($S mounts /mnt "$k" 2>/dev/null || true)
+        d=$(grep -oE "upperdir=[^,]*" <<<"$m" | grep -oE "snapshots/[0-9]+/fs" | cut -d/ -f2 || true)
+        [[ -n $d ]] || d=$(grep -oE "$CROOT_SNAP/[0-9]+/fs" <<<"$m" | head -1 | cut -d/ -f3 || true)
+        if [[ -z $d ]]; then
+            m=$($S view --mounts dockscope-tmp-view "$k" 2>/dev/null || true)
+            d=$(grep -oE "$CROOT_SNAP/[0-9]+/fs" <<<"$m" | head -1 | cut -d/ -f3 || true)
+            $S rm dockscope-tmp-view >/dev/null 2>&1 || true
+        fi
+        printf '%s\t%s\n' "$k" "$d"
+    done <"$W/keys-moby"
+}
+
+expected_crashed() {
+    record_crashed
+    local tgz=$OUT/root.tar.gz V=$W/verify e=$OUT/EXPECTED.md C n k f ref
+    rm -rf "$V"; mkdir -p "$V"
+    tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$tgz" -C "$V"
+    C=$V/containerd
+    {
+        echo "# \`c8d-crashed/\`: what the interrupted pull left in \`root.tar.gz\`"
+        echo
+        echo "Generated by make-modern.sh from an extraction of the archive (GNU tar, ext4); do not edit"
+        echo "by hand. Every command: \`daemon/commands.log\`. containerd's view (\`daemon/ctr/\`) and"
+        echo "dockerd's answers (\`daemon/\`) were recorded AFTER the archive was made, by restarting"
+        echo "containerd, then dockerd, on the crashed root."
+        echo
+        echo '```'
+        (cd "$HERE" && sha256sum "$NAME/root.tar.gz")
+        echo "$(stat -c %s "$tgz") bytes; top level: docker/ (dockerd --data-root), containerd/ (containerd --root)"
+        echo '```'
+        echo
+        echo "## The interrupted pull"
+        echo
+        echo "\`docker pull $PULL_REF\` (through slowproxy.py to the registry on $REGISTRY_ADDR). Registry manifest:"
+        echo
+        echo '```json'
+        cat "$W/big-manifest.json"
+        echo '```'
+        echo
+        echo "The kill: $(grep '^# CRASH during' "$CMDLOG" | tail -1 | sed 's/^# //')"
+        echo
+        echo "## Ingests (\`containerd/$CROOT_INGEST/\`)"
+        echo
+        echo "| dir | ref | total | data bytes (size) | du -sb dir | du -sB1 dir | files |"
+        echo "|---|---|---|---|---|---|---|"
+        for f in "$C/$CROOT_INGEST"/*; do
+            n=${f##*/}
+            ref=$(cat "$f/ref" 2>/dev/null || true)
+            echo "| \`$n\` | \`$ref\` | $(cat "$f/total" 2>/dev/null || echo -) | $(stat -c %s "$f/data" 2>/dev/null || echo -) | $(du -sb "$f" | cut -f1) | $(du -sB1 "$f" | cut -f1) | $(cd "$f" && ls | tr '\n' ' ') |"
+        done
+        echo
+        echo "## Snapshot dirs made by the pull (\`containerd/$CROOT_SNAP/<n>\`)"
+        echo
+        echo "Key and kind from \`ctr snapshots ls\` / \`ctr snapshots mounts\` after the restart."
+        echo
+        echo "| dir | key | kind | parent | du -sb dir | du -sB1 dir | du -sb fs | du -sB1 fs |"
+        echo "|---|---|---|---|---|---|---|---|"
+        for n in "${NEW_SNAPS[@]}"; do
+            k=$(awk -F'\t' -v d="$n" '$2 == d { print $1 }' "$W/key-to-dir.txt")
+            local info kind parent
+            info=$(jq -c --arg k "$k" '.[] | select(.Name == $k)' "$OUT/daemon/ctr/snapshots-info-moby.json" 2>/dev/null || true)
+            [[ -n $info ]] || info='{}'
+            kind=$(jq -r '.Kind // "-"' <<<"$info")
+            parent=$(jq -r '.Parent // "-"' <<<"$info")
+            echo "| \`$n\` | \`${k:-?}\` | $kind | \`$parent\` | $(du -sb "$C/$CROOT_SNAP/$n" | cut -f1) | $(du -sB1 "$C/$CROOT_SNAP/$n" | cut -f1) | $(du -sb "$C/$CROOT_SNAP/$n/fs" | cut -f1) | $(du -sB1 "$C/$CROOT_SNAP/$n/fs" | cut -f1) |"
+        done
+        echo
+        echo "Files in them:"
+        echo
+        echo '```'
+        for n in "${NEW_SNAPS[@]}"; do (cd "$C/$CROOT_SNAP" && find "$n" -printf '%y %M %12s %p\n' | sort -k4); done
+        echo '```'
+        echo
+        echo "## Leases (\`ctr -n moby leases ls\`, after the restart)"
+        echo
+        echo '```'
+        cat "$OUT/daemon/ctr/leases-moby.txt"
+        echo '```'
+        echo
+        echo "## Content blobs (\`ctr -n moby content ls\`, after the restart)"
+        echo
+        echo '```'
+        cat "$OUT/daemon/ctr/content-moby.txt"
+        echo '```'
+        echo
+        echo "## \`containerd/tmpmounts/\`"
+        echo
+        echo '```'
+        (cd "$C" && find tmpmounts -printf '%y %M %12s %p\n' 2>/dev/null | sort -k4)
+        echo '```'
+        echo
+        echo "## Did the restart change these? (ingest, snapshots, tmpmounts on the live root, before vs. after)"
+        echo
+        if cmp -s "$W/state-before-restart.txt" "$W/state-after-restart.txt"; then
+            echo "No: same entries before the restart and after dockerd and containerd stopped again."
+        else
+            echo '```diff'
+            diff "$W/state-before-restart.txt" "$W/state-after-restart.txt" || true
+            echo '```'
+        fi
+    } >"$e"
+}
 
 capture() {
     setup_root "$1"
@@ -669,7 +936,7 @@ capture() {
         kill_leftovers log
     fi
     archive
-    [[ $NAME == c8d-crashed ]] && expected_crashed
+    if [[ $NAME == c8d-crashed ]]; then expected_crashed; fi
     publish
     remove_workdir
 }
