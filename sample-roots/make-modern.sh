@@ -7,6 +7,7 @@
 #     sudo bash sample-roots/make-modern.sh               # c8d, c8d-crashed, modern
 #     sudo bash sample-roots/make-modern.sh c8d-crashed   # only one
 #     sudo bash sample-roots/make-modern.sh readme        # only the README block
+#     sudo bash sample-roots/make-modern.sh annotate c8d  # only daemon/ctr/snapshot-dirs-*.tsv
 #
 # Roots made (see sample-roots/README.md):
 #   c8d          containerd image store (features.containerd-snapshotter=true):
@@ -793,9 +794,6 @@ record_crashed() {
     record_docker
     stop_dockerd
     snapshot_state >"$W/state-after-restart.txt"
-    note "mapping snapshot keys to snapshot dirs: ctr snapshots mounts /mnt <key>; for committed keys a temporary view dockscope-tmp-view (removed again)"
-    key_to_dir >"$W/key-to-dir.txt"
-    cp "$W/key-to-dir.txt" "$OUT/daemon/ctr/snapshot-dirs-moby.tsv"
     stop_containerd
     kill_leftovers log
 }
@@ -804,33 +802,69 @@ snapshot_state() {   # what is on disk under containerd's root that the crash le
     (cd "$W/containerd" && find "$CROOT_INGEST" "$CROOT_SNAP" tmpmounts -maxdepth 2 -printf '%y %p\n' 2>/dev/null | sort)
 }
 
-key_to_dir() {   # "<key>\t<snapshot dir>" for every snapshot of namespace moby (from ctr snapshots mounts)
-    local k
-    python3 - "$OUT/daemon/ctr/snapshots-moby.txt" <<'PY' >"$W/keys-moby"
+key_to_dir() {   # key_to_dir SOCK NS: "<key>\t<kind>\t<n of snapshots/<n>>" for every snapshot of NS
+    local sock=$1 ns=$2 k m d kind
+    python3 - "$OUT/daemon/ctr/snapshots-$ns.txt" <<'PY' >"$W/keys-$ns"
 import sys
 for line in open(sys.argv[1]).read().splitlines()[1:]:
     t = line.split()
     if len(t) >= 2:
-        print(t[0] + " " + t[1] if t[0].startswith("extract-") and len(t) > 2 else t[0])
+        key = t[0] + " " + t[1] if t[0].startswith("extract-") and len(t) > 2 else t[0]
+        print(t[-1] + "\t" + key)
 PY
-    # active/view: the upper dir (or the bind source) of its mounts; committed:
-    # the lower dir of a temporary view on it (made and removed again)
-    local S="$CTR -a $W/containerd.sock -n moby snapshots --snapshotter overlayfs" m d
-    while IFS= read -r k; do
-        m=$($S mounts /mnt "$k" 2>/dev/null || true)
-        d=$(grep -oE "upperdir=[^,]*" <<<"$m" | grep -oE "snapshots/[0-9]+/fs" | cut -d/ -f2 || true)
-        [[ -n $d ]] || d=$(grep -oE "$CROOT_SNAP/[0-9]+/fs" <<<"$m" | head -1 | cut -d/ -f3 || true)
-        if [[ -z $d ]]; then
+    # active: the upper dir (or the bind source) of its mounts; committed: the
+    # first lower dir of a temporary view on it (made and removed again, on the
+    # copy); view: its mounts name only its parents, so no dir is given.
+    local S="$CTR -a $sock -n $ns snapshots --snapshotter overlayfs"
+    while IFS=$'\t' read -r kind k; do
+        d=
+        case $kind in
+        Active)
+            m=$($S mounts /mnt "$k" 2>/dev/null || true)
+            d=$(grep -oE "upperdir=[^,]*" <<<"$m" | grep -oE "snapshots/[0-9]+/fs" | cut -d/ -f2 || true)
+            [[ -n $d ]] || d=$(grep -oE "$CROOT_SNAP/[0-9]+/fs" <<<"$m" | head -1 | cut -d/ -f3 || true)
+            ;;
+        Committed)
             m=$($S view --mounts dockscope-tmp-view "$k" 2>/dev/null || true)
             d=$(grep -oE "$CROOT_SNAP/[0-9]+/fs" <<<"$m" | head -1 | cut -d/ -f3 || true)
             $S rm dockscope-tmp-view >/dev/null 2>&1 || true
-        fi
-        printf '%s\t%s\n' "$k" "$d"
-    done <"$W/keys-moby"
+            ;;
+        esac
+        printf '%s\t%s\t%s\n' "$k" "$kind" "${d:--}"
+    done <"$W/keys-$ns"
+}
+
+# daemon/ctr/snapshot-dirs-<ns>.tsv ("key<TAB>kind<TAB>n" for snapshots/<n>/):
+# found by a throwaway containerd on an extraction of the archive (not on the
+# archived root: a committed key is mapped through a temporary view).
+annotate_snapshot_dirs() {
+    local SW=$W/annot ns pid i
+    note "---- after the archive was made: snapshot keys mapped to snapshot dirs by a throwaway containerd on an extraction of root.tar.gz (\$W/annot): ctr snapshots mounts /mnt <key>; for committed keys a temporary view ----"
+    rm -rf "$SW"; mkdir -p "$SW"
+    tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$OUT/root.tar.gz" -C "$SW" containerd
+    {
+        echo 'version = 3'
+        echo "root = \"$SW/containerd\""
+        echo "state = \"$SW/cstate\""
+        echo 'disabled_plugins = ["io.containerd.grpc.v1.cri", "io.containerd.cri.v1.images", "io.containerd.cri.v1.runtime", "io.containerd.nri.v1.nri"]'
+        echo '[grpc]'; echo "  address = \"$SW/c.sock\""
+        echo '[ttrpc]'; echo "  address = \"$SW/c.sock.ttrpc\""
+        echo '[debug]'; echo "  address = \"$SW/c-debug.sock\""
+        echo '[plugins."io.containerd.internal.v1.opt"]'; echo "  path = \"$SW/opt\""
+    } >"$SW/containerd.toml"
+    "$CONTAINERD" --config "$SW/containerd.toml" --root "$SW/containerd" --state "$SW/cstate" --address "$SW/c.sock" >"$SW/containerd.log" 2>&1 &
+    pid=$!
+    for ((i = 0; i < 300; i++)); do "$CTR" -a "$SW/c.sock" version >/dev/null 2>&1 && break; sleep 0.1; done
+    for ns in $(awk 'NR > 1 { print $1 }' "$OUT/daemon/ctr/namespaces.txt"); do
+        [[ -f $OUT/daemon/ctr/snapshots-$ns.txt ]] || continue
+        key_to_dir "$SW/c.sock" "$ns" >"$OUT/daemon/ctr/snapshot-dirs-$ns.tsv"
+    done
+    stop_pid "$pid" TERM; wait "$pid" 2>/dev/null || true
+    local save=$W; W=$SW; unmount_under_w; W=$save
+    rm -rf --one-file-system "$SW"
 }
 
 expected_crashed() {
-    record_crashed
     local tgz=$OUT/root.tar.gz V=$W/verify e=$OUT/EXPECTED.md C n k f ref
     rm -rf "$V"; mkdir -p "$V"
     tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$tgz" -C "$V"
@@ -875,7 +909,7 @@ expected_crashed() {
         echo "| dir | key | kind | parent | du -sb dir | du -sB1 dir | du -sb fs | du -sB1 fs |"
         echo "|---|---|---|---|---|---|---|---|"
         for n in "${NEW_SNAPS[@]}"; do
-            k=$(awk -F'\t' -v d="$n" '$2 == d { print $1 }' "$W/key-to-dir.txt")
+            k=$(awk -F'\t' -v d="$n" '$3 == d { print $1 }' "$OUT/daemon/ctr/snapshot-dirs-moby.tsv")
             local info kind parent
             info=$(jq -c --arg k "$k" '.[] | select(.Name == $k)' "$OUT/daemon/ctr/snapshots-info-moby.json" 2>/dev/null || true)
             [[ -n $info ]] || info='{}'
@@ -975,6 +1009,8 @@ capture() {
         kill_leftovers log
     fi
     archive
+    if [[ $NAME == c8d-crashed ]]; then record_crashed; fi
+    if [[ $MODE == c8d ]]; then annotate_snapshot_dirs; fi
     if [[ $NAME == c8d-crashed ]]; then expected_crashed; fi
     publish
     remove_workdir
@@ -985,6 +1021,14 @@ main() {
     ensure_binaries
     local r
     if [[ ${ROOTS[*]} == readme ]]; then update_readme; return 0; fi
+    if [[ ${ROOTS[0]} == annotate ]]; then   # annotate <c8d root>: only daemon/ctr/snapshot-dirs-*.tsv
+        NAME=${ROOTS[1]:?annotate what?} OUT=$HERE/${ROOTS[1]}
+        W=$CAPTURE_BASE/$NAME-annotate CMDLOG=$OUT/daemon/commands.log
+        rm -rf "$W"; mkdir -p "$W"
+        annotate_snapshot_dirs
+        rm -rf "$W"
+        return 0
+    fi
     for r in "${ROOTS[@]}"; do capture "$r"; done
     update_readme
 }
