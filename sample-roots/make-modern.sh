@@ -58,6 +58,7 @@ ROOTS=("$@")
 NAME= W= OUT= CMDLOG= DOCKERD_PID= CONTAINERD_PID= REGISTRY_PID= PROXY_PID= MODE=
 DOCKER= DOCKERD= CONTAINERD= CTR=
 HAD_RUN_DOCKER=1; [[ -e /run/docker ]] || HAD_RUN_DOCKER=0
+HAD_RUN_CONTAINERD=1; [[ -e /run/containerd ]] || HAD_RUN_CONTAINERD=0   # containerd makes /run/containerd(/s) whatever its --state
 HAD_RUN_RUNC=1; [[ -e /run/runc ]] || HAD_RUN_RUNC=0    # runc's default --root (made by the classic builder's runs)
 
 say() { printf '[make-modern.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
@@ -204,7 +205,7 @@ kill_leftovers() {
             [[ -S /run/containerd/s/$h ]] && rm -f "/run/containerd/s/$h"
         fi
     done
-    rmdir /run/containerd/s /run/containerd 2>/dev/null || true
+    ((HAD_RUN_CONTAINERD)) || rmdir /run/containerd/s /run/containerd 2>/dev/null || true
     for p in ${others[@]+"${others[@]}"}; do
         [[ $logit == log ]] && note "after the daemons stopped: kill -TERM $p  ($(tr '\0' ' ' 2>/dev/null <"/proc/$p/cmdline" | cut -c1-120))"
         stop_pid "$p" TERM
@@ -232,6 +233,7 @@ on_exit() {
     # dockerd always creates /run/docker/plugins (outside --exec-root)
     ((HAD_RUN_DOCKER)) || rmdir /run/docker/plugins /run/docker 2>/dev/null || true
     ((HAD_RUN_RUNC)) || rmdir /run/runc 2>/dev/null || true
+    ((HAD_RUN_CONTAINERD)) || rmdir /run/containerd/s /run/containerd 2>/dev/null || true
     exit "$rc"
 }
 trap on_exit EXIT
