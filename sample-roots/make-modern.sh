@@ -690,9 +690,10 @@ populate_crashed() {
     dk rmi big:1 "$REGISTRY_ADDR/demo/big:1"
     dk image prune -f     # the classic builder's intermediate (moby-dangling@) holds layer 1
     local m l1 l2
-    m=$(curl -sSf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
+    curl -sSf -H 'Accept: application/vnd.oci.image.manifest.v1+json' \
         -H 'Accept: application/vnd.docker.distribution.manifest.v2+json' \
-        "http://$REGISTRY_ADDR/v2/demo/big/manifests/1")
+        -o "$W/big-manifest.raw" "http://$REGISTRY_ADDR/v2/demo/big/manifests/1"
+    m=$(cat "$W/big-manifest.raw")
     printf '%s\n' "$m" | jq . >"$W/big-manifest.json"
     l1=$(jq -r '.layers[1].digest' <<<"$m"); l2=$(jq -r '.layers[2].digest' <<<"$m")
     note "registry manifest of demo/big:1: $(jq -c '[.layers[] | {digest, size}]' <<<"$m")"
@@ -925,6 +926,25 @@ expected_crashed() {
         echo '```'
         for n in "${NEW_SNAPS[@]}"; do (cd "$C/$CROOT_SNAP" && find "$n" -printf '%y %M %12s %p\n' | sort -k4); done
         echo '```'
+        echo
+        echo "## Blobs of the pulled image in \`containerd/io.containerd.content.v1.content/blobs/sha256/\`"
+        echo
+        echo "The manifest and what it names (from the registry). Present ones were committed by the pull"
+        echo "but are named by no image record: only the pull's lease holds them."
+        echo
+        echo "| blob | what | registry size | present | size | du -sb | du -sB1 |"
+        echo "|---|---|---|---|---|---|---|"
+        local bd what rsz bf mdig
+        mdig=sha256:$(sha256sum <"$W/big-manifest.raw" | cut -d' ' -f1)
+        while IFS=$'\t' read -r bd what rsz; do
+            bf=$C/io.containerd.content.v1.content/blobs/sha256/${bd#sha256:}
+            if [[ -f $bf ]]; then
+                echo "| \`${bd#sha256:}\` | $what | $rsz | yes | $(stat -c %s "$bf") | $(du -sb "$bf" | cut -f1) | $(du -sB1 "$bf" | cut -f1) |"
+            else
+                echo "| \`${bd#sha256:}\` | $what | $rsz | no | - | - | - |"
+            fi
+        done < <(printf '%s\tmanifest\t%s\n' "$mdig" "$(stat -c %s "$W/big-manifest.raw")"
+            jq -r '"\(.config.digest)\tconfig\t\(.config.size)", (.layers | to_entries[] | "\(.value.digest)\tlayer \(.key + 1)\t\(.value.size)")' "$W/big-manifest.json")
         echo
         echo "## Leases (\`ctr -n moby leases ls\`, after the restart)"
         echo
