@@ -20,6 +20,9 @@
 #   modern       classic overlay2 data root written by dockerd 28.5 (the layout
 #                of an upgraded host); dockerd starts its own containerd.
 #
+# Needs: root, the overlay filesystem, 127.0.0.1:5000 and :5001 free, and (the
+# first time) deb.debian.org for the sid packages.  About 4 minutes for all three.
+#
 # Nothing is installed from sid: the .debs are downloaded with a private apt
 # list and unpacked (dpkg -x) under $BIN; runc and tini need sid's glibc and are
 # pointed at it with patchelf.  bookworm packages used: busybox-static,
@@ -38,14 +41,20 @@
 #     shims and container processes), unmounts what is left under its work dir,
 #   * archives the root(s) into sample-roots/<name>/root.tar.gz (GNU tar,
 #     POSIX format, xattrs, numeric owners, sparse),
-#   * publishes an unpacked copy under /tmp/modern-roots/<name>/ with a READY
-#     marker, and removes its work dir.
+#   * c8d roots: maps every snapshot key to its snapshots/<n> dir with a
+#     throwaway containerd on an extraction of the archive
+#     (daemon/ctr/snapshot-dirs-<ns>.tsv); c8d-crashed: restarts containerd and
+#     dockerd on the crashed root (after the archive) to record their view, and
+#     writes EXPECTED.md (the pull's leftovers, measured on an extraction),
+#   * publishes an unpacked copy under $MODERN_ROOTS_PUBLISH/<name>/ (default
+#     /tmp/modern-roots) with a READY marker, removes its work dir, and
+#     rewrites the generated block at the end of sample-roots/README.md.
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 BIN=/tmp/dockscope-d28            # unpacked sid packages (kept between runs)
 CAPTURE_BASE=/tmp/dockscope-modern
-PUBLISH_BASE=/tmp/modern-roots
+PUBLISH_BASE=${MODERN_ROOTS_PUBLISH:-/tmp/modern-roots}   # unpacked copies + READY markers
 API=v1.51
 REGISTRY_BIN=/usr/bin/docker-registry
 REGISTRY_ADDR=127.0.0.1:5000
