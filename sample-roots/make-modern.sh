@@ -8,6 +8,7 @@
 #     sudo bash sample-roots/make-modern.sh c8d-crashed   # only one
 #     sudo bash sample-roots/make-modern.sh readme        # only the README block
 #     sudo bash sample-roots/make-modern.sh annotate c8d  # only daemon/ctr/snapshot-dirs-*.tsv
+#     sudo bash sample-roots/make-modern.sh exports c8d   # only export/c-bk.txt, export/c-orphan.txt
 #
 # Roots made (see sample-roots/README.md):
 #   c8d          containerd image store (features.containerd-snapshotter=true):
@@ -589,12 +590,45 @@ record_docker() {
         printf 'docker save %s | tar -tvf -\n' "$(q "$img")" >>"$CMDLOG"
         "$DOCKER" save "$img" | tar -tvf - >"$D/save/$n.txt"
     done
-    for n in c-exit0 c-changes c-created; do
+    record_exports c-exit0 c-changes c-created c-bk c-orphan
+    rmdir "$D"/* 2>/dev/null || true
+}
+
+# docker export listings: containers from a classic-built and pulled image
+# (app:1), a BuildKit image (c-bk), a force-removed image (c-orphan), tiny:1
+record_exports() {
+    local D=$OUT/daemon n
+    mkdir -p "$D/export"
+    for n in "$@"; do
         "$DOCKER" container inspect "$n" >/dev/null 2>&1 || continue
         printf 'docker export %s | tar -tvf -\n' "$n" >>"$CMDLOG"
         "$DOCKER" export "$n" | tar -tvf - >"$D/export/$n.txt"
     done
-    rmdir "$D"/* 2>/dev/null || true
+}
+
+# exports NAME: add export listings of c-bk and c-orphan to an existing capture,
+# from a throwaway daemon on an extraction of its archive (the root is unchanged)
+exports_on_copy() {
+    NAME=$1 OUT=$HERE/$1 W=$CAPTURE_BASE/$1-exports
+    case $NAME in c8d) MODE=c8d ;; modern) MODE=overlay2 ;; *) die "exports: c8d or modern" ;; esac
+    CMDLOG=$OUT/daemon/commands.log
+    [[ -e $W ]] && { kill_leftovers; remove_workdir; }
+    mkdir -p "$W/exec" "$W/cli-config"
+    export DOCKER_HOST=unix://$W/sock DOCKER_CONFIG=$W/cli-config
+    note "---- after the archive was made: docker export of c-bk and c-orphan by a throwaway containerd/dockerd on an extraction of root.tar.gz (\$W = $W) ----"
+    if [[ $MODE == c8d ]]; then
+        tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$OUT/root.tar.gz" -C "$W"
+        start_containerd
+    else
+        mkdir -p "$W/docker"
+        tar --xattrs --xattrs-include='*' --numeric-owner -xpzf "$OUT/root.tar.gz" -C "$W/docker"
+    fi
+    start_dockerd
+    record_exports c-bk c-orphan
+    stop_dockerd
+    stop_containerd
+    kill_leftovers
+    remove_workdir
 }
 
 # containerd's view (containerd up, dockerd stopped or killed)
@@ -1052,6 +1086,7 @@ main() {
     ensure_binaries
     local r
     if [[ ${ROOTS[*]} == readme ]]; then update_readme; return 0; fi
+    if [[ ${ROOTS[0]} == exports ]]; then exports_on_copy "${ROOTS[1]:?exports what?}"; return 0; fi
     if [[ ${ROOTS[0]} == annotate ]]; then   # annotate <c8d root>: only daemon/ctr/snapshot-dirs-*.tsv
         NAME=${ROOTS[1]:?annotate what?} OUT=$HERE/${ROOTS[1]}
         W=$CAPTURE_BASE/$NAME-annotate CMDLOG=$OUT/daemon/commands.log
