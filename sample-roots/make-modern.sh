@@ -1048,7 +1048,7 @@ readme_block() {
 }
 update_readme() {
     local readme=$HERE/README.md block
-    grep -q '<!-- BEGIN make-modern.sh -->' "$readme" || printf '\n<!-- BEGIN make-modern.sh -->\n<!-- END make-modern.sh -->\n' >>"$readme"
+    grep -q '<!-- BEGIN make-modern.sh -->' "$readme" 2>/dev/null || printf '\n<!-- BEGIN make-modern.sh -->\n<!-- END make-modern.sh -->\n' >>"$readme"
     block=$(mktemp); readme_block >"$block"
     awk -v f="$block" '
         /<!-- BEGIN make-modern.sh -->/ { print; while ((getline l < f) > 0) print l; skip = 1; next }
