@@ -212,6 +212,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         total,
         mount_points,
         problems: walk_problems,
+        ..
     } = walk;
     let empty = Usage {
         disk_bytes: known_disk.then_some(0),
