@@ -167,7 +167,9 @@ impl WalkResult {
         self.incomplete_paths.iter().any(|p| {
             p.is_empty()
                 || p == rel
-                || rel.strip_prefix(p.as_str()).is_some_and(|r| r.starts_with('/'))
+                || rel
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
                 || p.strip_prefix(rel).is_some_and(|r| r.starts_with('/'))
                 || rel.is_empty()
         })
@@ -654,7 +656,8 @@ fn visit_entries<'s>(
         p.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
     if let Ok(mut out) = shared.out.lock() {
-        if own.files + own.dirs > 0 && !out
+        if own.files + own.dirs > 0
+            && !out
                 .entry(bucket.clone())
                 .or_insert_with(|| Usage::empty(shared.known_disk))
                 .add(&own)

@@ -22,7 +22,14 @@ fn generated_root(dir: &Path, layers: u32) -> std::path::PathBuf {
         .arg(repo().join("benches/gen_root.py"))
         .arg(&out)
         .args(["--seed", "7", "--images", &(layers / 5).to_string()])
-        .args(["--layers", &layers.to_string(), "--bases", "8", "--jobs", "1"])
+        .args([
+            "--layers",
+            &layers.to_string(),
+            "--bases",
+            "8",
+            "--jobs",
+            "1",
+        ])
         .arg("--template")
         .arg(repo().join("sample-roots/full/root.tar.gz"))
         .status()
@@ -37,7 +44,11 @@ fn run_limited(limit: &str, root: &Path, cmd: &str) -> (i32, Value) {
         .arg("-c")
         .arg(format!(
             "ulimit -n {} && exec \"$0\" --root \"$1\" {cmd} --json",
-            if limit == "hard" { "$(ulimit -Hn)" } else { limit }
+            if limit == "hard" {
+                "$(ulimit -Hn)"
+            } else {
+                limit
+            }
         ))
         .arg(env!("CARGO_BIN_EXE_dockscope"))
         .arg(root)
@@ -79,7 +90,9 @@ fn gnu_du_b(path: &Path) -> u64 {
 
 #[test]
 fn answers_do_not_depend_on_the_open_file_limit() {
-    let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let tmp = tempfile::tempdir().unwrap();
     let root = generated_root(tmp.path(), 600);
     let dirs = std::fs::read_dir(root.join("overlay2")).unwrap().count();
@@ -108,7 +121,9 @@ fn nofile() -> rustix::process::Rlimit {
 
 #[test]
 fn descriptors_running_out_mark_what_they_touch() {
-    let _turn = TURN.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+    let _turn = TURN
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
     let s = SampleRoot::unpack("full");
     let root = dockscope::root::DataRoot::open(&s.root).unwrap();
     let full = dockscope::walk::walk(&root, None);

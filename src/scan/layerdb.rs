@@ -101,11 +101,7 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> LayerScan {
         Ok(None) => {}
         Ok(Some(dir)) => {
             for name in sorted_names(&dir, &mut out.problems) {
-                let cache_id = dir
-                    .sub(OsStr::new(&name))
-                    .ok()
-                    .and_then(|d| read_text(&d, "cache-id", SMALL_LIMIT).ok().flatten())
-                    .map(|s| s.trim().to_owned());
+                let cache_id = optional_cache_id(&dir, &name, &mut out.problems);
                 out.tmp.push(TmpRec {
                     path: dir.rel_of(OsStr::new(&name)),
                     name,
@@ -115,6 +111,33 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> LayerScan {
         }
     }
     out
+}
+
+/// The `cache-id` of a leftover dir (`tmp/`, `-removing`), when it has one. A read
+/// error other than absence is a problem: the leftover's dir is then not known.
+fn optional_cache_id(dir: &Dir<'_>, name: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let sub = match dir.sub(OsStr::new(name)) {
+        Ok(d) => d,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return None
+        }
+        Err(e) => {
+            problems.push(Problem::io(dir.rel_of(OsStr::new(name)), &e));
+            return None;
+        }
+    };
+    match read_text(&sub, "cache-id", SMALL_LIMIT) {
+        Ok(c) => c.map(|s| s.trim().to_owned()),
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    }
 }
 
 enum Entry {
@@ -128,11 +151,7 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem
     let mut problems = Vec::new();
     if let Some(rest) = name.strip_suffix("-removing") {
         let chain_id = rest.get(..64).and_then(ChainId::from_hex);
-        let cache_id = dir
-            .sub(OsStr::new(name))
-            .ok()
-            .and_then(|d| read_text(&d, "cache-id", SMALL_LIMIT).ok().flatten())
-            .map(|s| s.trim().to_owned());
+        let cache_id = optional_cache_id(dir, name, &mut problems);
         return (
             Entry::Removing(RemovingRec {
                 path: rel,
