@@ -244,21 +244,32 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem
             None
         }
     };
-    // Docker parses `size` with ParseInt and no trimming: a stray newline breaks it.
+    // Docker parses `size` with ParseInt(s, 10, 64) and no trimming: a stray newline
+    // breaks it, so does a value beyond int64; a negative one loads.
     let size = match read_text(&sub, "size", SMALL_LIMIT) {
-        Ok(Some(s)) => {
-            if let Ok(n) = s.parse::<u64>() {
-                Some(n)
-            } else {
+        Ok(Some(s)) => match crate::model::size::parse_int64(&s) {
+            Ok(n) if n >= 0 => Some(n.unsigned_abs()),
+            Ok(n) => {
                 problems.push(Problem::new(
                     sub.rel_of(OsStr::new("size")),
                     ProblemKind::Malformed,
-                    format!("expected a decimal byte count, found {:?}", shorten(&s)),
+                    format!("negative size {n}: Docker loads the layer and sums it as is; counted as 0 here"),
+                ));
+                Some(0)
+            }
+            Err(why) => {
+                problems.push(Problem::new(
+                    sub.rel_of(OsStr::new("size")),
+                    ProblemKind::Malformed,
+                    format!(
+                        "expected a decimal byte count (int64), found {:?}: {why}; Docker cannot load this layer",
+                        shorten(&s)
+                    ),
                 ));
                 complete = false;
                 None
             }
-        }
+        },
         Ok(None) => {
             problems.push(Problem::new(
                 sub.rel_of(OsStr::new("size")),
