@@ -697,7 +697,7 @@ fn dangling_image_used_by_a_container_is_not_prunable() {
 fn missing_cache_id_leaves_unnamed_dirs_undecided() {
     let s = SampleRoot::unpack("full");
     let rw = running_rw_dir(&s);
-    let top = layer_of(&s, "bk:1", 4);
+    let top = layer_of(&s, "app:1", 1);
     let rel = format!("{IMG}/layerdb/sha256/{top}/cache-id");
     let cache = fs::read_to_string(s.path(&rel)).unwrap();
     fs::remove_file(s.path(&rel)).unwrap();
