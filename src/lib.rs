@@ -42,11 +42,60 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
     Ok((root, model))
 }
 
-/// Run one command; what it prints goes to `out` (data) and `err` (messages).
+/// Stdout as the commands see it: every write checked. A reader that went away
+/// (`dockscope verify | head`) is not an error: the rest is dropped and the command
+/// still returns the status its findings call for. Any other write error (a full disk,
+/// `> /dev/full`) is kept and fails the run.
+struct Output<'a> {
+    inner: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl Output<'_> {
+    fn absorb<T: Default>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(T::default())
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        let n = self.absorb(r)?;
+        Ok(if self.closed { buf.len() } else { n })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r)
+    }
+}
+
+/// Run one command; what it prints goes to `out` (data) and `err` (messages). `out` is
+/// flushed before returning: an error writing it is exit 2 with a message, a closed pipe
+/// keeps the command's own status.
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
-    match run_inner(cli, out, err) {
+    let mut out = Output {
+        inner: out,
+        closed: false,
+    };
+    let result = run_inner(cli, &mut out, err).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    });
+    match result {
         Ok(status) => status,
-        Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
         Err(e) => {
             let _ = writeln!(err, "dockscope: error: {e}");
             ExitStatus::Failure
@@ -406,9 +455,20 @@ fn orphans_report(
     problems.sort();
     problems.dedup();
     let absent = absent_record_areas(root);
-    let cannot_judge =
-        report::orphans::judge(model, &candidates, &absent, &problems, &incomplete_buckets());
-    report::orphans::build(candidates, &sizes, !root.is_archive(), problems, cannot_judge)
+    let cannot_judge = report::orphans::judge(
+        model,
+        &candidates,
+        &absent,
+        &problems,
+        &incomplete_buckets(),
+    );
+    report::orphans::build(
+        candidates,
+        &sizes,
+        !root.is_archive(),
+        problems,
+        cannot_judge,
+    )
 }
 
 /// The record areas (and their parents) that do not exist in the root.

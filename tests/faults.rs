@@ -424,7 +424,9 @@ fn assert_cannot_judge(root: &Path, area: &str, kinds: &[&str], rw: &str) -> Val
         }
         if f["reclaimable"] == true {
             assert!(
-                !paths.iter().any(|p| p == rw || p.starts_with(&format!("{rw}/"))),
+                !paths
+                    .iter()
+                    .any(|p| p == rw || p.starts_with(&format!("{rw}/"))),
                 "the running container's RW dir is called reclaimable: {f}"
             );
             if v["findings"].as_array().unwrap().contains(f) {
@@ -628,13 +630,20 @@ fn truncated_archive_cannot_judge() {
         .status()
         .unwrap();
     assert!(ok.success());
-    let v = assert_cannot_judge(&cut, "overlay2", &["orphan-cache-dir", "dangling-l-link"], &rw);
+    let v = assert_cannot_judge(
+        &cut,
+        "overlay2",
+        &["orphan-cache-dir", "dangling-l-link"],
+        &rw,
+    );
     assert!(v["cannot_judge"]
         .as_array()
         .unwrap()
         .iter()
-        .all(|e| e["reason"].as_str().unwrap().contains("archive unreadable")
-            || e["reason"].as_str().unwrap().contains("does not exist")));
+        .all(
+            |e| e["reason"].as_str().unwrap().contains("archive unreadable")
+                || e["reason"].as_str().unwrap().contains("does not exist")
+        ));
     assert!(all_findings(&v).iter().all(|f| f["reclaimable"] == false));
     // The whole archive reads: the same command judges it.
     let (code, _, err) = run(&s.archive, &["orphans"]);
@@ -679,7 +688,9 @@ fn dangling_image_used_by_a_container_is_not_prunable() {
     fs::write(&cfg, text.replace(old, &id)).unwrap();
     let v = json(&s.root, &["orphans"]);
     assert!(
-        !all_findings(&v).iter().any(|f| f["kind"] == "dangling-image"),
+        !all_findings(&v)
+            .iter()
+            .any(|f| f["kind"] == "dangling-image"),
         "{v}"
     );
     // `images` still calls it dangling, as `docker images -f dangling=true` does.

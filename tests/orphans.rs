@@ -538,11 +538,17 @@ fn check_exit_codes_and_policy() {
     // holds no bytes: reported, failing only with --strict.
     let (code, out, _) = run(&s.root, &["check"]);
     assert_eq!(code, 0, "{out}");
-    assert!(out.contains("container-missing-image: 1 (0B, passes)"), "{out}");
+    assert!(
+        out.contains("container-missing-image: 1 (0B, passes)"),
+        "{out}"
+    );
     let (code, out, _) = run(&s.root, &["check", "--strict"]);
     assert_eq!(code, 1);
     assert!(out.contains("FAIL: container-missing-image"), "{out}");
-    assert_eq!(run(&s.root, &["check", "--strict", "--allow", BASELINE]).0, 0);
+    assert_eq!(
+        run(&s.root, &["check", "--strict", "--allow", BASELINE]).0,
+        0
+    );
     let v = json(&s.root, &["check"]);
     assert_eq!(v["ok"], true);
     assert_eq!(v["strict"], false);

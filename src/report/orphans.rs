@@ -198,10 +198,11 @@ const DIR_NAME_KINDS: &[&str] = &["build-cache", "orphan-cache-dir"];
 
 fn record_damage(path: &str) -> Damage {
     let split = |prefix: &str| {
-        path.strip_prefix(prefix).map(|rest| match rest.split_once('/') {
-            Some((entry, file)) => (entry.to_owned(), Some(file.to_owned())),
-            None => (rest.to_owned(), None),
-        })
+        path.strip_prefix(prefix)
+            .map(|rest| match rest.split_once('/') {
+                Some((entry, file)) => (entry.to_owned(), Some(file.to_owned())),
+                None => (rest.to_owned(), None),
+            })
     };
     let layerdb = "image/overlay2/layerdb";
     for sub in ["sha256/", "mounts/"] {
@@ -287,13 +288,21 @@ pub fn judge(
         .collect();
     let unclaimed_dirs = model.dirs.iter().any(|d| !cached.contains(d.id.as_str()));
     for &(probe, area, relevant) in &[
-        ("image/overlay2/imagedb", "image/overlay2/imagedb", holds_anything),
+        (
+            "image/overlay2/imagedb",
+            "image/overlay2/imagedb",
+            holds_anything,
+        ),
         (
             "image/overlay2/imagedb/content/sha256",
             "image/overlay2/imagedb",
             !model.layers.is_empty(),
         ),
-        ("image/overlay2/layerdb", "image/overlay2/layerdb", holds_anything),
+        (
+            "image/overlay2/layerdb",
+            "image/overlay2/layerdb",
+            holds_anything,
+        ),
         (
             "image/overlay2/layerdb/sha256",
             "image/overlay2/layerdb",
@@ -937,7 +946,9 @@ pub fn build(
                 disk = disk.zip(u.disk_bytes).map(|(a, b)| a + b);
             }
         }
-        let undecided = cannot_judge.iter().any(|e| e.touches(cand.kind, &cand.paths));
+        let undecided = cannot_judge
+            .iter()
+            .any(|e| e.touches(cand.kind, &cand.paths));
         let f = Finding {
             kind: cand.kind,
             paths: cand.paths,
