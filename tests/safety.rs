@@ -41,18 +41,28 @@ fn to_dev_full(root: &Path, args: &[&str]) -> (i32, String) {
 }
 
 /// Run with stdout on a pipe whose reader is already closed: every write fails with
-/// EPIPE. (exit code, stderr).
+/// EPIPE. (A shell waits on stdin until the test has closed its end of the pipe, then
+/// execs dockscope.) (exit code, stderr).
 fn to_closed_pipe(root: &Path, args: &[&str]) -> (i32, String) {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let out = bin()
+    use std::io::Write;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("read go && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("dockscope"))
         .arg("--root")
         .arg(root)
         .args(args)
-        .stdout(Stdio::from(writer))
+        .env_remove("DOCKSCOPE_ROOT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .spawn()
         .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
