@@ -32,6 +32,10 @@ pub struct GlobalArgs {
     /// Print one JSON object (schema: docs/json.md) instead of tables
     #[arg(long, global = true)]
     pub json: bool,
+    /// Do not enter the Landlock sandbox (read-only beneath --root, no writes); for
+    /// debugging
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]
