@@ -460,8 +460,50 @@ fn orphans_report(
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
     use rayon::prelude::*;
-    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
-    let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
+    let odd = odd_overlay2_names(root);
+    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref(), &odd);
+    // Names that are not UTF-8 are measured from a walk of overlay2/ (the du walk when
+    // there is one), whose buckets are keyed by the name made lossy.
+    let odd_walk =
+        (!odd.is_empty() && du.is_none()).then(|| walk::walk_from(root, "overlay2", None));
+    let mut odd_sizes: Vec<(String, walk::Usage)> = Vec::new();
+    for c in &candidates {
+        for (shown, bytes) in &c.raw {
+            let lossy = String::from_utf8_lossy(bytes.strip_prefix(b"overlay2/").unwrap_or(bytes))
+                .into_owned();
+            let usage = match (&odd_walk, du) {
+                (Some(w), _) => {
+                    let mut u = walk::Usage {
+                        disk_bytes: (!root.is_archive()).then_some(0),
+                        ..walk::Usage::default()
+                    };
+                    for b in [
+                        walk::Bucket::LayerRest(lossy.clone()),
+                        walk::Bucket::LayerDiff(lossy.clone()),
+                    ] {
+                        if let Some(x) = w.buckets.get(&b) {
+                            u.add(x);
+                        }
+                    }
+                    Some(u)
+                }
+                (None, Some(d)) => d.usage_of(&format!("overlay2/{lossy}")),
+                (None, None) => None,
+            };
+            if let Some(u) = usage {
+                odd_sizes.push((shown.clone(), u));
+            }
+        }
+    }
+    let raw_shown: std::collections::HashSet<&String> = candidates
+        .iter()
+        .flat_map(|c| c.raw.iter().map(|(p, _)| p))
+        .collect();
+    let paths: Vec<&String> = candidates
+        .iter()
+        .flat_map(|c| &c.paths)
+        .filter(|p| !raw_shown.contains(p))
+        .collect();
     let from_du = |p: &str| du.and_then(|d| d.usage_of(p));
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
         .par_iter()
@@ -479,7 +521,10 @@ fn orphans_report(
         // The walk's read errors (EACCES, EIO, EMFILE ...) touch what they lie under.
         problems.extend(du.problems.iter().cloned());
     }
-    let mut sizes = std::collections::HashMap::new();
+    let mut sizes: std::collections::HashMap<String, walk::Usage> = odd_sizes.into_iter().collect();
+    if let Some(w) = odd_walk {
+        problems.extend(w.problems);
+    }
     for (p, u, pr) in measured {
         sizes.insert(p, u);
         problems.extend(pr);
@@ -501,6 +546,24 @@ fn orphans_report(
         problems,
         cannot_judge,
     )
+}
+
+/// The names in `overlay2/` that are not UTF-8 (the scan leaves them out: no record can
+/// name them), as bytes.
+fn odd_overlay2_names(root: &DataRoot) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(dir) = root.dir("overlay2") else {
+        return Vec::new();
+    };
+    let mut v: Vec<Vec<u8>> = dir
+        .entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.name_str().is_none())
+        .map(|e| e.name.as_bytes().to_vec())
+        .collect();
+    v.sort();
+    v
 }
 
 /// The record areas (and their parents) that do not exist in the root.
