@@ -367,7 +367,17 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
     if cli.global.no_sandbox {
         return sandbox::disabled();
     }
-    sandbox::Policy::new().read_only(&cli.global.root).enforce()
+    let mut policy = sandbox::Policy::new().read_only(&cli.global.root);
+    for p in extra_read_only(cli) {
+        policy = policy.read_only(p);
+    }
+    policy.enforce()
+}
+
+/// Paths besides `--root` that the command line names for reading (a containerd root, a
+/// second data root ...): each is readable beneath in the sandbox. Add them here.
+fn extra_read_only(_cli: &Cli) -> Vec<std::path::PathBuf> {
+    Vec::new()
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
