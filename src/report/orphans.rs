@@ -1197,3 +1197,83 @@ pub fn print0(
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::ProblemKind;
+
+    fn candidate(kind: &'static str, path: &str) -> Candidate {
+        Candidate {
+            kind,
+            paths: vec![path.to_owned()],
+            reclaimable: true,
+            reason: String::new(),
+            cleanup: String::new(),
+            docker: false,
+            raw: Vec::new(),
+        }
+    }
+
+    /// A read error under a finding's path, from the problems or from a walk's
+    /// incomplete marker, leaves that finding (and only it) undecided.
+    #[test]
+    fn read_errors_touch_what_they_lie_under_from_either_source() {
+        let model = Model::build(crate::scan::Scan::default());
+        let cands = [
+            candidate("orphan-cache-dir", "overlay2/aaa"),
+            candidate("orphan-cache-dir", "overlay2/bbb"),
+        ];
+        let eacces = Problem::new(
+            "overlay2/aaa/diff/etc",
+            ProblemKind::Unreadable,
+            "Permission denied (os error 13)",
+        );
+        let from_problems = judge(&model, &cands, &[], &[eacces], &[]);
+        let from_marker = judge(
+            &model,
+            &cands,
+            &[],
+            &[],
+            &[("overlay2/aaa/diff/etc".into(), "Permission denied".into())],
+        );
+        for cj in [&from_problems, &from_marker] {
+            assert_eq!(cj.len(), 1, "{cj:?}");
+            assert_eq!(cj[0].area, "overlay2/aaa");
+            assert!(cj[0].touches("orphan-cache-dir", &cands[0].paths));
+            assert!(!cj[0].touches("orphan-cache-dir", &cands[1].paths));
+        }
+        // A malformed file inside a finding is that finding's own story, not a read error.
+        let bad = Problem::new("overlay2/aaa/link", ProblemKind::Malformed, "bad");
+        assert!(judge(&model, &cands, &[], &[bad], &[]).is_empty());
+        // An empty root has nothing to judge: absent areas do not matter.
+        assert!(judge(&model, &cands, &["containers".into()], &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn record_damage_scopes() {
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc/cache-id"),
+            Damage::DirName
+        ));
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc/size"),
+            Damage::Nothing
+        ));
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc"),
+            Damage::Record("image/overlay2/layerdb")
+        ));
+        assert!(matches!(
+            record_damage("containers/abc/config.v2.json"),
+            Damage::Record("containers")
+        ));
+        assert!(matches!(
+            record_damage("containers/abc/hostconfig.json"),
+            Damage::Nothing
+        ));
+        assert!(matches!(record_damage(""), Damage::Area));
+        assert!(beneath("a/b", "a") && beneath("a", "a") && beneath("x", ""));
+        assert!(!beneath("ab", "a"));
+    }
+}
