@@ -32,6 +32,10 @@ pub struct GlobalArgs {
     /// Print one JSON object (schema: docs/json.md) instead of tables
     #[arg(long, global = true)]
     pub json: bool,
+    /// Do not enter the Landlock sandbox (read-only beneath --root, no writes); for
+    /// debugging
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -124,6 +128,10 @@ pub struct CheckArgs {
     /// Output format (`--json` is the same as `--format json`)
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
+    /// Also fail on broken references that hold no bytes (a container whose image was
+    /// removed with `rmi -f`, a tag naming no image)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

@@ -10,6 +10,7 @@ pub mod model;
 pub mod problem;
 pub mod report;
 pub mod root;
+pub mod sandbox;
 pub mod scan;
 pub mod verify;
 pub mod walk;
@@ -42,11 +43,60 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
     Ok((root, model))
 }
 
-/// Run one command; what it prints goes to `out` (data) and `err` (messages).
+/// Stdout as the commands see it: every write checked. A reader that went away
+/// (`dockscope verify | head`) is not an error: the rest is dropped and the command
+/// still returns the status its findings call for. Any other write error (a full disk,
+/// `> /dev/full`) is kept and fails the run.
+struct Output<'a> {
+    inner: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl Output<'_> {
+    fn absorb<T: Default>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(T::default())
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        let n = self.absorb(r)?;
+        Ok(if self.closed { buf.len() } else { n })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r)
+    }
+}
+
+/// Run one command; what it prints goes to `out` (data) and `err` (messages). `out` is
+/// flushed before returning: an error writing it is exit 2 with a message, a closed pipe
+/// keeps the command's own status.
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
-    match run_inner(cli, out, err) {
+    let mut out = Output {
+        inner: out,
+        closed: false,
+    };
+    let result = run_inner(cli, &mut out, err).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    });
+    match result {
         Ok(status) => status,
-        Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
         Err(e) => {
             let _ = writeln!(err, "dockscope: error: {e}");
             ExitStatus::Failure
@@ -54,7 +104,23 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
     }
 }
 
+/// Usage errors clap cannot see: found before the root is opened.
+fn check_usage(cli: &Cli) -> Result<(), Fatal> {
+    if let Command::Check(args) = &cli.command {
+        if cli.global.json && args.format == cli::CheckFormat::Prometheus {
+            return Err(Fatal::Usage(
+                "--json and --format prometheus cannot be used together: pick one".into(),
+            ));
+        }
+        if let Some(msg) = report::check::unknown_allow(&args.allow) {
+            return Err(Fatal::Usage(msg));
+        }
+    }
+    Ok(())
+}
+
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+    check_usage(cli)?;
     let started = std::time::Instant::now();
     let root = DataRoot::open(&cli.global.root)?;
     let layout = scan::layout::detect(&root)?;
@@ -124,7 +190,16 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 report::emit(&report, json, out, err, report::orphans::render)?;
             }
-            Ok(ExitStatus::Done)
+            if report.cannot_judge.is_empty() {
+                Ok(ExitStatus::Done)
+            } else {
+                writeln!(
+                    err,
+                    "dockscope: {}",
+                    report::orphans::cannot_judge_line(&report.cannot_judge)
+                )?;
+                Ok(ExitStatus::Failure)
+            }
         }
         Command::Check(args) => {
             let walked = take_walk();
@@ -147,6 +222,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             let policy = report::check::Policy {
                 allow: args.allow.clone(),
                 max_orphan_bytes: args.max_orphan_bytes,
+                strict: args.strict,
             };
             let report = report::check::build(
                 orphans,
@@ -157,6 +233,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             );
             match (args.format, json) {
                 (cli::CheckFormat::Prometheus, _) => {
+                    // Written in one piece so a failed write is seen, not half a file.
                     out.write_all(
                         report::check::prometheus(&report, &root.shown().display().to_string())
                             .as_bytes(),
@@ -170,6 +247,14 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                     report::emit(&report, false, out, err, report::check::render)?;
                 }
             }
+            if !report.cannot_judge.is_empty() {
+                writeln!(
+                    err,
+                    "dockscope: {}",
+                    report::orphans::cannot_judge_line(&report.cannot_judge)
+                )?;
+                return Ok(ExitStatus::Failure);
+            }
             Ok(if report.ok {
                 ExitStatus::Done
             } else {
@@ -177,8 +262,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             })
         }
         Command::Info => {
-            let report = report::info::build(&root, &model);
-            report::emit(&report, json, out, err, report::info::render)?;
+            let report = InfoWithSandbox {
+                info: report::info::build(&root, &model),
+                sandbox: sandbox::state(),
+            };
+            report::emit(&report, json, out, err, render_info)?;
             Ok(ExitStatus::Done)
         }
         Command::Ps(args) => {
@@ -252,6 +340,44 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
     }
+}
+
+/// `info` with the sandbox this process runs in (JSON: the `sandbox` object).
+#[derive(serde::Serialize)]
+struct InfoWithSandbox {
+    #[serde(flatten)]
+    info: report::info::InfoReport,
+    sandbox: sandbox::SandboxState,
+}
+
+impl report::Report for InfoWithSandbox {
+    fn problems(&self) -> &[problem::Problem] {
+        &self.info.problems
+    }
+}
+
+fn render_info(r: &InfoWithSandbox, out: &mut dyn Write) -> io::Result<()> {
+    report::info::render(&r.info, out)?;
+    writeln!(out, "Sandbox:         {}", sandbox::describe(&r.sandbox))
+}
+
+/// The sandbox for a command line: read-only beneath `--root` (and any path a command
+/// adds), no writes, no network. `--no-sandbox` records that it is off.
+pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
+    if cli.global.no_sandbox {
+        return sandbox::disabled();
+    }
+    let mut policy = sandbox::Policy::new().read_only(&cli.global.root);
+    for p in extra_read_only(cli) {
+        policy = policy.read_only(p);
+    }
+    policy.enforce()
+}
+
+/// Paths besides `--root` that the command line names for reading (a containerd root, a
+/// second data root ...): each is readable beneath in the sandbox. Add them here.
+fn extra_read_only(_cli: &Cli) -> Vec<std::path::PathBuf> {
+    Vec::new()
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
@@ -344,8 +470,50 @@ fn orphans_report(
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
     use rayon::prelude::*;
-    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
-    let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
+    let odd = odd_overlay2_names(root);
+    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref(), &odd);
+    // Names that are not UTF-8 are measured from a walk of overlay2/ (the du walk when
+    // there is one), whose buckets are keyed by the name made lossy.
+    let odd_walk =
+        (!odd.is_empty() && du.is_none()).then(|| walk::walk_from(root, "overlay2", None));
+    let mut odd_sizes: Vec<(String, walk::Usage)> = Vec::new();
+    for c in &candidates {
+        for (shown, bytes) in &c.raw {
+            let lossy = String::from_utf8_lossy(bytes.strip_prefix(b"overlay2/").unwrap_or(bytes))
+                .into_owned();
+            let usage = match (&odd_walk, du) {
+                (Some(w), _) => {
+                    let mut u = walk::Usage {
+                        disk_bytes: (!root.is_archive()).then_some(0),
+                        ..walk::Usage::default()
+                    };
+                    for b in [
+                        walk::Bucket::LayerRest(lossy.clone()),
+                        walk::Bucket::LayerDiff(lossy.clone()),
+                    ] {
+                        if let Some(x) = w.buckets.get(&b) {
+                            u.add(x);
+                        }
+                    }
+                    Some(u)
+                }
+                (None, Some(d)) => d.usage_of(&format!("overlay2/{lossy}")),
+                (None, None) => None,
+            };
+            if let Some(u) = usage {
+                odd_sizes.push((shown.clone(), u));
+            }
+        }
+    }
+    let raw_shown: std::collections::HashSet<&String> = candidates
+        .iter()
+        .flat_map(|c| c.raw.iter().map(|(p, _)| p))
+        .collect();
+    let paths: Vec<&String> = candidates
+        .iter()
+        .flat_map(|c| &c.paths)
+        .filter(|p| !raw_shown.contains(p))
+        .collect();
     let from_du = |p: &str| du.and_then(|d| d.usage_of(p));
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
         .par_iter()
@@ -359,12 +527,71 @@ fn orphans_report(
         })
         .collect();
     let mut problems = model.problems.clone();
-    let mut sizes = std::collections::HashMap::new();
+    if let Some(du) = du {
+        // The walk's read errors (EACCES, EIO, EMFILE ...) touch what they lie under.
+        problems.extend(du.problems.iter().cloned());
+    }
+    let mut sizes: std::collections::HashMap<String, walk::Usage> = odd_sizes.into_iter().collect();
+    if let Some(w) = odd_walk {
+        problems.extend(w.problems);
+    }
     for (p, u, pr) in measured {
         sizes.insert(p, u);
         problems.extend(pr);
     }
     problems.sort();
     problems.dedup();
-    report::orphans::build(candidates, &sizes, !root.is_archive(), problems)
+    let absent = absent_record_areas(root);
+    let cannot_judge = report::orphans::judge(
+        model,
+        &candidates,
+        &absent,
+        &problems,
+        &incomplete_buckets(),
+    );
+    report::orphans::build(
+        candidates,
+        &sizes,
+        !root.is_archive(),
+        problems,
+        cannot_judge,
+    )
+}
+
+/// The names in `overlay2/` that are not UTF-8 (the scan leaves them out: no record can
+/// name them), as bytes.
+fn odd_overlay2_names(root: &DataRoot) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(dir) = root.dir("overlay2") else {
+        return Vec::new();
+    };
+    let mut v: Vec<Vec<u8>> = dir
+        .entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.name_str().is_none())
+        .map(|e| e.name.as_bytes().to_vec())
+        .collect();
+    v.sort();
+    v
+}
+
+/// The record areas (and their parents) that do not exist in the root.
+fn absent_record_areas(root: &DataRoot) -> Vec<String> {
+    report::orphans::PROBED
+        .iter()
+        .copied()
+        .filter(|a| {
+            root.lstat(a)
+                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Walk buckets that were not read in full, as (path, reason). The walk reports its read
+/// errors as problems today, which `judge` already applies; a per-bucket marker can be
+/// fed here without changing the rule.
+fn incomplete_buckets() -> Vec<(String, String)> {
+    Vec::new()
 }
