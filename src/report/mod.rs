@@ -4,6 +4,7 @@
 
 pub mod check;
 pub mod du;
+pub mod format;
 pub mod history;
 pub mod images;
 pub mod info;
