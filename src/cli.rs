@@ -55,7 +55,7 @@ pub enum Command {
     /// Containers or images in `docker inspect`'s JSON, with the files each fact came from
     Inspect(InspectArgs),
     /// Volumes, with driver, size, the containers using them, anonymity and labels
-    Volumes,
+    Volumes(VolumesArgs),
     /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
     Verify(VerifyArgs),
 }
@@ -71,9 +71,42 @@ pub struct TreeArgs {
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
+    /// Only images of this repository (a glob, as docker's `reference=` filter)
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
     /// Also list intermediate images, as `docker images -a`
     #[arg(short, long)]
     pub all: bool,
+    /// Only image ids, one per row docker would print
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Full image ids
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Filter as `docker images --filter`: dangling=true|false, label=KEY[=VALUE],
+    /// before=IMAGE, since=IMAGE, until=TIME, reference=GLOB (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker images --format` (`json`, `table …`, `{{.ID}}` …)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumesArgs {
+    /// Only volume names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter as `docker volume ls --filter`: dangling=true|false, name=REGEX,
+    /// driver=NAME, label=KEY[=VALUE] (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker volume ls --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -140,6 +173,22 @@ pub struct PsArgs {
     /// Full ids and commands, as `docker ps --no-trunc`
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The N most recently created containers, whatever their state
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+    /// The most recently created container, whatever its state
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Filter as `docker ps --filter`: status=, name=, id=, ancestor=, exited=, label=,
+    /// volume=, network=, health=, before=, since= (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker ps --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -149,6 +198,12 @@ pub struct HistoryArgs {
     /// Full ids and CREATED BY, as `docker history --no-trunc`
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only the ids (`<missing>` where docker prints it)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Print with a Go template, as `docker history --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +217,9 @@ pub struct InspectArgs {
     /// Add containers' SizeRw and SizeRootFs (walks the root)
     #[arg(short, long)]
     pub size: bool,
+    /// Print each object with a Go template, as `docker inspect --format`
+    #[arg(short, long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -1642,6 +1642,23 @@ pub fn truncate_id(id: &str) -> String {
     s.chars().take(12).collect()
 }
 
+/// Template output for a terminal: control characters from a hostile root are shown
+/// escaped; tabs and newlines (the template's own layout) are kept.
+pub fn scrub(s: &str) -> String {
+    if !s.chars().any(|c| c.is_control() && c != '\n' && c != '\t') {
+        return s.to_owned();
+    }
+    s.chars()
+        .map(|c| {
+            if c.is_control() && c != '\n' && c != '\t' {
+                c.escape_default().to_string()
+            } else {
+                c.to_string()
+            }
+        })
+        .collect()
+}
+
 /// Labels as docker's listings join them: `k=v` sorted, comma-separated.
 pub fn join_labels(labels: &BTreeMap<String, String>) -> String {
     labels
