@@ -95,7 +95,13 @@ fn images_fields_match_docker_images() {
         .collect();
     let out = ok(
         &s.root,
-        &["images", "-a", "--no-trunc", "--format", "{{.ID}} {{.CreatedAt}}"],
+        &[
+            "images",
+            "-a",
+            "--no-trunc",
+            "--format",
+            "{{.ID}} {{.CreatedAt}}",
+        ],
     );
     for l in out.lines() {
         let (id, at) = l.split_once(' ').unwrap();
@@ -422,7 +428,11 @@ fn volume_fields_match_docker_volume_ls() {
     let api = s.daemon_json("api-volumes.json");
     let out = ok(
         &s.root,
-        &["volumes", "--format", "{{.Name}}\\t{{.Mountpoint}}\\t{{.Scope}}"],
+        &[
+            "volumes",
+            "--format",
+            "{{.Name}}\\t{{.Mountpoint}}\\t{{.Scope}}",
+        ],
     );
     let mut want: Vec<Vec<String>> = api["Volumes"]
         .as_array()
@@ -476,12 +486,27 @@ fn inspect_format_reads_the_objects() {
 fn bad_templates_and_combinations() {
     let s = SampleRoot::unpack("full");
     for (args, says) in [
-        (&["images", "--format", "{{.ID"][..], "template parsing error"),
+        (
+            &["images", "--format", "{{.ID"][..],
+            "template parsing error",
+        ),
         (&["ps", "--format", "{{nosuch .ID}}"][..], "not defined"),
-        (&["history", "base:1", "--format", "{{if .ID}}"][..], "template parsing error"),
-        (&["volumes", "--format", "{{.Nope}}"][..], "can't evaluate field Nope"),
-        (&["images", "--format", "{{.Names}}"][..], "can't evaluate field Names"),
-        (&["images", "--json", "--format", "{{.ID}}"][..], "cannot be used together"),
+        (
+            &["history", "base:1", "--format", "{{if .ID}}"][..],
+            "template parsing error",
+        ),
+        (
+            &["volumes", "--format", "{{.Nope}}"][..],
+            "can't evaluate field Nope",
+        ),
+        (
+            &["images", "--format", "{{.Names}}"][..],
+            "can't evaluate field Names",
+        ),
+        (
+            &["images", "--json", "--format", "{{.ID}}"][..],
+            "cannot be used together",
+        ),
         (&["ps", "--json", "-q"][..], "cannot be used together"),
     ] {
         let (code, out, err) = run(&s.root, args);

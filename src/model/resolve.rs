@@ -188,6 +188,22 @@ impl Model {
             .iter()
             .find(|r| r.reference == wanted && self.image_index(&r.image).is_none())
         {
+            // Its config is there but could not be read: name the file and why.
+            let file = format!("imagedb/content/sha256/{}", r.image.hex());
+            let mut met: Vec<String> = self
+                .problems
+                .iter()
+                .filter(|p| p.path.ends_with(&file))
+                .map(ToString::to_string)
+                .collect();
+            met.dedup();
+            if !met.is_empty() {
+                return format!(
+                    "image {name} ({}) is on disk but Docker would not load it: {}",
+                    r.image.short(),
+                    shown(&met.join("; "))
+                );
+            }
             return format!(
                 "image {name}: repositories.json names image {}, which has no config in imagedb, so Docker would not load it; `dockscope orphans` shows what is left of it",
                 r.image.short()
