@@ -283,13 +283,12 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Inspect(args) => {
             let tmpl = match args.format.as_deref() {
-                None => None,
                 Some(_) if json => {
                     return Err(Fatal::Usage(
                         "--json and --format cannot be used together".to_owned(),
                     ))
                 }
-                Some("json") => None,
+                None | Some("json") => None,
                 Some(f) => report::format::parse(Some(f)).map_err(|e| Fatal::Usage(e.0))?,
             };
             let sizes = args.size.then(|| sized(&root, &model));

@@ -363,6 +363,7 @@ fn ps_json_agrees_with_the_engine_api() {
 }
 
 #[test]
+#[allow(clippy::disallowed_methods)] // lists the recorded answers beside the capture
 fn history_fields_match_docker_history() {
     let s = SampleRoot::unpack("full");
     let dir = s.daemon.as_ref().unwrap().join("history");

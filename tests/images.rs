@@ -316,11 +316,8 @@ fn reference_filter_as_the_daemon() {
             .collect();
         want.sort();
         assert!(!want.is_empty());
-        for args in [
-            vec!["images", "--filter", &format!("reference={pattern}")],
-            vec!["images", pattern],
-        ] {
-            let args: Vec<&str> = args.iter().map(|a| a.as_ref()).collect();
+        let filter = format!("reference={pattern}");
+        for args in [vec!["images", "--filter", &filter], vec!["images", pattern]] {
             let v = json(&s.root, &args);
             let mut ours: Vec<(String, Vec<String>)> = v["images"]
                 .as_array()

@@ -11,6 +11,10 @@
 //! 10, padding 3); `\t` and `\n` are turned into tab and newline, as docker does.
 //! `--format json` is `{{json .}}`; `--format table` (or nothing) is the usual table.
 
+// A small interpreter: short names (`p`, `a`, `b` for a pipeline and its branches) read
+// best here, as in Go's own text/template.
+#![allow(clippy::many_single_char_names, clippy::similar_names)]
+
 use serde_json::{Map, Value};
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
@@ -621,7 +625,7 @@ struct Parser {
 /// How a list of nodes ended.
 enum End {
     Eof,
-    End,
+    Stop,
     Else,
     ElseIf(Pipeline),
 }
@@ -635,7 +639,7 @@ impl Parser {
         let (nodes, end) = self.list_until()?;
         match end {
             End::Eof => Ok(nodes),
-            End::End => Err("unexpected {{end}}".to_owned()),
+            End::Stop => Err("unexpected {{end}}".to_owned()),
             End::Else | End::ElseIf(_) => Err("unexpected {{else}}".to_owned()),
         }
     }
@@ -655,7 +659,7 @@ impl Parser {
                         Some(Tok::Ident(k)) if k == "end" => {
                             self.pos += 1;
                             self.expect_close()?;
-                            return Ok((nodes, End::End));
+                            return Ok((nodes, End::Stop));
                         }
                         Some(Tok::Ident(k)) if k == "else" => {
                             self.pos += 1;
@@ -700,10 +704,10 @@ impl Parser {
                     "unexpected EOF: {{{{{kind}}}}} without {{{{end}}}}"
                 ))
             }
-            End::End => Vec::new(),
+            End::Stop => Vec::new(),
             End::Else => {
                 let (e, end2) = self.list_until()?;
-                if !matches!(end2, End::End) {
+                if !matches!(end2, End::Stop) {
                     return Err(format!("expected {{{{end}}}} after {{{{else}}}} of {kind}"));
                 }
                 e
@@ -727,10 +731,10 @@ impl Parser {
         let (body, end) = self.list_until()?;
         let other = match end {
             End::Eof => return Err("unexpected EOF: {{if}} without {{end}}".to_owned()),
-            End::End => Vec::new(),
+            End::Stop => Vec::new(),
             End::Else => {
                 let (e, end2) = self.list_until()?;
-                if !matches!(end2, End::End) {
+                if !matches!(end2, End::Stop) {
                     return Err("expected {{end}} after {{else}}".to_owned());
                 }
                 e
@@ -776,12 +780,12 @@ impl Parser {
                 }
                 Some(Tok::Declare) => {
                     self.pos += 1;
-                    decl = names.clone();
+                    decl.clone_from(&names);
                     break;
                 }
                 Some(Tok::Assign) => {
                     self.pos += 1;
-                    decl = names.clone();
+                    decl.clone_from(&names);
                     assign = true;
                     break;
                 }
@@ -796,9 +800,8 @@ impl Parser {
             let mut args = Vec::new();
             loop {
                 match self.peek().cloned() {
-                    Some(Tok::Close) | None => break,
+                    Some(Tok::Close | Tok::Pipe) | None => break,
                     Some(Tok::RParen) if in_paren => break,
-                    Some(Tok::Pipe) => break,
                     Some(Tok::Dot) => {
                         self.pos += 1;
                         args.push(Arg::Dot);
@@ -1562,11 +1565,12 @@ pub fn go_g(v: f64, precision: usize) -> String {
             s.to_owned()
         }
     };
-    if exp < -4 || exp >= p as i32 {
+    let p_i = i32::try_from(p).unwrap_or(i32::MAX);
+    if exp < -4 || exp >= p_i {
         let sign = if exp < 0 { '-' } else { '+' };
         format!("{}e{sign}{:02}", trim(mant), exp.abs())
     } else {
-        let decimals = (p as i32 - 1 - exp).max(0) as usize;
+        let decimals = usize::try_from(p_i - 1 - exp).unwrap_or(0);
         trim(&format!("{v:.decimals$}"))
     }
 }
@@ -1617,7 +1621,9 @@ pub fn since(unix: i64) -> String {
 
 /// An RFC 3339 time as Unix seconds.
 pub fn unix_seconds(t: &str) -> Option<i64> {
-    t.parse::<jiff::Timestamp>().ok().map(|ts| ts.as_second())
+    t.parse::<jiff::Timestamp>()
+        .ok()
+        .map(jiff::Timestamp::as_second)
 }
 
 /// Go's `time.Unix(s, 0).String()` in UTC: `2026-11-25 14:33:15 +0000 UTC`.

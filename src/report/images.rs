@@ -216,7 +216,7 @@ pub fn build_filtered<'m>(
             r.repo_digests.retain(|d| keep(d));
         }
         if r.repo_tags.is_empty() && r.repo_digests.is_empty() {
-            if !(all || !has_children) {
+            if !all && has_children {
                 continue;
             }
             if filters.contains("dangling") && !dangling_only {
