@@ -522,3 +522,141 @@ fn bad_templates_and_combinations() {
     assert!(err.contains("Ignoring custom format"), "{err}");
     assert_eq!(out, ok(&s.root, &["ps", "-aq"]));
 }
+
+/// The `modern` capture (dockerd 28.5, overlay2 graph driver), when the repository has it:
+/// the daemon's own answers to the flags this release adds.
+fn modern() -> Option<SampleRoot> {
+    let have = common::repo()
+        .join("sample-roots/modern/root.tar.gz")
+        .exists();
+    if !have {
+        eprintln!("sample-roots/modern is not in this checkout: nothing to compare");
+    }
+    have.then(|| SampleRoot::unpack("modern"))
+}
+
+#[test]
+fn modern_root_answers_as_dockerd_28() {
+    let Some(s) = modern() else { return };
+    // docker images --filter dangling=true -q; docker images -a --filter dangling=true -q --no-trunc
+    assert_eq!(
+        ok(&s.root, &["images", "--filter", "dangling=true", "-q"]),
+        s.daemon_text("images-dangling-q.txt")
+    );
+    assert_eq!(
+        ok(
+            &s.root,
+            &[
+                "images",
+                "-a",
+                "--filter",
+                "dangling=true",
+                "-q",
+                "--no-trunc"
+            ]
+        ),
+        s.daemon_text("images-dangling-a-q-no-trunc.txt")
+    );
+    // docker images --digests: every column but CREATED
+    let heads = ["REPOSITORY", "TAG", "DIGEST", "IMAGE ID", "CREATED", "SIZE"];
+    let key = |r: &BTreeMap<String, String>| {
+        vec![
+            r["REPOSITORY"].clone(),
+            r["TAG"].clone(),
+            r["DIGEST"].clone(),
+            r["IMAGE ID"].clone(),
+            r["SIZE"].clone(),
+        ]
+    };
+    let mut theirs: Vec<Vec<String>> = cells(&s.daemon_text("images-digests.txt"), &heads)
+        .iter()
+        .map(key)
+        .collect();
+    let mut ours: Vec<Vec<String>> = cells(&ok(&s.root, &["images", "--digests"]), &heads)
+        .iter()
+        .map(key)
+        .collect();
+    theirs.sort();
+    ours.sort();
+    assert_eq!(ours, theirs);
+    // docker ps -a --size, through docker's own default template
+    let heads = [
+        "CONTAINER ID",
+        "IMAGE",
+        "COMMAND",
+        "CREATED",
+        "STATUS",
+        "PORTS",
+        "NAMES",
+        "SIZE",
+    ];
+    let key = |r: &BTreeMap<String, String>| {
+        ["CONTAINER ID", "IMAGE", "COMMAND", "PORTS", "NAMES", "SIZE"]
+            .iter()
+            .map(|h| r[*h].clone())
+            .collect::<Vec<_>>()
+    };
+    let theirs: Vec<Vec<String>> = cells(&s.daemon_text("ps-size.txt"), &heads)
+        .iter()
+        .map(key)
+        .collect();
+    let out = ok(
+        &s.root,
+        &[
+            "ps",
+            "-a",
+            "--format",
+            "table {{.ID}}\\t{{.Image}}\\t{{.Command}}\\t{{.RunningFor}}\\t{{.Status}}\\t{{.Ports}}\\t{{.Names}}\\t{{.Size}}",
+        ],
+    );
+    let ours: Vec<Vec<String>> = cells(&out, &heads).iter().map(key).collect();
+    assert_eq!(ours, theirs);
+    // docker volume ls, byte for byte
+    assert_eq!(
+        ok(
+            &s.root,
+            &["volumes", "--format", "table {{.Driver}}\\t{{.Name}}"]
+        ),
+        s.daemon_text("volumes.txt")
+    );
+}
+
+/// `docker history IMAGE` (truncated ids and CREATED BY) on the modern capture.
+#[test]
+#[allow(clippy::disallowed_methods)] // lists the recorded answers beside the capture
+fn modern_history_truncated_as_docker() {
+    let Some(s) = modern() else { return };
+    let dir = s.daemon.as_ref().unwrap().join("history");
+    let mut checked = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        let Some(id) = name.strip_suffix(".trunc.txt") else {
+            continue;
+        };
+        let recorded = std::fs::read_to_string(&path).unwrap();
+        let heads = ["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"];
+        let key = |r: &BTreeMap<String, String>| {
+            vec![
+                r["IMAGE"].clone(),
+                r["CREATED BY"].clone(),
+                r["SIZE"].clone(),
+                r["COMMENT"].clone(),
+            ]
+        };
+        let theirs: Vec<Vec<String>> = cells(&recorded, &heads).iter().map(key).collect();
+        let out = ok(
+            &s.root,
+            &[
+                "history",
+                "--format",
+                "table {{.ID}}\\t{{.CreatedSince}}\\t{{.CreatedBy}}\\t{{.Size}}\\t{{.Comment}}",
+                id,
+            ],
+        );
+        let ours: Vec<Vec<String>> = cells(&out, &heads).iter().map(key).collect();
+        assert_eq!(ours, theirs, "{id}");
+        checked += 1;
+    }
+    assert!(checked > 5);
+}
