@@ -16,8 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 findings (check, verify); 2 cannot do the job \
-(root missing or unreadable, not an overlay2 Docker root, unknown IMAGE, bad usage).";
+pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 findings (check, verify; inspect: a NAME not found); \
+2 cannot do the job (root missing or unreadable, not an overlay2 Docker root, unknown IMAGE, bad usage).";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
