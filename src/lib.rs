@@ -42,6 +42,25 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
     Ok((root, model))
 }
 
+/// A command line clap refused: help and version as clap prints them, a usage error in
+/// the one style every error has (`dockscope: error: …`, then clap's usage and hint), exit 2.
+pub fn usage_error(e: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let _ = write!(io::stderr(), "dockscope: error: {text}");
+    std::process::ExitCode::from(ExitStatus::Failure.code())
+}
+
 /// Run one command; what it prints goes to `out` (data) and `err` (messages).
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
     match run_inner(cli, out, err) {

@@ -3,7 +3,10 @@ use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = dockscope::cli::Cli::parse();
+    let cli = match dockscope::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return dockscope::usage_error(&e),
+    };
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();

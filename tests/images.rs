@@ -479,3 +479,18 @@ fn a_directory_of_a_data_root_is_named() {
     let (code, _, _) = run(&s.root, &["images"]);
     assert_eq!(code, 0);
 }
+
+/// clap's usage errors in the one style every error has, exit 2.
+#[test]
+fn usage_errors_in_one_style() {
+    let s = SampleRoot::unpack("empty");
+    for args in [&["images", "--bogus"][..], &["ps", "-n", "x"][..]] {
+        let (code, out, err) = run(&s.root, args);
+        assert_eq!((code, out.as_str()), (2, ""), "{args:?}");
+        assert!(err.starts_with("dockscope: error: "), "{args:?}: {err}");
+        assert!(err.contains("Usage: dockscope"), "{err}");
+    }
+    let (code, out, _) = run(&s.root, &["images", "--help"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("--filter"));
+}
