@@ -416,6 +416,16 @@ fn label_before_since_filters() {
         ]),
         want(&|i| at(i) > a && at(i) < b)
     );
+    // until=TIME: created strictly before it (RFC 3339 or Unix seconds)
+    let whole = jiff::Timestamp::from_second(b.as_second()).unwrap();
+    let until = format!("until={}", b.as_second());
+    assert_eq!(
+        ids(&["images", "--filter", &until]),
+        want(&|i| at(i) < whole)
+    );
+    let until = format!("until={b}");
+    assert_eq!(ids(&["images", "--filter", &until]), want(&|i| at(i) < b));
+    assert_eq!(ids(&["images", "--filter", "until=1s"]), want(&|_| true));
     let (code, _, err) = run(&s.root, &["images", "--filter", "before=nosuch:1"]);
     assert_eq!(code, 2);
     assert!(err.contains("No such image: nosuch:1"), "{err}");
