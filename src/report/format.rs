@@ -88,7 +88,11 @@ pub fn parse(format: Option<&str>) -> Result<Option<Template>, FormatError> {
 impl Template {
     fn parse_body(body: &str, table: bool) -> Result<Template, FormatError> {
         let tokens = lex(body).map_err(|e| FormatError(format!("template parsing error: {e}")))?;
-        let mut p = Parser { tokens, pos: 0 };
+        let mut p = Parser {
+            tokens,
+            pos: 0,
+            depth: 0,
+        };
         let nodes = p
             .list(&[])
             .map_err(|e| FormatError(format!("template parsing error: {e}")))?;
@@ -620,7 +624,11 @@ const FUNCS: &[&str] = &[
 struct Parser {
     tokens: Vec<Tok>,
     pos: usize,
+    depth: usize,
 }
+
+/// How deeply `if`/`range`/`with` and parentheses may nest.
+const MAX_DEPTH: usize = 100;
 
 /// How a list of nodes ended.
 enum End {
@@ -696,6 +704,16 @@ impl Parser {
     }
 
     fn control(&mut self, kind: &str) -> Result<Node, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("template nested too deeply".to_owned());
+        }
+        let node = self.control_inner(kind);
+        self.depth -= 1;
+        node
+    }
+
+    fn control_inner(&mut self, kind: &str) -> Result<Node, String> {
         let p = self.pipeline()?;
         let (body, end) = self.list_until()?;
         let other = match end {
@@ -728,6 +746,16 @@ impl Parser {
     }
 
     fn else_if(&mut self, p: Pipeline) -> Result<Node, String> {
+        self.depth += 1;
+        if self.depth > MAX_DEPTH {
+            return Err("template nested too deeply".to_owned());
+        }
+        let node = self.else_if_inner(p);
+        self.depth -= 1;
+        node
+    }
+
+    fn else_if_inner(&mut self, p: Pipeline) -> Result<Node, String> {
         let (body, end) = self.list_until()?;
         let other = match end {
             End::Eof => return Err("unexpected EOF: {{if}} without {{end}}".to_owned()),
@@ -834,7 +862,12 @@ impl Parser {
                     }
                     Some(Tok::LParen) => {
                         self.pos += 1;
+                        self.depth += 1;
+                        if self.depth > MAX_DEPTH {
+                            return Err("template nested too deeply".to_owned());
+                        }
                         let inner = self.pipeline_inner(true)?;
+                        self.depth -= 1;
                         match self.peek() {
                             Some(Tok::RParen) => self.pos += 1,
                             _ => return Err("unclosed left paren".to_owned()),
@@ -1782,6 +1815,27 @@ mod tests {
             .unwrap()
             .unwrap();
         assert!(ok.check_fields(&["ID", "X"]).is_ok());
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_a_crash() {
+        let deep = format!("{{{{{}.ID{}}}}}", "(".repeat(10_000), ")".repeat(10_000));
+        assert!(parse(Some(&deep)).is_err());
+        let deep = format!(
+            "{}x{}",
+            "{{if .ID}}".repeat(10_000),
+            "{{end}}".repeat(10_000)
+        );
+        assert!(parse(Some(&deep)).is_err());
+        let ok = format!("{}x{}", "{{if .ID}}".repeat(50), "{{end}}".repeat(50));
+        assert_eq!(
+            parse(Some(&ok))
+                .unwrap()
+                .unwrap()
+                .render_rows(H, &[row("a", "b", "c")])
+                .unwrap(),
+            "x\n"
+        );
     }
 
     #[test]
