@@ -622,6 +622,18 @@ fn filters_as_the_daemon() {
         ids_where(&api, |c| c["Names"][0].as_str().unwrap().contains("c-ex")
             && c["Status"].as_str().unwrap().starts_with("Exited (3)"))
     );
+    // before=/since=: the containers created before/after the one named (by name or id)
+    let (api, _) = api_and_ours(&s, &[]);
+    let pos = api
+        .iter()
+        .position(|c| c["Names"][0] == "/c-exit0")
+        .unwrap();
+    let all_ids = ids_where(&api, |_| true);
+    let (_, ours) = api_and_ours(&s, &["-a", "--filter", "before=c-exit0"]);
+    assert_eq!(ours, all_ids[pos + 1..]);
+    let id = all_ids[pos].clone();
+    let (_, ours) = api_and_ours(&s, &["-a", "--filter", &format!("since={}", &id[..12])]);
+    assert_eq!(ours, all_ids[..pos]);
     // -n N: the N newest, whatever their state; -l the newest
     let (api, ours) = api_and_ours(&s, &["-n", "3"]);
     assert_eq!(ours, ids_where(&api[..3], |_| true));
