@@ -391,6 +391,22 @@ fn history_fields_match_docker_history() {
         let q = ok(&s.root, &["history", "-q", "--no-trunc", &id]);
         let ids: Vec<&str> = theirs.iter().map(|r| r[0].as_str()).collect();
         assert_eq!(q.lines().collect::<Vec<_>>(), ids, "{id} -q");
+        // {{json .}}: docker's history formatter context
+        for l in ok(&s.root, &["history", "--format", "{{json .}}", &id]).lines() {
+            let v: Value = serde_json::from_str(l).unwrap();
+            let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+            assert_eq!(
+                keys,
+                [
+                    "Comment",
+                    "CreatedAt",
+                    "CreatedBy",
+                    "CreatedSince",
+                    "ID",
+                    "Size"
+                ]
+            );
+        }
         // CreatedAt is RFC 3339 of the API's Created
         let api = s.daemon_json(&format!("api-history/{id}.json"));
         let out = ok(&s.root, &["history", "--format", "{{.CreatedAt}}", &id]);
@@ -425,6 +441,26 @@ fn volume_fields_match_docker_volume_ls() {
     let want: Vec<String> = recorded.lines().map(|l| l.trim_end().to_owned()).collect();
     let got: Vec<String> = out.lines().map(|l| l.trim_end().to_owned()).collect();
     assert_eq!(got, want);
+    // {{json .}}: docker 28's volume formatter context
+    for l in ok(&s.root, &["volumes", "--format", "json"]).lines() {
+        let v: Value = serde_json::from_str(l).unwrap();
+        let keys: Vec<&str> = v.as_object().unwrap().keys().map(String::as_str).collect();
+        assert_eq!(
+            keys,
+            [
+                "Availability",
+                "Driver",
+                "Group",
+                "Labels",
+                "Links",
+                "Mountpoint",
+                "Name",
+                "Scope",
+                "Size",
+                "Status"
+            ]
+        );
+    }
     // Mountpoint and Scope as the API gives them
     let api = s.daemon_json("api-volumes.json");
     let out = ok(
