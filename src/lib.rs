@@ -67,9 +67,25 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
         Ok(status) => status,
         Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
         Err(e) => {
-            let _ = writeln!(err, "dockscope: error: {e}");
+            let _ = writeln!(err, "dockscope: error: {e}{}", next_step(&e));
             ExitStatus::Failure
         }
+    }
+}
+
+/// What to try next, for the errors whose own words do not say it.
+fn next_step(e: &Fatal) -> &'static str {
+    match e {
+        Fatal::Open(root::OpenError::NotFound(_)) => {
+            "; give the data root with --root (on the host, `docker info -f '{{.DockerRootDir}}'` names it)"
+        }
+        Fatal::Open(root::OpenError::Io(_, io)) if io.kind() == io::ErrorKind::PermissionDenied => {
+            "; the data root is readable by root only: run with sudo, or on a copy or an archive of it"
+        }
+        Fatal::Layout(scan::layout::LayoutError::NotDockerRoot(_)) => {
+            "; give the directory that holds them with --root (on the host, `docker info -f '{{.DockerRootDir}}'` names it)"
+        }
+        _ => "",
     }
 }
 

@@ -488,6 +488,14 @@ fn a_directory_of_a_data_root_is_named() {
     // the data root itself is fine
     let (code, _, _) = run(&s.root, &["images"]);
     assert_eq!(code, 0);
+    // a root that is not there, or not a data root: where to find the right one
+    let empty = tempfile::tempdir().unwrap();
+    for path in [s.root.join("no-such-dir"), empty.path().to_owned()] {
+        let (code, _, err) = run(&path, &["images"]);
+        assert_eq!(code, 2);
+        assert!(err.starts_with("dockscope: error: "), "{err}");
+        assert!(err.contains("DockerRootDir"), "{err}");
+    }
 }
 
 /// clap's usage errors in the one style every error has, exit 2.
