@@ -92,18 +92,7 @@ fn next_step(e: &Fatal) -> &'static str {
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     let started = std::time::Instant::now();
     let root = DataRoot::open(&cli.global.root)?;
-    let layout = match scan::layout::detect(&root) {
-        Ok(layout) => {
-            if let Some(hint) = misplaced_root(&cli.global.root, &root, true) {
-                return Err(Fatal::Usage(hint));
-            }
-            layout
-        }
-        Err(e) => {
-            return Err(misplaced_root(&cli.global.root, &root, false)
-                .map_or_else(|| e.into(), Fatal::Usage));
-        }
-    };
+    let layout = detect_or_hint(&cli.global.root, &root)?;
     // Commands that measure the whole root walk it while the scan runs.
     let needs_walk = matches!(
         cli.command,
@@ -421,6 +410,18 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             }
             Ok(ExitStatus::Done)
         }
+    }
+}
+
+/// `scan::layout::detect`, or, for `--root` pointed at a directory inside a data root,
+/// the data root to use instead.
+fn detect_or_hint(path: &std::path::Path, root: &DataRoot) -> Result<scan::layout::Layout, Fatal> {
+    match scan::layout::detect(root) {
+        Ok(layout) => match misplaced_root(path, root, true) {
+            Some(hint) => Err(Fatal::Usage(hint)),
+            None => Ok(layout),
+        },
+        Err(e) => Err(misplaced_root(path, root, false).map_or_else(|| e.into(), Fatal::Usage)),
     }
 }
 
