@@ -201,6 +201,18 @@ pub struct HistoryArgs {
     /// Only the ids (`<missing>` where docker prints it)
     #[arg(short, long)]
     pub quiet: bool,
+    /// Human sizes and times (`--human=false`: RFC 3339 times and byte counts, as docker)
+    #[arg(
+        short = 'H',
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub human: bool,
     /// Print with a Go template, as `docker history --format`
     #[arg(long, value_name = "TEMPLATE")]
     pub format: Option<String>,

@@ -290,6 +290,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             let mut report = report::history::build(&model, i);
             report.no_trunc = args.no_trunc;
             report.quiet = args.quiet;
+            report.raw = !args.human;
             if let Some(t) = tmpl {
                 let rows = report::history::format_rows(&report);
                 print_template(

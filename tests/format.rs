@@ -418,6 +418,39 @@ fn history_fields_match_docker_history() {
             .collect();
         let got: Vec<i64> = out.lines().map(unix).collect();
         assert_eq!(got, want, "{id}");
+        // --human=false: RFC 3339 times and byte counts, as the API gives them
+        let out = ok(&s.root, &["history", "--human=false", "--no-trunc", &id]);
+        let mut lines = out.lines();
+        assert!(lines.next().unwrap().contains("CREATED AT"));
+        for (l, h) in lines.zip(api.as_array().unwrap()) {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            assert_eq!(unix(f[1]), h["Created"].as_i64().unwrap(), "{id}");
+            let size = format!("  {}", h["Size"]);
+            assert!(
+                l.ends_with(&size) || l.contains(&format!("{size}  ")),
+                "{id}: {l}"
+            );
+        }
+        let out = ok(
+            &s.root,
+            &[
+                "history",
+                "-H=false",
+                "--format",
+                "{{.CreatedSince}} {{.Size}}",
+                &id,
+            ],
+        );
+        let want: Vec<String> = api
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                let t = jiff::Timestamp::from_second(h["Created"].as_i64().unwrap()).unwrap();
+                format!("{} {}", t.strftime("%Y-%m-%dT%H:%M:%SZ"), h["Size"])
+            })
+            .collect();
+        assert_eq!(out.lines().collect::<Vec<_>>(), want, "{id}");
         checked += 1;
     }
     assert!(checked > 10);

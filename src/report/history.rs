@@ -23,6 +23,9 @@ pub struct HistoryReport {
     pub no_trunc: bool,
     #[serde(skip)]
     pub quiet: bool,
+    /// `--human=false`: RFC 3339 times and byte counts.
+    #[serde(skip)]
+    pub raw: bool,
 }
 
 impl Report for HistoryReport {
@@ -107,6 +110,7 @@ pub fn build(model: &Model, image: usize) -> HistoryReport {
         problems,
         no_trunc: false,
         quiet: false,
+        raw: false,
     }
 }
 
@@ -145,6 +149,7 @@ pub fn format_rows(r: &HistoryReport) -> Vec<Row> {
                 .set(
                     "CreatedSince",
                     match unix {
+                        _ if r.raw => format::go_rfc3339(unix.unwrap_or(-62_135_596_800)),
                         Some(t) if t > EPOCH_2000 => format::since(t),
                         _ => "N/A".to_owned(),
                     },
@@ -161,7 +166,14 @@ pub fn format_rows(r: &HistoryReport) -> Vec<Row> {
                         super::ps::ellipsis(&by, 45)
                     },
                 )
-                .set("Size", format::go_human_size(h.size, 3))
+                .set(
+                    "Size",
+                    if r.raw {
+                        h.size.to_string()
+                    } else {
+                        format::go_human_size(h.size, 3)
+                    },
+                )
                 .set("Comment", h.comment.clone());
             row
         })
@@ -175,7 +187,8 @@ pub fn render(r: &HistoryReport, out: &mut dyn Write) -> io::Result<()> {
         }
         return Ok(());
     }
-    let mut t = table(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+    let created = if r.raw { "CREATED AT" } else { "CREATED" };
+    let mut t = table(&["IMAGE", created, "CREATED BY", "SIZE", "COMMENT"]);
     for h in &r.history {
         let id = shown_id(h, r.no_trunc);
         let by = h.created_by.replace('\t', " ");
@@ -184,13 +197,19 @@ pub fn render(r: &HistoryReport, out: &mut dyn Write) -> io::Result<()> {
         } else {
             super::ps::ellipsis(&by, 45)
         };
-        t.add_row(vec![
-            id,
-            h.created.as_deref().map(human_time).unwrap_or_default(),
-            sanitize(&by),
-            human_size(h.size),
-            sanitize(&h.comment),
-        ]);
+        let (when, size) = if r.raw {
+            let unix = h.created.as_deref().and_then(format::unix_seconds);
+            (
+                format::go_rfc3339(unix.unwrap_or(-62_135_596_800)),
+                h.size.to_string(),
+            )
+        } else {
+            (
+                h.created.as_deref().map(human_time).unwrap_or_default(),
+                human_size(h.size),
+            )
+        };
+        t.add_row(vec![id, when, sanitize(&by), size, sanitize(&h.comment)]);
     }
     write_table(t, out)
 }
