@@ -16,8 +16,8 @@ pub struct Cli {
     pub command: Command,
 }
 
-pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 findings (check, verify); 2 cannot do the job \
-(root missing or unreadable, not an overlay2 Docker root, unknown IMAGE, bad usage).";
+pub const EXIT_CODES: &str = "Exit codes: 0 done; 1 findings (check, verify; inspect: a NAME not found); \
+2 cannot do the job (root missing or unreadable, not an overlay2 Docker root, unknown IMAGE, bad usage).";
 
 #[derive(Debug, Args)]
 pub struct GlobalArgs {
@@ -59,7 +59,7 @@ pub enum Command {
     /// Containers or images in `docker inspect`'s JSON, with the files each fact came from
     Inspect(InspectArgs),
     /// Volumes, with driver, size, the containers using them, anonymity and labels
-    Volumes,
+    Volumes(VolumesArgs),
     /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
     Verify(VerifyArgs),
 }
@@ -75,9 +75,42 @@ pub struct TreeArgs {
 
 #[derive(Debug, Args)]
 pub struct ImagesArgs {
+    /// Only images of this repository (a glob, as docker's `reference=` filter)
+    #[arg(value_name = "REPOSITORY[:TAG]")]
+    pub reference: Option<String>,
     /// Also list intermediate images, as `docker images -a`
     #[arg(short, long)]
     pub all: bool,
+    /// Only image ids, one per row docker would print
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Show digests
+    #[arg(long)]
+    pub digests: bool,
+    /// Full image ids
+    #[arg(long)]
+    pub no_trunc: bool,
+    /// Filter as `docker images --filter`: dangling=true|false, label=KEY[=VALUE],
+    /// before=IMAGE, since=IMAGE, until=TIME, reference=GLOB (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker images --format` (`json`, `table …`, `{{.ID}}` …)
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct VolumesArgs {
+    /// Only volume names
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Filter as `docker volume ls --filter`: dangling=true|false, name=REGEX,
+    /// driver=NAME, label=KEY[=VALUE] (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker volume ls --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -148,6 +181,22 @@ pub struct PsArgs {
     /// Full ids and commands, as `docker ps --no-trunc`
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only container ids
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// The N most recently created containers, whatever their state
+    #[arg(short = 'n', long, value_name = "N")]
+    pub last: Option<usize>,
+    /// The most recently created container, whatever its state
+    #[arg(short, long)]
+    pub latest: bool,
+    /// Filter as `docker ps --filter`: status=, name=, id=, ancestor=, exited=, label=,
+    /// volume=, network=, health=, before=, since= (repeatable)
+    #[arg(short, long, value_name = "KEY=VALUE")]
+    pub filter: Vec<String>,
+    /// Print with a Go template, as `docker ps --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -157,6 +206,24 @@ pub struct HistoryArgs {
     /// Full ids and CREATED BY, as `docker history --no-trunc`
     #[arg(long)]
     pub no_trunc: bool,
+    /// Only the ids (`<missing>` where docker prints it)
+    #[arg(short, long)]
+    pub quiet: bool,
+    /// Human sizes and times (`--human=false`: RFC 3339 times and byte counts, as docker)
+    #[arg(
+        short = 'H',
+        long,
+        value_name = "BOOL",
+        num_args = 0..=1,
+        require_equals = true,
+        default_value_t = true,
+        default_missing_value = "true",
+        action = clap::ArgAction::Set
+    )]
+    pub human: bool,
+    /// Print with a Go template, as `docker history --format`
+    #[arg(long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -170,6 +237,9 @@ pub struct InspectArgs {
     /// Add containers' SizeRw and SizeRootFs (walks the root)
     #[arg(short, long)]
     pub size: bool,
+    /// Print each object with a Go template, as `docker inspect --format`
+    #[arg(short, long, value_name = "TEMPLATE")]
+    pub format: Option<String>,
 }
 
 #[derive(Debug, Args)]

@@ -43,6 +43,25 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
     Ok((root, model))
 }
 
+/// A command line clap refused: help and version as clap prints them, a usage error in
+/// the one style every error has (`dockscope: error: …`, then clap's usage and hint), exit 2.
+pub fn usage_error(e: &clap::Error) -> std::process::ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return std::process::ExitCode::from(u8::try_from(e.exit_code()).unwrap_or(2));
+    }
+    let text = e.render().to_string();
+    let text = text.strip_prefix("error: ").unwrap_or(&text);
+    let _ = write!(io::stderr(), "dockscope: error: {text}");
+    std::process::ExitCode::from(ExitStatus::Failure.code())
+}
+
 /// Stdout as the commands see it: every write checked. A reader that went away
 /// (`dockscope verify | head`) is not an error: the rest is dropped and the command
 /// still returns the status its findings call for. Any other write error (a full disk,
@@ -98,7 +117,7 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
     match result {
         Ok(status) => status,
         Err(e) => {
-            let _ = writeln!(err, "dockscope: error: {e}");
+            let _ = writeln!(err, "dockscope: error: {e}{}", next_step(&e));
             ExitStatus::Failure
         }
     }
@@ -119,15 +138,31 @@ fn check_usage(cli: &Cli) -> Result<(), Fatal> {
     Ok(())
 }
 
+/// What to try next, for the errors whose own words do not say it.
+fn next_step(e: &Fatal) -> &'static str {
+    match e {
+        Fatal::Open(root::OpenError::NotFound(_)) => {
+            "; give the data root with --root (on the host, `docker info -f '{{.DockerRootDir}}'` names it)"
+        }
+        Fatal::Open(root::OpenError::Io(_, io)) if io.kind() == io::ErrorKind::PermissionDenied => {
+            "; the data root is readable by root only: run with sudo, or on a copy or an archive of it"
+        }
+        Fatal::Layout(scan::layout::LayoutError::NotDockerRoot(_)) => {
+            "; give the directory that holds them with --root (on the host, `docker info -f '{{.DockerRootDir}}'` names it)"
+        }
+        _ => "",
+    }
+}
+
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     check_usage(cli)?;
     let started = std::time::Instant::now();
     let root = DataRoot::open(&cli.global.root)?;
-    let layout = scan::layout::detect(&root)?;
+    let layout = detect_or_hint(&cli.global.root, &root)?;
     // Commands that measure the whole root walk it while the scan runs.
     let needs_walk = matches!(
         cli.command,
-        Command::Du(_) | Command::Check(_) | Command::Volumes
+        Command::Du(_) | Command::Check(_) | Command::Volumes(_)
     );
     let (model, mut walked) = if needs_walk {
         let (model, walked) = rayon::join(
@@ -142,8 +177,39 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
     let json = cli.global.json;
     match &cli.command {
         Command::Images(args) => {
-            let report = report::images::build(&model, args.all);
-            report::emit(&report, json, out, err, report::images::render)?;
+            let tmpl = listing_template(
+                args.format.as_deref(),
+                json,
+                args.quiet,
+                report::images::HEADERS,
+                err,
+            )?;
+            let mut filter = args.filter.clone();
+            if let Some(r) = &args.reference {
+                filter.push(format!("reference={r}"));
+            }
+            let filters = report::filter::Filters::parse(&filter).map_err(Fatal::Usage)?;
+            let mut report =
+                report::images::build_filtered(&model, args.all, &filters).map_err(Fatal::Usage)?;
+            report.view = report::images::View {
+                quiet: args.quiet,
+                digests: args.digests,
+                no_trunc: args.no_trunc,
+            };
+            if let Some(t) = tmpl {
+                let rows =
+                    report::images::format_rows(&report, args.format.as_deref().unwrap_or(""));
+                print_template(
+                    &t,
+                    report::images::HEADERS,
+                    &rows,
+                    &report.problems,
+                    out,
+                    err,
+                )?;
+            } else {
+                report::emit(&report, json, out, err, report::images::render)?;
+            }
             Ok(ExitStatus::Done)
         }
         Command::Tree(args) => {
@@ -270,34 +336,105 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Ps(args) => {
-            let du = args.size.then(|| sized(&root, &model));
+            let tmpl = listing_template(
+                args.format.as_deref(),
+                json,
+                args.quiet,
+                report::ps::HEADERS,
+                err,
+            )?;
+            let filters = report::filter::Filters::parse(&args.filter).map_err(Fatal::Usage)?;
+            // docker measures sizes when asked, or when the template reads `.Size`.
+            let want_size = args.size || tmpl.as_ref().is_some_and(|t| t.reads_field("Size"));
             let opts = report::ps::Options {
                 all: args.all,
                 show_env: args.show_env,
                 no_trunc: args.no_trunc,
+                quiet: args.quiet,
+                last: if args.latest { Some(1) } else { args.last },
             };
-            let report = report::ps::build(&model, du.as_ref(), opts);
-            report::emit(&report, json, out, err, report::ps::render)?;
+            // Check the filters before the walk: a bad one must not cost a measure.
+            report::ps::build_filtered(&model, None, opts, &filters).map_err(Fatal::Usage)?;
+            let du = want_size.then(|| sized(&root, &model));
+            let report = report::ps::build_filtered(&model, du.as_ref(), opts, &filters)
+                .map_err(Fatal::Usage)?;
+            if let Some(t) = tmpl {
+                let rows = report::ps::format_rows(&report);
+                print_template(&t, report::ps::HEADERS, &rows, &report.problems, out, err)?;
+            } else {
+                report::emit(&report, json, out, err, report::ps::render)?;
+            }
             Ok(ExitStatus::Done)
         }
         Command::History(args) => {
+            let tmpl = listing_template(
+                args.format.as_deref(),
+                json,
+                args.quiet,
+                report::history::HEADERS,
+                err,
+            )?;
             let i = report::resolve_or_fail(&model, &args.image)?;
             let mut report = report::history::build(&model, i);
             report.no_trunc = args.no_trunc;
-            report::emit(&report, json, out, err, report::history::render)?;
+            report.quiet = args.quiet;
+            report.raw = !args.human;
+            if let Some(t) = tmpl {
+                let rows = report::history::format_rows(&report);
+                print_template(
+                    &t,
+                    report::history::HEADERS,
+                    &rows,
+                    &report.problems,
+                    out,
+                    err,
+                )?;
+            } else {
+                report::emit(&report, json, out, err, report::history::render)?;
+            }
             Ok(ExitStatus::Done)
         }
-        Command::Inspect(args) => report::inspect::run(
-            &root,
-            &model,
-            &args.names,
-            report::inspect::Options {
+        Command::Inspect(args) => {
+            let tmpl = match args.format.as_deref() {
+                Some(_) if json => {
+                    return Err(Fatal::Usage(
+                        "--json and --format cannot be used together".to_owned(),
+                    ))
+                }
+                None | Some("json") => None,
+                Some(f) => report::format::parse(Some(f)).map_err(|e| Fatal::Usage(e.0))?,
+            };
+            let sizes = args.size.then(|| sized(&root, &model));
+            let opts = report::inspect::Options {
                 show_env: args.show_env,
-            },
-            args.size.then(|| sized(&root, &model)).as_ref(),
-            out,
-            err,
-        ),
+            };
+            let Some(t) = tmpl else {
+                return report::inspect::run(
+                    &root,
+                    &model,
+                    &args.names,
+                    opts,
+                    sizes.as_ref(),
+                    out,
+                    err,
+                );
+            };
+            // The objects as `inspect` prints them, each run through the template.
+            let mut buf = Vec::new();
+            let status = report::inspect::run(
+                &root,
+                &model,
+                &args.names,
+                opts,
+                sizes.as_ref(),
+                &mut buf,
+                err,
+            )?;
+            let objects: Vec<serde_json::Value> = serde_json::from_slice(&buf).unwrap_or_default();
+            let text = t.render_values(&objects).map_err(|e| Fatal::Usage(e.0))?;
+            out.write_all(report::format::scrub(&text).as_bytes())?;
+            Ok(status)
+        }
         Command::Verify(args) => {
             let level = if args.deep {
                 verify::Level::Deep
@@ -328,15 +465,38 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 ExitStatus::Findings
             })
         }
-        Command::Volumes => {
+        Command::Volumes(args) => {
+            let tmpl = listing_template(
+                args.format.as_deref(),
+                json,
+                args.quiet,
+                report::volumes::HEADERS,
+                err,
+            )?;
+            let filters = report::filter::Filters::parse(&args.filter).map_err(Fatal::Usage)?;
             let du = report::du::build(
                 &model,
                 take_walk(),
                 report::du::DfCompat::V23,
                 !root.is_archive(),
             );
-            let report = report::volumes::build(&model, &du);
-            report::emit(&report, json, out, err, report::volumes::render)?;
+            let mut report =
+                report::volumes::build_filtered(&model, &du, &filters).map_err(Fatal::Usage)?;
+            report.quiet = args.quiet;
+            if let Some(t) = tmpl {
+                let shown = report::inspect::base_path(&root);
+                let rows = report::volumes::format_rows(&report, &shown);
+                print_template(
+                    &t,
+                    report::volumes::HEADERS,
+                    &rows,
+                    &report.problems,
+                    out,
+                    err,
+                )?;
+            } else {
+                report::emit(&report, json, out, err, report::volumes::render)?;
+            }
             Ok(ExitStatus::Done)
         }
     }
@@ -378,6 +538,136 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
 /// second data root ...): each is readable beneath in the sandbox. Add them here.
 fn extra_read_only(_cli: &Cli) -> Vec<std::path::PathBuf> {
     Vec::new()
+}
+
+/// `scan::layout::detect`, or, for `--root` pointed at a directory inside a data root,
+/// the data root to use instead.
+fn detect_or_hint(path: &std::path::Path, root: &DataRoot) -> Result<scan::layout::Layout, Fatal> {
+    match scan::layout::detect(root) {
+        Ok(layout) => match misplaced_root(path, root, true) {
+            Some(hint) => Err(Fatal::Usage(hint)),
+            None => Ok(layout),
+        },
+        Err(e) => Err(misplaced_root(path, root, false).map_or_else(|| e.into(), Fatal::Usage)),
+    }
+}
+
+/// `--root X/overlay2` (or `X/image`, `X/containers`, `X/image/overlay2`, ...): a directory
+/// inside a data root rather than the data root. Says which data root to use. A root that
+/// was recognised is questioned only when it is named like one of a data root's own
+/// directories and its parent is a data root.
+fn misplaced_root(path: &std::path::Path, root: &DataRoot, recognised: bool) -> Option<String> {
+    const AREAS: &[&str] = &[
+        "overlay2",
+        "image",
+        "containers",
+        "volumes",
+        "buildkit",
+        "network",
+        "plugins",
+        "runtimes",
+        "swarm",
+        "tmp",
+        "trust",
+        "containerd",
+        "builder",
+        "layerdb",
+        "imagedb",
+    ];
+    if root.is_archive() {
+        return None;
+    }
+    let abs = std::path::absolute(path).ok()?;
+    let name = abs.file_name()?.to_str()?;
+    if recognised && !AREAS.contains(&name) {
+        return None;
+    }
+    let levels = if recognised { 1 } else { 3 };
+    let mut cur = abs.as_path();
+    for _ in 0..levels {
+        let parent = cur.parent()?;
+        let looks_like_root = |p: &std::path::Path| {
+            DataRoot::open(p).ok().is_some_and(|r| {
+                !r.is_archive()
+                    && scan::layout::detect(&r).is_ok_and(|l| l.layouts.iter().any(|x| x.analysed))
+            })
+        };
+        // `X/image` has an `overlay2/` too: a candidate named like a data root's own
+        // directory, whose parent is a data root, is not one.
+        let is_data_root = looks_like_root(parent)
+            && !(parent
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| AREAS.contains(&n))
+                && parent.parent().is_some_and(looks_like_root));
+        if is_data_root {
+            let rel = abs.strip_prefix(parent).ok()?.display().to_string();
+            // Show the data root as the user wrote the path, where that is possible.
+            let mut given = path.to_path_buf();
+            for _ in rel.split('/') {
+                given.pop();
+            }
+            let shown = if given.as_os_str().is_empty() {
+                parent.display().to_string()
+            } else {
+                given.display().to_string()
+            };
+            return Some(format!(
+                "{}: this looks like the {rel} dir of a data root: use --root {shown}",
+                path.display()
+            ));
+        }
+        cur = parent;
+    }
+    None
+}
+
+/// A listing's `--format`, checked before any work: `None` prints the usual table (or
+/// JSON, or ids with `-q`). `-q` wins over `--format`, with docker's warning; `--json`
+/// with `-q` or a template is a usage error.
+fn listing_template(
+    format: Option<&str>,
+    json: bool,
+    quiet: bool,
+    headers: report::format::Headers,
+    err: &mut dyn Write,
+) -> Result<Option<report::format::Template>, Fatal> {
+    if json && (quiet || format.is_some()) {
+        return Err(Fatal::Usage(format!(
+            "--json and {} cannot be used together",
+            if quiet { "--quiet" } else { "--format" }
+        )));
+    }
+    let tmpl = report::format::parse(format).map_err(|e| Fatal::Usage(e.0))?;
+    if let Some(t) = &tmpl {
+        let known: Vec<&str> = headers.iter().map(|(f, _)| *f).collect();
+        t.check_fields(&known).map_err(|e| Fatal::Usage(e.0))?;
+        if quiet {
+            writeln!(
+                err,
+                "WARNING: Ignoring custom format, because both --format and --quiet are set."
+            )?;
+            return Ok(None);
+        }
+    }
+    Ok(tmpl)
+}
+
+/// Print a listing's rows through a template, then the problems footer.
+fn print_template(
+    t: &report::format::Template,
+    headers: report::format::Headers,
+    rows: &[report::format::Row],
+    problems: &[problem::Problem],
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Fatal> {
+    let text = t
+        .render_rows(headers, rows)
+        .map_err(|e| Fatal::Usage(e.0))?;
+    out.write_all(report::format::scrub(&text).as_bytes())?;
+    report::write_problems(problems, err)?;
+    Ok(())
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.

@@ -2,7 +2,10 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
-    let cli = dockscope::cli::Cli::parse();
+    let cli = match dockscope::cli::Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return dockscope::usage_error(&e),
+    };
     // Before the root is opened and before any thread starts.
     dockscope::enter_sandbox(&cli);
     #[cfg(debug_assertions)]

@@ -76,7 +76,11 @@ fn truncated_image_config() {
     assert!(!after.contains(&id));
     let (code, _, err) = run(&s.root, &["tree", "app:1"]);
     assert_eq!(code, 2);
-    assert!(err.contains("No such image"), "{err}");
+    // The image is there but does not load: said so, with the file, not "No such image".
+    assert!(
+        err.contains("is on disk but Docker would not load it") && err.contains(&rel),
+        "{err}"
+    );
     // The human report says on stderr what it could not read.
     let (code, _, err) = run(&s.root, &["images"]);
     assert_eq!(code, 0);

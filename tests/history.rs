@@ -174,3 +174,34 @@ fn unknown_image_exits_2() {
     assert!(out.is_empty());
     assert!(err.contains("No such image: nosuch:1"), "{err}");
 }
+
+/// An image whose config no longer hashes to its id is on disk but does not load:
+/// said so, with the file, not "No such image".
+#[test]
+#[allow(clippy::disallowed_methods)] // breaks a copy of a capture on purpose
+fn an_image_that_does_not_load_is_named() {
+    let s = SampleRoot::unpack("full");
+    let api = s.daemon_json("api-images.json");
+    let id = api
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| common::strs(&i["RepoTags"]).iter().any(|t| t == "base2:1"))
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rel = format!("image/overlay2/imagedb/content/sha256/{}", &id[7..]);
+    let mut bytes = std::fs::read(s.path(&rel)).unwrap();
+    // same JSON, one byte more: the digest no longer matches
+    bytes.push(b'\n');
+    std::fs::write(s.path(&rel), &bytes).unwrap();
+    for name in ["base2:1", &id[7..19]] {
+        let (code, out, err) = run(&s.root, &["history", name]);
+        assert_eq!((code, out.as_str()), (2, ""), "{name}");
+        assert!(
+            err.contains("is on disk but Docker would not load it") && err.contains(&rel),
+            "{name}: {err}"
+        );
+    }
+}

@@ -250,13 +250,20 @@ fn names_resolve_as_docker_resolves_them() {
     assert_eq!(v[0]["Name"], "/c-exit3");
     assert_eq!(v[1]["RepoTags"][0], "base:1");
     assert_eq!(v[2]["Name"], "/c-exit0");
-    // unknown: docker's words, exit 2, nothing on stdout
+    // unknown: as docker, `[]` on stdout, the name on stderr, exit 1
     let (code, out, err) = run(&s.root, &["inspect", "xx"]);
-    assert_eq!(code, 2);
-    assert_eq!(out, "");
-    assert_eq!(err.trim(), "Error: No such object: xx");
+    assert_eq!(code, 1);
+    assert_eq!(out.trim(), "[]");
+    assert!(
+        err.starts_with("dockscope: error: No such object: xx"),
+        "{err}"
+    );
+    // what was found is printed, what was not is named
     let (code, out, err) = run(&s.root, &["inspect", "c-exit0", "nosuch"]);
-    assert_eq!((code, out.as_str()), (2, ""));
+    assert_eq!(code, 1);
+    let v: serde_json::Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(v.as_array().unwrap().len(), 1);
+    assert_eq!(v[0]["Name"], "/c-exit0");
     assert!(err.contains("No such object: nosuch"), "{err}");
 }
 
@@ -288,8 +295,8 @@ fn explorer_overlay2_inspect() {
 
     // the empty prefix matches every container: ambiguous, the 5 ids listed sorted
     let (code, out, err) = run(root, &["inspect", ""]);
-    assert_eq!(code, 2);
-    assert_eq!(out, "");
+    assert_eq!(code, 1);
+    assert_eq!(out.trim(), "[]");
     let listed: Vec<&str> = err
         .lines()
         .skip(1)
@@ -304,8 +311,11 @@ fn explorer_overlay2_inspect() {
         ["10acac0b", "61ba4e6c", "8e8b7f23", "9949fa15", "f83f963c"]
     );
     let (code, _, err) = run(root, &["inspect", "xx"]);
-    assert_eq!(code, 2);
-    assert_eq!(err.trim(), "Error: No such object: xx");
+    assert_eq!(code, 1);
+    assert!(
+        err.starts_with("dockscope: error: No such object: xx"),
+        "{err}"
+    );
 
     let run_id = "8e8b7f23eb7cbd4dfe7e91646ddd0e0f524218e25d50113559f078dfb2690206";
     for r in [root.to_owned(), explorer_archive("overlay2.v2")] {

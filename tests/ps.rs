@@ -490,3 +490,169 @@ fn empty_root_has_no_containers() {
     assert_eq!(v["containers"], Value::Array(vec![]));
     assert_eq!(v["problems"], Value::Array(vec![]));
 }
+
+/// The API's containers (newest first) and `dockscope ps ARGS --no-trunc -q`.
+fn api_and_ours(s: &SampleRoot, args: &[&str]) -> (Vec<Value>, Vec<String>) {
+    let api = s
+        .daemon_json("api-containers.json")
+        .as_array()
+        .unwrap()
+        .clone();
+    let mut all = vec!["ps", "-q", "--no-trunc"];
+    all.extend(args);
+    let (code, out, err) = run(&s.root, &all);
+    assert_eq!(code, 0, "{args:?}: {err}");
+    (api, out.lines().map(str::to_owned).collect())
+}
+
+fn ids_where(api: &[Value], f: impl Fn(&Value) -> bool) -> Vec<String> {
+    api.iter()
+        .filter(|c| f(c))
+        .map(|c| c["Id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// `docker ps --filter ...`, each expected list derived from the Engine API's answer
+/// (`GET /containers/json?all=1`), in the daemon's order.
+#[test]
+fn filters_as_the_daemon() {
+    let s = SampleRoot::unpack("full");
+    // status= lists every state asked for, whatever -a says
+    for state in ["exited", "created", "running", "paused"] {
+        let (api, ours) = api_and_ours(&s, &["--filter", &format!("status={state}")]);
+        let want = ids_where(&api, |c| c["State"] == state);
+        assert_eq!(ours, want, "status={state}");
+    }
+    let (api, ours) = api_and_ours(
+        &s,
+        &["--filter", "status=exited", "--filter", "status=created"],
+    );
+    assert_eq!(
+        ours,
+        ids_where(&api, |c| c["State"] == "exited" || c["State"] == "created")
+    );
+    // exited=N: with -a, the containers that ran and exited with N
+    for code in ["0", "3", "137"] {
+        let (api, ours) = api_and_ours(&s, &["-a", "--filter", &format!("exited={code}")]);
+        let want = ids_where(&api, |c| {
+            c["Status"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("Exited ({code})"))
+        });
+        assert!(!want.is_empty());
+        assert_eq!(ours, want, "exited={code}");
+    }
+    // name=: equal, or a regular expression found in the name
+    for pattern in ["c-exit0", "c-ex", "^c-[ck]", "base2$"] {
+        let re = regex::Regex::new(pattern).unwrap();
+        let (api, ours) = api_and_ours(&s, &["-a", "--filter", &format!("name={pattern}")]);
+        let want = ids_where(&api, |c| re.is_match(&c["Names"][0].as_str().unwrap()[1..]));
+        assert!(!want.is_empty());
+        assert_eq!(ours, want, "name={pattern}");
+    }
+    // label=: every one given
+    let (api, ours) = api_and_ours(&s, &["-a", "--filter", "label=org.example.role=app"]);
+    assert_eq!(
+        ours,
+        ids_where(&api, |c| c["Labels"]["org.example.role"] == "app")
+    );
+    // volume=: by name or destination
+    for v in ["vol1", "/data", "/named"] {
+        let (api, ours) = api_and_ours(&s, &["-a", "--filter", &format!("volume={v}")]);
+        let want = ids_where(&api, |c| {
+            c["Mounts"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|m| m["Destination"] == *v || m["Name"] == *v)
+        });
+        assert!(!want.is_empty(), "{v}");
+        assert_eq!(ours, want, "volume={v}");
+    }
+    // ancestor=: the image and every image built on it (the API's ParentId chain)
+    let images = s.daemon_json("api-images-all.json");
+    let parent: BTreeMap<String, String> = images
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["Id"].as_str().unwrap().to_owned(),
+                i["ParentId"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let id_of = |tag: &str| -> String {
+        images
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|i| strs_of(&i["RepoTags"]).iter().any(|t| t == tag))
+            .unwrap()["Id"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
+    for tag in ["base:1", "app:1", "base2:1"] {
+        let root_id = id_of(tag);
+        let descends = |mut id: String| -> bool {
+            for _ in 0..100 {
+                if id == root_id {
+                    return true;
+                }
+                match parent.get(&id) {
+                    Some(p) if !p.is_empty() => id = p.clone(),
+                    _ => return false,
+                }
+            }
+            false
+        };
+        let (api, ours) = api_and_ours(&s, &["-a", "--filter", &format!("ancestor={tag}")]);
+        let want = ids_where(&api, |c| {
+            descends(c["ImageID"].as_str().unwrap().to_owned())
+        });
+        assert!(!want.is_empty(), "{tag}");
+        assert_eq!(ours, want, "ancestor={tag}");
+    }
+    // different keys are ANDed
+    let (api, ours) = api_and_ours(&s, &["-a", "--filter", "name=c-ex", "--filter", "exited=3"]);
+    assert_eq!(
+        ours,
+        ids_where(&api, |c| c["Names"][0].as_str().unwrap().contains("c-ex")
+            && c["Status"].as_str().unwrap().starts_with("Exited (3)"))
+    );
+    // before=/since=: the containers created before/after the one named (by name or id)
+    let (api, _) = api_and_ours(&s, &[]);
+    let pos = api
+        .iter()
+        .position(|c| c["Names"][0] == "/c-exit0")
+        .unwrap();
+    let all_ids = ids_where(&api, |_| true);
+    let (_, ours) = api_and_ours(&s, &["-a", "--filter", "before=c-exit0"]);
+    assert_eq!(ours, all_ids[pos + 1..]);
+    let id = all_ids[pos].clone();
+    let (_, ours) = api_and_ours(&s, &["-a", "--filter", &format!("since={}", &id[..12])]);
+    assert_eq!(ours, all_ids[..pos]);
+    // -n N: the N newest, whatever their state; -l the newest
+    let (api, ours) = api_and_ours(&s, &["-n", "3"]);
+    assert_eq!(ours, ids_where(&api[..3], |_| true));
+    let (api, ours) = api_and_ours(&s, &["-l"]);
+    assert_eq!(ours, ids_where(&api[..1], |_| true));
+    // bad values: docker's usage errors
+    for bad in ["status=bogus", "exited=x", "nosuch=1", "health=meh"] {
+        let (code, out, err) = run(&s.root, &["ps", "--filter", bad]);
+        assert_eq!((code, out.as_str()), (2, ""), "{bad}");
+        assert!(err.starts_with("dockscope: error: invalid filter"), "{err}");
+    }
+}
+
+fn strs_of(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}

@@ -171,3 +171,69 @@ fn broken_metadata_db_is_a_problem() {
         assert_eq!(code, 0, "byte {off}: {err}");
     }
 }
+
+/// `volume ls -q` and `--filter dangling=`: a volume is dangling when no container
+/// mounts it (the API's containers' `Mounts`). With the container that used them
+/// removed (`docker rm` without `-v` leaves them), they become dangling.
+#[test]
+fn quiet_and_dangling_filter() {
+    let s = SampleRoot::unpack("full");
+    let names: Vec<String> = s
+        .daemon_text("volumes.txt")
+        .lines()
+        .skip(1)
+        .map(|l| l.split_whitespace().nth(1).unwrap().to_owned())
+        .collect();
+    let q = |args: &[&str]| -> Vec<String> {
+        let mut all = vec!["volumes", "-q"];
+        all.extend(args);
+        let (code, out, err) = run(&s.root, &all);
+        assert_eq!(code, 0, "{err}");
+        out.lines().map(str::to_owned).collect()
+    };
+    assert_eq!(q(&[]), names);
+    let containers = s.daemon_json("api-containers.json");
+    let containers = containers.as_array().unwrap();
+    let used_by = |c: &Value| -> Vec<String> {
+        c["Mounts"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["Type"] == "volume")
+            .map(|m| m["Name"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let used: Vec<String> = containers.iter().flat_map(used_by).collect();
+    let dangling: Vec<String> = names
+        .iter()
+        .filter(|n| !used.contains(n))
+        .cloned()
+        .collect();
+    assert_eq!(q(&["--filter", "dangling=true"]), dangling);
+    let in_use: Vec<String> = names.iter().filter(|n| used.contains(n)).cloned().collect();
+    assert_eq!(q(&["--filter", "dangling=false"]), in_use);
+    assert_eq!(q(&["--filter", "name=vol"]), ["vol1"]);
+    assert_eq!(q(&["--filter", "driver=local"]), names);
+
+    // remove the container that mounts them: its volumes are left, dangling
+    let owner = containers.iter().find(|c| !used_by(c).is_empty()).unwrap();
+    let id = owner["Id"].as_str().unwrap();
+    std::fs::remove_dir_all(s.path(&format!("containers/{id}"))).unwrap();
+    let left: Vec<String> = containers
+        .iter()
+        .filter(|c| c["Id"] != owner["Id"])
+        .flat_map(used_by)
+        .collect();
+    let mut want: Vec<String> = names
+        .iter()
+        .filter(|n| !left.contains(n))
+        .cloned()
+        .collect();
+    want.sort();
+    assert!(!want.is_empty());
+    assert_eq!(q(&["--filter", "dangling=true"]), want);
+
+    let (code, _, err) = run(&s.root, &["volumes", "--filter", "dangling=perhaps"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("invalid filter 'dangling"), "{err}");
+}

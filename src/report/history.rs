@@ -5,6 +5,7 @@
 //! step down, the steps get the image's id, its parent's id, the parent's parent's, ...
 //! (imagedb metadata `parent`) until an image has no parent; the rest are `<missing>`.
 
+use super::format::{self, Row};
 use super::{human_size, human_time, sanitize, table, write_table, Report};
 use crate::model::ids::ImageId;
 use crate::model::Model;
@@ -20,6 +21,11 @@ pub struct HistoryReport {
     pub problems: Vec<Problem>,
     #[serde(skip)]
     pub no_trunc: bool,
+    #[serde(skip)]
+    pub quiet: bool,
+    /// `--human=false`: RFC 3339 times and byte counts.
+    #[serde(skip)]
+    pub raw: bool,
 }
 
 impl Report for HistoryReport {
@@ -103,30 +109,107 @@ pub fn build(model: &Model, image: usize) -> HistoryReport {
         history: rows,
         problems,
         no_trunc: false,
+        quiet: false,
+        raw: false,
     }
 }
 
+/// A step's id as docker prints it: `<missing>`, the full id, or 12 characters.
+fn shown_id(h: &HistoryRow, no_trunc: bool) -> String {
+    match &h.id {
+        None => "<missing>".to_owned(),
+        Some(id) if no_trunc => id.as_str().to_owned(),
+        Some(id) => id.short().to_owned(),
+    }
+}
+
+/// docker's history formatter fields and their table headers.
+pub const HEADERS: format::Headers = &[
+    ("ID", "IMAGE"),
+    ("CreatedSince", "CREATED"),
+    ("CreatedAt", "CREATED AT"),
+    ("CreatedBy", "CREATED BY"),
+    ("Size", "SIZE"),
+    ("Comment", "COMMENT"),
+];
+
+/// The rows `--format` reads, with docker's values: `CreatedAt` RFC 3339 (UTC),
+/// `CreatedSince` from now (`N/A` before 2000), `CreatedBy` with tabs as spaces and cut at
+/// 45 characters unless `--no-trunc`.
+pub fn format_rows(r: &HistoryReport) -> Vec<Row> {
+    // Go's zero time and anything before 2000 print as N/A.
+    const EPOCH_2000: i64 = 946_684_800;
+    r.history
+        .iter()
+        .map(|h| {
+            let unix = h.created.as_deref().and_then(format::unix_seconds);
+            let by = h.created_by.replace('\t', " ");
+            let mut row = Row::new();
+            row.set("ID", shown_id(h, r.no_trunc))
+                .set(
+                    "CreatedSince",
+                    match unix {
+                        _ if r.raw => format::go_rfc3339(unix.unwrap_or(-62_135_596_800)),
+                        Some(t) if t > EPOCH_2000 => format::since(t),
+                        _ => "N/A".to_owned(),
+                    },
+                )
+                .set(
+                    "CreatedAt",
+                    format::go_rfc3339(unix.unwrap_or(-62_135_596_800)),
+                )
+                .set(
+                    "CreatedBy",
+                    if r.no_trunc {
+                        by
+                    } else {
+                        super::ps::ellipsis(&by, 45)
+                    },
+                )
+                .set(
+                    "Size",
+                    if r.raw {
+                        h.size.to_string()
+                    } else {
+                        format::go_human_size(h.size, 3)
+                    },
+                )
+                .set("Comment", h.comment.clone());
+            row
+        })
+        .collect()
+}
+
 pub fn render(r: &HistoryReport, out: &mut dyn Write) -> io::Result<()> {
-    let mut t = table(&["IMAGE", "CREATED", "CREATED BY", "SIZE", "COMMENT"]);
+    if r.quiet {
+        for h in &r.history {
+            writeln!(out, "{}", shown_id(h, r.no_trunc))?;
+        }
+        return Ok(());
+    }
+    let created = if r.raw { "CREATED AT" } else { "CREATED" };
+    let mut t = table(&["IMAGE", created, "CREATED BY", "SIZE", "COMMENT"]);
     for h in &r.history {
-        let id = match &h.id {
-            None => "<missing>".to_owned(),
-            Some(id) if r.no_trunc => id.as_str().to_owned(),
-            Some(id) => id.short().to_owned(),
-        };
+        let id = shown_id(h, r.no_trunc);
         let by = h.created_by.replace('\t', " ");
         let by = if r.no_trunc {
             by
         } else {
             super::ps::ellipsis(&by, 45)
         };
-        t.add_row(vec![
-            id,
-            h.created.as_deref().map(human_time).unwrap_or_default(),
-            sanitize(&by),
-            human_size(h.size),
-            sanitize(&h.comment),
-        ]);
+        let (when, size) = if r.raw {
+            let unix = h.created.as_deref().and_then(format::unix_seconds);
+            (
+                format::go_rfc3339(unix.unwrap_or(-62_135_596_800)),
+                h.size.to_string(),
+            )
+        } else {
+            (
+                h.created.as_deref().map(human_time).unwrap_or_default(),
+                human_size(h.size),
+            )
+        };
+        t.add_row(vec![id, when, sanitize(&by), size, sanitize(&h.comment)]);
     }
     write_table(t, out)
 }

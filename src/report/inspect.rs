@@ -35,12 +35,12 @@ impl std::fmt::Display for Unresolved {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Unresolved::NotFound(name) => {
-                write!(f, "Error: No such object: {}", super::sanitize(name))
+                write!(f, "No such object: {}", super::sanitize(name))
             }
             Unresolved::Ambiguous(name, list) => {
                 write!(
                     f,
-                    "Error: id prefix {:?} is ambiguous; it matches:",
+                    "id prefix {:?} is ambiguous; it matches:",
                     super::sanitize(name)
                 )?;
                 for c in list {
@@ -863,19 +863,18 @@ pub fn run(
     out: &mut dyn std::io::Write,
     err: &mut dyn std::io::Write,
 ) -> Result<crate::exit::ExitStatus, crate::Fatal> {
+    // As docker: what was found is printed, each name that was not is named on stderr,
+    // and the exit code is 1.
     let mut targets = Vec::new();
     let mut failed = false;
     for name in names {
         match resolve(model, name) {
             Ok(t) => targets.push(t),
             Err(e) => {
-                writeln!(err, "{e}")?;
+                writeln!(err, "dockscope: error: {e}{}", not_found_hint(model, &e))?;
                 failed = true;
             }
         }
-    }
-    if failed {
-        return Ok(crate::exit::ExitStatus::Failure);
     }
     let sizes: Option<Sizes> = du.map(|d| {
         d.containers
@@ -892,7 +891,28 @@ pub fn run(
     serde_json::to_writer_pretty(&mut *out, &report.objects).map_err(std::io::Error::from)?;
     writeln!(out)?;
     super::write_problems(&report.problems, err)?;
-    Ok(crate::exit::ExitStatus::Done)
+    Ok(if failed {
+        crate::exit::ExitStatus::Findings
+    } else {
+        crate::exit::ExitStatus::Done
+    })
+}
+
+/// The next step for a NAME that names nothing: what the image resolver knows (an image
+/// that does not load, other tags of the repository, ...), or where to look.
+fn not_found_hint(model: &Model, e: &Unresolved) -> String {
+    let Unresolved::NotFound(name) = e else {
+        return String::new();
+    };
+    let msg = model.not_found_message(name);
+    let generic = format!("No such image: {}", super::sanitize(name));
+    match msg.strip_prefix(&generic) {
+        Some(rest) if rest.contains("did you mean") || rest.contains("is a container") => {
+            rest.to_owned()
+        }
+        Some(_) => "; `dockscope ps -a` and `dockscope images -a` list what there is".to_owned(),
+        None => format!("; {msg}"),
+    }
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@
 
 pub mod check;
 pub mod du;
+pub mod filter;
+pub mod format;
 pub mod history;
 pub mod images;
 pub mod info;
@@ -70,7 +72,7 @@ pub fn resolve_or_fail(model: &Model, name: &str) -> Result<usize, Fatal> {
 pub fn resolved_or_fail(model: &Model, name: &str, resolved: Resolved) -> Result<usize, Fatal> {
     match resolved {
         Resolved::Found(i) => Ok(i),
-        Resolved::NotFound => Err(Fatal::Usage(format!("No such image: {}", sanitize(name)))),
+        Resolved::NotFound => Err(Fatal::Usage(model.not_found_message(name))),
         Resolved::Ambiguous(hits) => {
             let list: Vec<String> = hits
                 .iter()

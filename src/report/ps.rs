@@ -3,6 +3,8 @@
 //! such, with a note that this is its state when the root was captured.
 
 use super::du::{ContainerUsage, DuReport};
+use super::filter::Filters;
+use super::format::{self, Row};
 use super::{human_size, human_time, sanitize, table, write_table, Report};
 use crate::model::ids::{ContainerId, ImageId};
 use crate::model::resolve::Resolved;
@@ -20,7 +22,28 @@ pub struct Options {
     pub all: bool,
     pub show_env: bool,
     pub no_trunc: bool,
+    /// `-q`: ids only.
+    pub quiet: bool,
+    /// `-n N` (`-l` is 1): the N newest containers, whatever their state.
+    pub last: Option<usize>,
 }
+
+/// The filter keys `docker ps --filter` accepts here (`isolation` is Windows-only).
+pub const FILTER_KEYS: &[&str] = &[
+    "ancestor", "before", "exited", "expose", "health", "id", "is-task", "label", "name",
+    "network", "publish", "since", "status", "volume",
+];
+
+const STATES: &[&str] = &[
+    "created",
+    "running",
+    "paused",
+    "restarting",
+    "removing",
+    "exited",
+    "dead",
+];
+const HEALTH: &[&str] = &["starting", "healthy", "unhealthy", "none"];
 
 #[derive(Serialize)]
 pub struct PsReport {
@@ -30,6 +53,8 @@ pub struct PsReport {
     pub sized: bool,
     #[serde(skip)]
     pub no_trunc: bool,
+    #[serde(skip)]
+    pub quiet: bool,
 }
 
 impl Report for PsReport {
@@ -81,6 +106,8 @@ pub struct PsRow {
     pub rw_dir: Option<String>,
     pub init_dir: Option<String>,
     pub config_path: String,
+    /// Networks it is attached to (`NetworkSettings.Networks`), sorted.
+    pub networks: Vec<String>,
 }
 
 /// A port as the Engine API lists it.
@@ -358,67 +385,301 @@ pub fn relative_to(path: &str, recorded: Option<&str>) -> String {
 }
 
 pub fn build(model: &Model, du: Option<&DuReport>, opts: Options) -> PsReport {
+    build_filtered(model, du, opts, &Filters::default())
+        .unwrap_or_else(|_| unreachable!("no filter cannot fail"))
+}
+
+/// Network names a container is attached to, sorted.
+pub fn networks(c: &ContainerRec) -> Vec<String> {
+    let mut v: Vec<String> = c
+        .raw_config
+        .get("NetworkSettings")
+        .and_then(|n| n.get("Networks"))
+        .and_then(serde_json::Value::as_object)
+        .map(|m| m.keys().cloned().collect())
+        .unwrap_or_default();
+    v.sort();
+    v
+}
+
+fn network_ids(c: &ContainerRec) -> Vec<String> {
+    c.raw_config
+        .get("NetworkSettings")
+        .and_then(|n| n.get("Networks"))
+        .and_then(serde_json::Value::as_object)
+        .map(|m| {
+            m.values()
+                .filter_map(|n| n.get("NetworkID").and_then(serde_json::Value::as_str))
+                .map(str::to_owned)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// The daemon's health word for a container (`none` without a health check).
+fn health_word(c: &ContainerRec) -> &str {
+    c.state
+        .health
+        .as_ref()
+        .map(|h| h.status.as_str())
+        .filter(|s| !s.is_empty())
+        .unwrap_or("none")
+}
+
+/// `publish=`/`expose=` values: `80`, `80/udp`, `8000-8080/tcp`.
+fn port_filter(key: &str, values: &[&str]) -> Result<Vec<(u16, String)>, String> {
+    let mut out = Vec::new();
+    for v in values {
+        if v.contains(':') {
+            return Err(format!("filter for '{key}' should not contain ':': {v}"));
+        }
+        let (port, proto) = v.split_once('/').unwrap_or((v, "tcp"));
+        let (a, b) = port.split_once('-').unwrap_or((port, port));
+        let bad = || format!("invalid filter '{key}={v}': not a port or port range");
+        let a: u16 = a.parse().map_err(|_| bad())?;
+        let b: u16 = b.parse().map_err(|_| bad())?;
+        if b < a {
+            return Err(bad());
+        }
+        for p in a..=b {
+            out.push((p, proto.to_owned()));
+        }
+    }
+    Ok(out)
+}
+
+/// The image and every image built on it (imagedb `parent`), as docker's `ancestor=`.
+fn with_descendants(model: &Model, i: usize, set: &mut std::collections::HashSet<usize>) {
+    let mut stack = vec![i];
+    while let Some(x) = stack.pop() {
+        if set.insert(x) {
+            stack.extend(model.image_children(x));
+        }
+    }
+}
+
+/// `docker ps` with the daemon's filters (moby `daemon/list.go`), newest first.
+pub fn build_filtered(
+    model: &Model,
+    du: Option<&DuReport>,
+    opts: Options,
+    filters: &Filters,
+) -> Result<PsReport, String> {
+    filters.validate(FILTER_KEYS)?;
+    let mut exited = Vec::new();
+    for v in filters.get("exited") {
+        exited.push(
+            v.parse::<i64>()
+                .map_err(|_| format!("invalid filter 'exited={v}': not a number"))?,
+        );
+    }
+    let mut all = opts.all;
+    for v in filters.get("status") {
+        if !STATES.contains(&v) {
+            return Err(format!(
+                "invalid filter 'status={v}': invalid value for state ({v}): must be one of {}",
+                STATES.join(", ")
+            ));
+        }
+        all = true;
+    }
+    for v in filters.get("health") {
+        if !HEALTH.contains(&v) {
+            return Err(format!(
+                "invalid filter 'health={v}': must be one of {}",
+                HEALTH.join(", ")
+            ));
+        }
+    }
+    let is_task = filters.get_bool("is-task", false)?;
+    let by_name = |key: &str, v: &str| -> Result<String, String> {
+        match super::inspect::resolve_container(model, v) {
+            Ok(Some(i)) => Ok(model.containers[i].rec.id.as_str().to_owned()),
+            Ok(None) => Err(format!(
+                "invalid filter '{key}={v}': No such container: {v}"
+            )),
+            Err(e) => Err(format!("invalid filter '{key}={v}': {e}")),
+        }
+    };
+    let mut before = None;
+    for v in filters.get("before") {
+        before = Some(by_name("before", v)?);
+    }
+    let mut since = None;
+    for v in filters.get("since") {
+        since = Some(by_name("since", v)?);
+    }
+    let ancestors = filters.contains("ancestor").then(|| {
+        let mut set = std::collections::HashSet::new();
+        for v in filters.get("ancestor") {
+            if let Resolved::Found(i) = model.resolve_image(v) {
+                with_descendants(model, i, &mut set);
+            }
+        }
+        set.into_iter()
+            .map(|i| model.images[i].rec.id.clone())
+            .collect::<std::collections::HashSet<ImageId>>()
+    });
+    let publish = port_filter("publish", &filters.get("publish"))?;
+    let expose = port_filter("expose", &filters.get("expose"))?;
+
+    let mut order: Vec<usize> = (0..model.containers.len()).collect();
+    let created = |i: usize| {
+        model.containers[i]
+            .rec
+            .created
+            .parse::<jiff::Timestamp>()
+            .ok()
+    };
+    order.sort_by(|&a, &b| {
+        let (ca, cb) = (&model.containers[a].rec, &model.containers[b].rec);
+        created(b)
+            .cmp(&created(a))
+            .then_with(|| cb.created.cmp(&ca.created))
+            .then_with(|| ca.id.cmp(&cb.id))
+    });
+    let limit = opts.last.unwrap_or(0);
+    let mut selected = Vec::new();
+    for i in order {
+        let c = &model.containers[i].rec;
+        if let Some(b) = &before {
+            if c.id.as_str() == b {
+                before = None;
+            }
+            continue;
+        }
+        if since.as_deref() == Some(c.id.as_str()) {
+            break;
+        }
+        if !c.state.running && !all && limit == 0 {
+            continue;
+        }
+        let name = c.name.trim_start_matches('/');
+        if !filters.regex_match("name", &c.name) && !filters.regex_match("name", name) {
+            continue;
+        }
+        if !filters.regex_match("id", c.id.as_str()) {
+            continue;
+        }
+        if filters.contains("is-task") && is_task {
+            continue; // nothing here is a swarm task
+        }
+        if !filters.match_kv_list("label", &c.config.labels) {
+            continue;
+        }
+        if limit > 0 && selected.len() == limit {
+            break;
+        }
+        if !exited.is_empty()
+            && !exited.iter().any(|&code| {
+                code == c.state.exit_code && !c.state.running && !is_zero_time(&c.state.started_at)
+            })
+        {
+            continue;
+        }
+        if !filters.regex_match("status", state_string(&c.state)) {
+            continue;
+        }
+        if !filters.exact_match("health", health_word(c)) {
+            continue;
+        }
+        if filters.contains("volume") {
+            let hit = filters.get("volume").iter().any(|v| {
+                c.mounts.iter().any(|m| {
+                    m.destination == *v
+                        || (if m.name.is_empty() {
+                            &m.source
+                        } else {
+                            &m.name
+                        }) == v
+                })
+            });
+            if !hit {
+                continue;
+            }
+        }
+        if let Some(set) = &ancestors {
+            if !c.image.as_ref().is_some_and(|id| set.contains(id)) {
+                continue;
+            }
+        }
+        if filters.contains("network") {
+            let names = networks(c);
+            let ids = network_ids(c);
+            let hit = filters
+                .get("network")
+                .iter()
+                .any(|v| names.iter().any(|n| n == v) || ids.iter().any(|id| id.starts_with(v)));
+            if !hit {
+                continue;
+            }
+        }
+        if !publish.is_empty() || !expose.is_empty() {
+            let ports = api_ports(c);
+            let hit = ports.iter().any(|p| {
+                p.public_port
+                    .is_some_and(|pp| publish.contains(&(pp, p.kind.clone())))
+                    || expose.contains(&(p.private_port, p.kind.clone()))
+            });
+            if !hit {
+                continue;
+            }
+        }
+        selected.push(i);
+    }
+    Ok(build_rows(model, du, opts, &selected))
+}
+
+fn build_rows(model: &Model, du: Option<&DuReport>, opts: Options, selected: &[usize]) -> PsReport {
     let usage: BTreeMap<&str, &ContainerUsage> = du
         .map(|d| d.containers.iter().map(|c| (c.id.as_str(), c)).collect())
         .unwrap_or_default();
     let recorded = model_recorded_root(model);
-    let mut rows: Vec<(usize, PsRow)> = Vec::new();
-    for (i, ct) in model.containers.iter().enumerate() {
-        let c = &ct.rec;
-        if !opts.all && !c.state.running {
-            continue;
-        }
+    let mut rows: Vec<PsRow> = Vec::new();
+    for &i in selected {
+        let c = &model.containers[i].rec;
         let u = usage.get(c.id.as_str());
         let (rw, init) = model.container_dirs(i);
         let own_root = recorded_root(c).or_else(|| recorded.clone());
-        rows.push((
-            i,
-            PsRow {
-                id: c.id.clone(),
-                name: c.name.trim_start_matches('/').to_owned(),
-                image: api_image(model, c),
-                image_id: c.image.clone(),
-                command: command_string(c),
-                created: c.created.clone(),
-                state: state_string(&c.state),
-                status: status_string(&c.state),
-                recorded_running: c.state.running,
-                exit_code: c.state.exit_code,
-                started_at: c.state.started_at.clone(),
-                finished_at: c.state.finished_at.clone(),
-                size_rw: u.map(|u| u.size_rw),
-                size_root_fs: u.map(|u| u.size_root_fs),
-                log_bytes: u.map(|u| u.log_bytes),
-                ports: api_ports(c),
-                mounts: c.mounts.iter().map(mount_row).collect(),
-                labels: c.config.labels.clone(),
-                env: redact_env(&c.config.env, opts.show_env),
-                restart_policy: RestartPolicy {
-                    name: c.host.restart_policy.name.clone(),
-                    maximum_retry_count: c.host.restart_policy.maximum_retry_count,
-                },
-                restart_count: c.restart_count,
-                log_driver: c.host.log_config.kind.clone(),
-                log_path: relative_to(&c.log_path, own_root.as_deref()),
-                rw_dir: rw.map(|d| model.dirs[d].path.clone()),
-                init_dir: init.map(|d| model.dirs[d].path.clone()),
-                config_path: c.path.clone(),
+        rows.push(PsRow {
+            id: c.id.clone(),
+            name: c.name.trim_start_matches('/').to_owned(),
+            image: api_image(model, c),
+            image_id: c.image.clone(),
+            command: command_string(c),
+            created: c.created.clone(),
+            state: state_string(&c.state),
+            status: status_string(&c.state),
+            recorded_running: c.state.running,
+            exit_code: c.state.exit_code,
+            started_at: c.state.started_at.clone(),
+            finished_at: c.state.finished_at.clone(),
+            size_rw: u.map(|u| u.size_rw),
+            size_root_fs: u.map(|u| u.size_root_fs),
+            log_bytes: u.map(|u| u.log_bytes),
+            ports: api_ports(c),
+            mounts: c.mounts.iter().map(mount_row).collect(),
+            labels: c.config.labels.clone(),
+            env: redact_env(&c.config.env, opts.show_env),
+            restart_policy: RestartPolicy {
+                name: c.host.restart_policy.name.clone(),
+                maximum_retry_count: c.host.restart_policy.maximum_retry_count,
             },
-        ));
+            restart_count: c.restart_count,
+            log_driver: c.host.log_config.kind.clone(),
+            log_path: relative_to(&c.log_path, own_root.as_deref()),
+            rw_dir: rw.map(|d| model.dirs[d].path.clone()),
+            init_dir: init.map(|d| model.dirs[d].path.clone()),
+            config_path: c.path.clone(),
+            networks: networks(c),
+        });
     }
-    // The daemon lists newest first.
-    rows.sort_by(|(_, a), (_, b)| {
-        let ta = a.created.parse::<jiff::Timestamp>().ok();
-        let tb = b.created.parse::<jiff::Timestamp>().ok();
-        tb.cmp(&ta)
-            .then_with(|| b.created.cmp(&a.created))
-            .then_with(|| a.id.cmp(&b.id))
-    });
     PsReport {
-        containers: rows.into_iter().map(|(_, r)| r).collect(),
+        containers: rows,
         problems: du.map_or_else(|| model.problems.clone(), |d| d.problems.clone()),
         sized: du.is_some(),
         no_trunc: opts.no_trunc,
+        quiet: opts.quiet,
     }
 }
 
@@ -490,6 +751,16 @@ pub fn display_image(image: &str, image_id: Option<&ImageId>, no_trunc: bool) ->
 }
 
 pub fn render(r: &PsReport, out: &mut dyn Write) -> io::Result<()> {
+    if r.quiet {
+        for c in &r.containers {
+            if r.no_trunc {
+                writeln!(out, "{}", c.id.as_str())?;
+            } else {
+                writeln!(out, "{}", c.id.short())?;
+            }
+        }
+        return Ok(());
+    }
     let mut header = vec![
         "CONTAINER ID",
         "IMAGE",
@@ -533,6 +804,95 @@ pub fn render(r: &PsReport, out: &mut dyn Write) -> io::Result<()> {
         t.add_row(row);
     }
     write_table(t, out)
+}
+
+/// docker's container formatter fields and their table headers.
+pub const HEADERS: format::Headers = &[
+    ("ID", "CONTAINER ID"),
+    ("Names", "NAMES"),
+    ("Image", "IMAGE"),
+    ("Command", "COMMAND"),
+    ("CreatedAt", "CREATED AT"),
+    ("RunningFor", "CREATED"),
+    ("Ports", "PORTS"),
+    ("State", "STATE"),
+    ("Status", "STATUS"),
+    ("Size", "SIZE"),
+    ("Labels", "LABELS"),
+    ("Mounts", "MOUNTS"),
+    ("LocalVolumes", "LOCAL VOLUMES"),
+    ("Networks", "NETWORKS"),
+    ("Platform", "PLATFORM"),
+];
+
+/// The rows `--format` reads, with docker's field values (docker 28's container
+/// formatter): `Size` is `0B` unless sizes were measured (`--size`, or a template that
+/// reads `.Size`), `Platform` is null (only the containerd store records it).
+pub fn format_rows(r: &PsReport) -> Vec<Row> {
+    r.containers
+        .iter()
+        .map(|c| {
+            let trunc = !r.no_trunc;
+            let created = format::unix_seconds(&c.created).unwrap_or(0);
+            let command = if trunc {
+                ellipsis(&c.command, 20)
+            } else {
+                c.command.clone()
+            };
+            let image = if c.image.is_empty() {
+                "<no image>".to_owned()
+            } else {
+                display_image(&c.image, c.image_id.as_ref(), r.no_trunc)
+            };
+            let srw = format::go_human_size(c.size_rw.unwrap_or(0), 3);
+            let size = match c.size_root_fs {
+                Some(v) if v > 0 => format!("{srw} (virtual {})", format::go_human_size(v, 3)),
+                _ => srw,
+            };
+            let mounts: Vec<String> = c
+                .mounts
+                .iter()
+                .map(|m| {
+                    let n = m.name.clone().unwrap_or_else(|| m.source.clone());
+                    if trunc {
+                        ellipsis(&n, 15)
+                    } else {
+                        n
+                    }
+                })
+                .collect();
+            let local = c
+                .mounts
+                .iter()
+                .filter(|m| m.driver.as_deref() == Some("local"))
+                .count();
+            let mut row = Row::new();
+            row.set(
+                "ID",
+                if trunc {
+                    format::truncate_id(c.id.as_str())
+                } else {
+                    c.id.as_str().to_owned()
+                },
+            )
+            .set("Names", c.name.clone())
+            .set("Image", image)
+            .set("Command", go_quote(&command))
+            .set("CreatedAt", format::go_time_string(created))
+            .set("RunningFor", format::since(created))
+            .set("Ports", displayable_ports(&c.ports))
+            .set("State", c.state)
+            .set("Status", c.status.clone())
+            .set("Size", size)
+            .set("Labels", format::join_labels(&c.labels))
+            .set("Mounts", mounts.join(","))
+            .set("LocalVolumes", local.to_string())
+            .set("Networks", c.networks.join(","))
+            .set_value("Platform", serde_json::Value::Null);
+            row.labels = c.labels.clone();
+            row
+        })
+        .collect()
 }
 
 #[cfg(test)]
