@@ -527,6 +527,9 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
     if cli.global.no_sandbox {
         return sandbox::disabled();
     }
+    // The hint for `--root X/overlay2` reads the directories above the root: settle it
+    // while they are still readable.
+    let _ = MISPLACED.set(misplaced_hint(&cli.global.root));
     let mut policy = sandbox::Policy::new().read_only(&cli.global.root);
     for p in extra_read_only(cli) {
         policy = policy.read_only(p);
@@ -543,13 +546,25 @@ fn extra_read_only(_cli: &Cli) -> Vec<std::path::PathBuf> {
 /// `scan::layout::detect`, or, for `--root` pointed at a directory inside a data root,
 /// the data root to use instead.
 fn detect_or_hint(path: &std::path::Path, root: &DataRoot) -> Result<scan::layout::Layout, Fatal> {
-    match scan::layout::detect(root) {
-        Ok(layout) => match misplaced_root(path, root, true) {
-            Some(hint) => Err(Fatal::Usage(hint)),
-            None => Ok(layout),
-        },
-        Err(e) => Err(misplaced_root(path, root, false).map_or_else(|| e.into(), Fatal::Usage)),
+    let detected = scan::layout::detect(root);
+    let hint = match MISPLACED.get() {
+        Some(settled) => settled.clone(),
+        None => misplaced_root(path, root, detected.is_ok()),
+    };
+    match (detected, hint) {
+        (_, Some(hint)) => Err(Fatal::Usage(hint)),
+        (Ok(layout), None) => Ok(layout),
+        (Err(e), None) => Err(e.into()),
     }
+}
+
+/// The misplaced-root hint, settled before the sandbox hides the root's parents.
+static MISPLACED: std::sync::OnceLock<Option<String>> = std::sync::OnceLock::new();
+
+fn misplaced_hint(path: &std::path::Path) -> Option<String> {
+    let root = DataRoot::open(path).ok()?;
+    let recognised = scan::layout::detect(&root).is_ok();
+    misplaced_root(path, &root, recognised)
 }
 
 /// `--root X/overlay2` (or `X/image`, `X/containers`, `X/image/overlay2`, ...): a directory
