@@ -133,7 +133,7 @@ fn descriptors_running_out_mark_what_they_touch() {
     // cannot be opened.
     let open_now = std::fs::read_dir("/proc/self/fd").unwrap().count() as u64;
     let saved = nofile();
-    let mut low = saved.clone();
+    let mut low = saved;
     low.current = Some(open_now + 3);
     rustix::process::setrlimit(rustix::process::Resource::Nofile, low).unwrap();
     let starved = dockscope::walk::walk(&root, None);

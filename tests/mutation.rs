@@ -5,7 +5,11 @@
 //!
 //! DOCKSCOPE_MUTATION_SECONDS sets the total time (default 20; CI runs 180) and
 //! DOCKSCOPE_MUTATION_SEED the seed (default: fixed, so a failure replays).
-#![allow(clippy::disallowed_methods)]
+#![allow(
+    clippy::disallowed_methods,
+    clippy::print_stderr,
+    clippy::many_single_char_names
+)]
 
 mod common;
 
@@ -122,7 +126,7 @@ const COMMANDS: &[&[&str]] = &[
 /// One mutation of `rel`, undone by copying the file back from `pristine`.
 fn mutate(root: &Path, rel: &Path, rng: &mut Rng) -> String {
     let p = root.join(rel);
-    let len = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+    let len = std::fs::metadata(&p).map_or(0, |m| m.len());
     match rng.below(6) {
         0 | 1 => {
             let mut b = std::fs::read(&p).unwrap();
@@ -237,7 +241,7 @@ fn parsers_take_any_bytes() {
         n += 1;
         let mut m = |base: &[u8]| {
             let mut b = base.to_vec();
-            for _ in 0..1 + rng.below(16) {
+            for _ in 0..=rng.below(16) {
                 if !b.is_empty() {
                     let i = rng.below(b.len());
                     b[i] = rng.next() as u8;

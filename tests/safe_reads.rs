@@ -1,7 +1,7 @@
 //! What dockscope opens: a device node or FIFO planted where Docker writes a file is
 //! never opened (its type is checked first), and reading a root does not change the
 //! access times of what it reads (`O_NOATIME`).
-#![allow(clippy::disallowed_methods)]
+#![allow(clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;
 
@@ -133,7 +133,7 @@ trait NonBlock {
 impl NonBlock for std::fs::OpenOptions {
     fn custom_flags_nonblock(&mut self) -> &mut Self {
         use std::os::unix::fs::OpenOptionsExt;
-        self.custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        self.custom_flags(i32::try_from(rustix::fs::OFlags::NONBLOCK.bits()).unwrap())
     }
 }
 

@@ -261,10 +261,14 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem
                 problems.push(Problem::new(
                     sub.rel_of(OsStr::new("size")),
                     ProblemKind::Malformed,
-                    format!(
-                        "expected a decimal byte count (int64), found {:?}: {why}; Docker cannot load this layer",
-                        shorten(&s)
-                    ),
+                    if why.contains("range") {
+                        format!(
+                            "expected a decimal byte count, found {:?}: {why}, Docker cannot load this layer",
+                            shorten(&s)
+                        )
+                    } else {
+                        format!("expected a decimal byte count, found {:?}", shorten(&s))
+                    },
                 ));
                 complete = false;
                 None
