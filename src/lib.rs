@@ -852,7 +852,6 @@ fn orphans_report(
         &candidates,
         &absent,
         &problems,
-        &incomplete_buckets(),
     );
     report::orphans::build(
         candidates,
@@ -894,9 +893,3 @@ fn absent_record_areas(root: &DataRoot) -> Vec<String> {
         .collect()
 }
 
-/// Walk buckets that were not read in full, as (path, reason). The walk reports its read
-/// errors as problems today, which `judge` already applies; a per-bucket marker can be
-/// fed here without changing the rule.
-fn incomplete_buckets() -> Vec<(String, String)> {
-    Vec::new()
-}

@@ -254,8 +254,7 @@ fn beneath(inner: &str, outer: &str) -> bool {
 
 /// Decide what cannot be judged. `absent`: record areas of `RECORD_AREAS` (or their
 /// parents) that do not exist in the root; `problems`: every problem of the scan and the
-/// walks; `incomplete`: other read failures as (path, reason), e.g. a walk bucket that
-/// was not read in full. A problem lying under a record area (or above it: the whole
+/// walks (the walk names every path it could not read in full by a problem). A problem lying under a record area (or above it: the whole
 /// root, `image/`) makes the area's kinds undecided; one lying under a finding's path
 /// makes that finding undecided.
 pub fn judge(
@@ -263,7 +262,6 @@ pub fn judge(
     candidates: &[Candidate],
     absent: &[String],
     problems: &[Problem],
-    incomplete: &[(String, String)],
 ) -> Vec<CannotJudge> {
     let mut out: Vec<CannotJudge> = Vec::new();
     let holds_anything = !(model.images.is_empty()
@@ -360,13 +358,6 @@ pub fn judge(
                 p.kind == crate::problem::ProblemKind::Unreadable,
             )
         })
-        .chain(incomplete.iter().map(|(p, r)| {
-            (
-                p.as_str(),
-                sanitize(&format!("{}: {r}", if p.is_empty() { "." } else { p })),
-                true,
-            )
-        }))
         .collect();
     let kinds_of = |area: &str| {
         RECORD_AREAS
@@ -1225,10 +1216,9 @@ mod tests {
         }
     }
 
-    /// A read error under a finding's path, from the problems or from a walk's
-    /// incomplete marker, leaves that finding (and only it) undecided.
+    /// A read error under a finding's path leaves that finding (and only it) undecided.
     #[test]
-    fn read_errors_touch_what_they_lie_under_from_either_source() {
+    fn read_errors_touch_what_they_lie_under() {
         let model = Model::build(crate::scan::Scan::default());
         let cands = [
             candidate("orphan-cache-dir", "overlay2/aaa"),
@@ -1239,25 +1229,16 @@ mod tests {
             ProblemKind::Unreadable,
             "Permission denied (os error 13)",
         );
-        let from_problems = judge(&model, &cands, &[], &[eacces], &[]);
-        let from_marker = judge(
-            &model,
-            &cands,
-            &[],
-            &[],
-            &[("overlay2/aaa/diff/etc".into(), "Permission denied".into())],
-        );
-        for cj in [&from_problems, &from_marker] {
-            assert_eq!(cj.len(), 1, "{cj:?}");
-            assert_eq!(cj[0].area, "overlay2/aaa");
-            assert!(cj[0].touches("orphan-cache-dir", &cands[0].paths));
-            assert!(!cj[0].touches("orphan-cache-dir", &cands[1].paths));
-        }
+        let cj = judge(&model, &cands, &[], &[eacces]);
+        assert_eq!(cj.len(), 1, "{cj:?}");
+        assert_eq!(cj[0].area, "overlay2/aaa");
+        assert!(cj[0].touches("orphan-cache-dir", &cands[0].paths));
+        assert!(!cj[0].touches("orphan-cache-dir", &cands[1].paths));
         // A malformed file inside a finding is that finding's own story, not a read error.
         let bad = Problem::new("overlay2/aaa/link", ProblemKind::Malformed, "bad");
-        assert!(judge(&model, &cands, &[], &[bad], &[]).is_empty());
+        assert!(judge(&model, &cands, &[], &[bad]).is_empty());
         // An empty root has nothing to judge: absent areas do not matter.
-        assert!(judge(&model, &cands, &["containers".into()], &[], &[]).is_empty());
+        assert!(judge(&model, &cands, &["containers".into()], &[]).is_empty());
     }
 
     #[test]
