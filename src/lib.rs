@@ -6,6 +6,7 @@
 
 pub mod cli;
 pub mod exit;
+pub mod fs;
 pub mod model;
 pub mod problem;
 pub mod report;
