@@ -8,6 +8,7 @@ pub mod cli;
 pub mod exit;
 pub mod fs;
 pub mod model;
+pub mod output;
 pub mod problem;
 pub mod report;
 pub mod root;
@@ -240,6 +241,43 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 ExitStatus::Findings
             })
+        }
+        Command::Ls(args) => {
+            let report = report::ls::build(
+                &root,
+                &model,
+                &args.target,
+                args.rw,
+                args.recursive,
+                args.long,
+            )?;
+            report::emit(&report, json, out, err, report::ls::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Diff(args) => {
+            let report = report::diff::build(&root, &model, &args.targets)?;
+            report::emit(&report, json, out, err, report::diff::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Cat(args) => {
+            report::export::cat(&root, &model, &args.target, args.rw, out, err)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Export(args) => {
+            let report = report::export::export(
+                &root,
+                &model,
+                &args.target,
+                args.path.as_deref(),
+                &args.output,
+                args.force,
+                args.rw,
+            )?;
+            report::emit(&report, json, out, err, report::export::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Find(_) | Command::Trace(_) | Command::Waste(_) | Command::Timeline(_) => {
+            Err(Fatal::Usage("not built yet".into()))
         }
         Command::Volumes => {
             let du = report::du::build(

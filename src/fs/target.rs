@@ -329,3 +329,20 @@ pub fn describe(model: &Model, t: Target) -> (String, String) {
 pub fn is_single(t: Target, rw_only: bool) -> bool {
     matches!(t, Target::Layer(_) | Target::Dir(_)) || (rw_only && matches!(t, Target::Container(_)))
 }
+
+/// A layer's view as of that layer: it and its parents, top first.
+pub fn chain_stack(model: &Model, l: usize) -> Stack {
+    let mut layers = Vec::new();
+    let mut cur = Some(l);
+    while let Some(x) = cur {
+        if layers.len() > model.layers.len() {
+            break; // a parent cycle (tampered files)
+        }
+        layers.push(layer_info(model, x));
+        cur = model.layer_parent(x);
+    }
+    Stack {
+        layers,
+        ..Stack::default()
+    }
+}

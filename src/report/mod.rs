@@ -12,6 +12,9 @@ pub mod orphans;
 pub mod ps;
 pub mod tree;
 pub mod verify;
+pub mod ls;
+pub mod diff;
+pub mod export;
 pub mod volumes;
 
 use crate::model::resolve::Resolved;
