@@ -276,9 +276,25 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::emit(&report, json, out, err, report::export::render)?;
             Ok(ExitStatus::Done)
         }
-        Command::Find(_) | Command::Trace(_) | Command::Waste(_) | Command::Timeline(_) => {
-            Err(Fatal::Usage("not built yet".into()))
+        Command::Find(args) => {
+            let filter = report::find::filter_from(args)?;
+            let report = report::find::build(
+                &root,
+                &model,
+                args.target.as_deref(),
+                args.rw,
+                args.in_containers,
+                &filter,
+            )?;
+            report::emit(&report, json, out, err, report::find::render)?;
+            Ok(ExitStatus::Done)
         }
+        Command::Trace(args) => {
+            let report = report::trace::build(&root, &model, &args.path, args.target.as_deref())?;
+            report::emit(&report, json, out, err, report::trace::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Waste(_) | Command::Timeline(_) => Err(Fatal::Usage("not built yet".into())),
         Command::Volumes => {
             let du = report::du::build(
                 &model,

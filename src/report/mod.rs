@@ -15,6 +15,8 @@ pub mod verify;
 pub mod ls;
 pub mod diff;
 pub mod export;
+pub mod find;
+pub mod trace;
 pub mod volumes;
 
 use crate::model::resolve::Resolved;
