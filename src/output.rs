@@ -33,9 +33,9 @@ fn refuse(msg: String) -> io::Error {
 /// symlinked path to the root is caught), it is not the root archive itself, and it
 /// does not exist unless `force`.
 pub fn decide_output_path(root: &DataRoot, requested: &Path, force: bool) -> io::Result<Decided> {
-    let name = requested.file_name().ok_or_else(|| {
-        refuse(format!("{}: not a file name", requested.display()))
-    })?;
+    let name = requested
+        .file_name()
+        .ok_or_else(|| refuse(format!("{}: not a file name", requested.display())))?;
     let parent = match requested.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),
@@ -141,10 +141,7 @@ impl OutputFile {
         } else {
             // a hard link fails if the name appeared meanwhile: never overwrite
             std::fs::hard_link(&self.tmp, &self.decided.path).map_err(|e| {
-                io::Error::new(
-                    e.kind(),
-                    format!("{}: {e}", self.decided.path.display()),
-                )
+                io::Error::new(e.kind(), format!("{}: {e}", self.decided.path.display()))
             })?;
             std::fs::remove_file(&self.tmp)?;
         }

@@ -120,10 +120,10 @@ pub fn container_changes<'r>(
     // One directory of the RW layer: its entries against the old view's dir `lower`
     // (`None`: the directory is new in the container).
     let visit = |rw: &Dir<'_>,
-                     lower: Option<&MergedDir<'_>>,
-                     path: &[u8],
-                     problems: &mut Vec<Problem>,
-                     changes: &mut BTreeMap<Vec<u8>, &'static str>|
+                 lower: Option<&MergedDir<'_>>,
+                 path: &[u8],
+                 problems: &mut Vec<Problem>,
+                 changes: &mut BTreeMap<Vec<u8>, &'static str>|
      -> Vec<(Vec<u8>, Option<Entry>)> {
         let mut sub = Vec::new();
         let entries = match rw.entries() {
@@ -167,8 +167,7 @@ pub fn container_changes<'r>(
                     changes.insert(p.clone(), "A");
                 }
                 Some(o) => {
-                    let caps_differ = if f.kind == FileKind::Dir && o.meta.kind == FileKind::Dir
-                    {
+                    let caps_differ = if f.kind == FileKind::Dir && o.meta.kind == FileKind::Dir {
                         false
                     } else {
                         let new_cap = rw.get_xattr(&e.name, CAPABILITY).ok().flatten();
@@ -306,10 +305,10 @@ pub fn compare<'r>(
     let mut out = Vec::new();
     let size = |e: &Entry| (e.meta.kind != FileKind::Dir).then_some(e.meta.len);
     let visit = |ma: Option<&MergedDir<'_>>,
-                     mb: Option<&MergedDir<'_>>,
-                     path: &[u8],
-                     problems: &mut Vec<Problem>,
-                     out: &mut Vec<ViewChange>| {
+                 mb: Option<&MergedDir<'_>>,
+                 path: &[u8],
+                 problems: &mut Vec<Problem>,
+                 out: &mut Vec<ViewChange>| {
         let la = ma.map(|m| sa.list(m, problems)).unwrap_or_default();
         let lb = mb.map(|m| sb.list(m, problems)).unwrap_or_default();
         let mut sub = Vec::new();
@@ -335,7 +334,11 @@ pub fn compare<'r>(
                     (Some(la[i - 1].clone()), Some(lb[j - 1].clone()))
                 }
             };
-            let name = x.as_ref().or(y.as_ref()).map(|e| e.name.clone()).unwrap_or_default();
+            let name = x
+                .as_ref()
+                .or(y.as_ref())
+                .map(|e| e.name.clone())
+                .unwrap_or_default();
             let p = join(path, &name);
             match (&x, &y) {
                 (Some(x), None) => out.push(ViewChange {
@@ -391,7 +394,10 @@ pub fn compare<'r>(
             continue;
         };
         let path = join(&top.path, &name);
-        let open = |s: &Stack, md: &Option<MergedDir<'r>>, e: &Option<Entry>, problems: &mut Vec<Problem>| {
+        let open = |s: &Stack,
+                    md: &Option<MergedDir<'r>>,
+                    e: &Option<Entry>,
+                    problems: &mut Vec<Problem>| {
             match (md, e) {
                 (Some(md), Some(e)) => match s.open_child(md, e) {
                     Ok(m) => Some(m),

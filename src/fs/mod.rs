@@ -317,10 +317,7 @@ impl Stack {
                 let m = match d.lstat(OsStr::from_bytes(&name)) {
                     Ok(m) => m,
                     Err(err) => {
-                        problems.push(Problem::io(
-                            format!("{}/{}", d.rel(), lossy(&name)),
-                            &err,
-                        ));
+                        problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));
                         continue;
                     }
                 };

@@ -39,7 +39,12 @@ fn bare(s: &str) -> String {
 /// elsewhere), then a layer by chain id or diff id, then an overlay2 dir id (full ids or
 /// unique prefixes of at least 4 characters).
 pub fn resolve(model: &Model, name: &str) -> Result<Target, String> {
-    let nothing = || format!("No such image, container or layer: {}", crate::report::sanitize(name));
+    let nothing = || {
+        format!(
+            "No such image, container or layer: {}",
+            crate::report::sanitize(name)
+        )
+    };
     match crate::report::inspect::resolve_container(model, name) {
         Ok(Some(c)) => return Ok(Target::Container(c)),
         Ok(None) => {}
@@ -62,7 +67,9 @@ pub fn resolve(model: &Model, name: &str) -> Result<Target, String> {
         .filter(|&l| {
             let r = &model.layers[l];
             r.chain_id.hex().starts_with(&want)
-                || r.diff_id.as_ref().is_some_and(|d| bare(d.as_str()).starts_with(&want))
+                || r.diff_id
+                    .as_ref()
+                    .is_some_and(|d| bare(d.as_str()).starts_with(&want))
         })
         .collect();
     if let Some(&l) = layers.iter().find(|&&l| {
@@ -318,7 +325,11 @@ pub fn describe(model: &Model, t: Target) -> (String, String) {
         }
         Target::Container(c) => (
             "container".into(),
-            model.containers[c].rec.name.trim_start_matches('/').to_owned(),
+            model.containers[c]
+                .rec
+                .name
+                .trim_start_matches('/')
+                .to_owned(),
         ),
         Target::Layer(l) => ("layer".into(), model.layers[l].chain_id.as_str().to_owned()),
         Target::Dir(d) => ("dir".into(), model.dirs[d].id.clone()),

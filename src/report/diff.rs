@@ -47,7 +47,11 @@ impl super::Report for DiffReport {
     }
 }
 
-fn view(model: &Model, name: &str, problems: &mut Vec<Problem>) -> Result<(crate::fs::Stack, TargetRef), Fatal> {
+fn view(
+    model: &Model,
+    name: &str,
+    problems: &mut Vec<Problem>,
+) -> Result<(crate::fs::Stack, TargetRef), Fatal> {
     let t = target::resolve(model, name).map_err(Fatal::Usage)?;
     let stack = match t {
         Target::Layer(l) => target::chain_stack(model, l),
@@ -140,7 +144,9 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
                 problems,
             })
         }
-        _ => Err(Fatal::Usage("diff takes a container, or two images, layers or containers".into())),
+        _ => Err(Fatal::Usage(
+            "diff takes a container, or two images, layers or containers".into(),
+        )),
     }
 }
 
@@ -158,7 +164,14 @@ pub fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
             "D" => size(f.size_before),
             _ => format!("{} -> {}", size(f.size_before), size(f.size_after)),
         };
-        writeln!(out, "{} {}  {}  {}", f.kind, super::sanitize(&f.path), f.file_type, sizes)?;
+        writeln!(
+            out,
+            "{} {}  {}  {}",
+            f.kind,
+            super::sanitize(&f.path),
+            f.file_type,
+            sizes
+        )?;
     }
     writeln!(
         out,

@@ -55,7 +55,10 @@ pub fn cat(
     if e.meta.kind != FileKind::File {
         return Err(usage(
             path,
-            format!("not a regular file ({})", crate::root::kind_name(e.meta.kind)),
+            format!(
+                "not a regular file ({})",
+                crate::root::kind_name(e.meta.kind)
+            ),
         ));
     }
     let dir = dir_of(&parent, e.layer).ok_or_else(|| usage(path, "layer not open"))?;
@@ -176,8 +179,7 @@ fn append(
     parent: &MergedDir<'_>,
     links: &mut HashMap<(usize, u64, u64), Vec<u8>>,
 ) -> io::Result<u64> {
-    let dir = dir_of(parent, e.layer)
-        .ok_or_else(|| io::Error::other("layer not open"))?;
+    let dir = dir_of(parent, e.layer).ok_or_else(|| io::Error::other("layer not open"))?;
     let name = OsStr::from_bytes(&e.name);
     let mut h = tar::Header::new_gnu();
     h.set_mode(e.meta.mode);
@@ -208,7 +210,11 @@ fn append(
                 let mut h2 = h.clone();
                 h2.set_entry_type(tar::EntryType::Regular);
                 h2.set_mode(0o644);
-                b.append_data(&mut h2, tar_path(&fs::join(path, OPAQUE_MARKER)), io::empty())?;
+                b.append_data(
+                    &mut h2,
+                    tar_path(&fs::join(path, OPAQUE_MARKER)),
+                    io::empty(),
+                )?;
                 return Ok(2);
             }
         }
@@ -280,7 +286,9 @@ fn view_tar(
                 b.finish()?;
                 return Ok(entries);
             }
-            let md = stack.open_child(&parent, &e).map_err(|err| usage(path, err))?;
+            let md = stack
+                .open_child(&parent, &e)
+                .map_err(|err| usage(path, err))?;
             let mut ps = Vec::new();
             walk(stack, md, &p, &mut ps, |p, e, parent| {
                 if failed.is_some() {
@@ -330,7 +338,8 @@ pub fn export(
     let path = path.unwrap_or(spec_path);
     let mut problems = Vec::new();
     let o = open_target(model, name, rw_only, &mut problems)?;
-    let decided = decide_output_path(root, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
+    let decided =
+        decide_output_path(root, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
     let mut file = OutputFile::create(decided).map_err(|e| Fatal::Usage(e.to_string()))?;
     let whole = fs::components(path.as_bytes()).is_empty();
     let layer = match o.target {
@@ -342,17 +351,21 @@ pub fn export(
         sha: Sha256::new(),
         bytes: 0,
     };
-    let (mode, entries, diff_id) = if let Some(l) = layer.filter(|&l| model.layers[l].tar_split_len.is_some()) {
-        let rec = &model.layers[l];
-        let ts = format!("{}/tar-split.json.gz", rec.path);
-        let n = layer_tar(root, &ts, &o.stack.layers[0].dir, &mut w).map_err(|e| {
-            Fatal::Usage(format!("rebuilding the layer's tar: {e}"))
-        })?;
-        ("layer-tar", n, rec.diff_id.as_ref().map(|d| d.as_str().to_owned()))
-    } else {
-        let n = view_tar(root, &o.stack, path, &mut w, &mut problems)?;
-        ("view", n, None)
-    };
+    let (mode, entries, diff_id) =
+        if let Some(l) = layer.filter(|&l| model.layers[l].tar_split_len.is_some()) {
+            let rec = &model.layers[l];
+            let ts = format!("{}/tar-split.json.gz", rec.path);
+            let n = layer_tar(root, &ts, &o.stack.layers[0].dir, &mut w)
+                .map_err(|e| Fatal::Usage(format!("rebuilding the layer's tar: {e}")))?;
+            (
+                "layer-tar",
+                n,
+                rec.diff_id.as_ref().map(|d| d.as_str().to_owned()),
+            )
+        } else {
+            let n = view_tar(root, &o.stack, path, &mut w, &mut problems)?;
+            ("view", n, None)
+        };
     w.flush()?;
     let sha256 = format!("sha256:{:x}", w.sha.finalize());
     let bytes = w.bytes;

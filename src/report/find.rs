@@ -433,7 +433,11 @@ pub fn render(r: &FindReport, out: &mut dyn Write) -> io::Result<()> {
     for h in &r.hits {
         let layer = match (&h.source, &r.target) {
             (Some(s), _) => s.short(),
-            (None, Some(t)) => t.stack.get(h.file.layer).map(LayerInfo::short).unwrap_or_default(),
+            (None, Some(t)) => t
+                .stack
+                .get(h.file.layer)
+                .map(LayerInfo::short)
+                .unwrap_or_default(),
             _ => String::new(),
         };
         let mut line = format!(
@@ -467,13 +471,32 @@ pub fn filter_from(args: &crate::cli::FindArgs) -> Result<Filter, Fatal> {
     Ok(Filter {
         name: args.name.clone(),
         path: args.path.clone(),
-        kind: args.file_type.map(parse_type).transpose().map_err(Fatal::Usage)?,
-        size: args.size.as_deref().map(parse_size).transpose().map_err(Fatal::Usage)?,
+        kind: args
+            .file_type
+            .map(parse_type)
+            .transpose()
+            .map_err(Fatal::Usage)?,
+        size: args
+            .size
+            .as_deref()
+            .map(parse_size)
+            .transpose()
+            .map_err(Fatal::Usage)?,
         setuid: args.setuid,
         setgid: args.setgid,
         world_writable: args.world_writable,
-        newer: args.newer.as_deref().map(parse_time).transpose().map_err(Fatal::Usage)?,
-        older: args.older.as_deref().map(parse_time).transpose().map_err(Fatal::Usage)?,
+        newer: args
+            .newer
+            .as_deref()
+            .map(parse_time)
+            .transpose()
+            .map_err(Fatal::Usage)?,
+        older: args
+            .older
+            .as_deref()
+            .map(parse_time)
+            .transpose()
+            .map_err(Fatal::Usage)?,
         uid: args.uid,
         gid: args.gid,
     })
@@ -498,7 +521,10 @@ mod tests {
 
     #[test]
     fn sizes_and_times() {
-        assert_eq!(parse_size("+10M").unwrap(), (std::cmp::Ordering::Greater, 10 << 20));
+        assert_eq!(
+            parse_size("+10M").unwrap(),
+            (std::cmp::Ordering::Greater, 10 << 20)
+        );
         assert_eq!(parse_size("-4k").unwrap(), (std::cmp::Ordering::Less, 4096));
         assert_eq!(parse_size("100").unwrap(), (std::cmp::Ordering::Equal, 100));
         assert!(parse_size("x").is_err());

@@ -243,10 +243,10 @@ fn name_of(path: &str) -> &str {
 
 /// One `ls -l` line (the name as given).
 pub fn long_line(r: &FileRow, stack: &[LayerInfo], name: &str) -> String {
-    let mtime = r
-        .mtime
-        .parse::<jiff::Timestamp>()
-        .map_or_else(|_| r.mtime.clone(), |t| t.strftime("%Y-%m-%d %H:%M").to_string());
+    let mtime = r.mtime.parse::<jiff::Timestamp>().map_or_else(
+        |_| r.mtime.clone(),
+        |t| t.strftime("%Y-%m-%d %H:%M").to_string(),
+    );
     let layer = stack.get(r.layer).map(LayerInfo::short).unwrap_or_default();
     let mut s = format!(
         "{} {:>5} {:>5} {:>10} {} {:<12} {}",

@@ -3,20 +3,20 @@
 //! Reports never touch the disk.
 
 pub mod check;
+pub mod diff;
 pub mod du;
+pub mod export;
+pub mod find;
 pub mod history;
 pub mod images;
 pub mod info;
 pub mod inspect;
+pub mod ls;
 pub mod orphans;
 pub mod ps;
+pub mod trace;
 pub mod tree;
 pub mod verify;
-pub mod ls;
-pub mod diff;
-pub mod export;
-pub mod find;
-pub mod trace;
 pub mod volumes;
 
 use crate::model::resolve::Resolved;

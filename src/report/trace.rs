@@ -7,9 +7,9 @@
 //! layer holds the names it holds). Without a target, every image and container whose
 //! stack touches the path is traced.
 
+use crate::fs::merge::type_name;
 use crate::fs::target::{self, container_stack, image_stack};
 use crate::fs::{self, absent, dir_is_opaque, is_whiteout, LayerInfo, Stack};
-use crate::fs::merge::type_name;
 use crate::model::Model;
 use crate::problem::Problem;
 use crate::root::{DataRoot, FileKind, Meta};
@@ -200,7 +200,11 @@ fn trace_stack(
                         let mut d = Vec::new();
                         let (a, b) = (&old.meta, &new.meta);
                         if a.kind != b.kind {
-                            d.push(format!("type {} -> {}", type_name(a.kind), type_name(b.kind)));
+                            d.push(format!(
+                                "type {} -> {}",
+                                type_name(a.kind),
+                                type_name(b.kind)
+                            ));
                         }
                         if a.mode != b.mode {
                             d.push(format!("mode {:04o} -> {:04o}", a.mode, b.mode));
@@ -218,10 +222,14 @@ fn trace_stack(
                                 new.link.as_deref().unwrap_or("-")
                             ));
                         }
-                        if old.sha256 != new.sha256 && old.sha256.is_some() && new.sha256.is_some() {
+                        if old.sha256 != new.sha256 && old.sha256.is_some() && new.sha256.is_some()
+                        {
                             d.push("content changed".into());
                         }
-                        if b.kind != FileKind::Dir && (a.mtime, a.mtime_nsec) != (b.mtime, b.mtime_nsec) && d.is_empty() {
+                        if b.kind != FileKind::Dir
+                            && (a.mtime, a.mtime_nsec) != (b.mtime, b.mtime_nsec)
+                            && d.is_empty()
+                        {
                             d.push("mtime only (copied up, same content)".into());
                         }
                         if !d.is_empty() {
@@ -266,7 +274,12 @@ pub fn build(
     } else {
         for i in model.loaded_images() {
             let (kind, n) = target::describe(model, target::Target::Image(i));
-            stacks.push((kind, n, model.images[i].rec.id.as_str().to_owned(), image_stack(model, i)));
+            stacks.push((
+                kind,
+                n,
+                model.images[i].rec.id.as_str().to_owned(),
+                image_stack(model, i),
+            ));
         }
         for c in 0..model.containers.len() {
             if let Some(s) = container_stack(model, c, &mut problems) {
