@@ -150,7 +150,7 @@ impl OutputFile {
 }
 
 fn libc_nofollow() -> i32 {
-    rustix::fs::OFlags::NOFOLLOW.bits() as i32
+    i32::try_from(rustix::fs::OFlags::NOFOLLOW.bits()).unwrap_or(0)
 }
 
 impl Write for OutputFile {

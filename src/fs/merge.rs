@@ -290,6 +290,7 @@ fn link_of(md: &MergedDir<'_>, e: &Entry) -> Option<Vec<u8>> {
 
 /// Two views compared path by path: added, changed (`statDifferent`, or another symlink
 /// target), removed; what an added or removed directory holds is listed too.
+#[allow(clippy::many_single_char_names)]
 pub fn compare<'r>(
     a: (&Stack, MergedDir<'r>),
     b: (&Stack, MergedDir<'r>),

@@ -118,6 +118,7 @@ impl<W: Write> Write for Hashing<W> {
 }
 
 /// Rebuild a layer's tar from its tar-split and its dir: entries written.
+#[allow(clippy::many_single_char_names)]
 fn layer_tar(root: &DataRoot, tar_split: &str, diff: &str, w: &mut dyn Write) -> io::Result<u64> {
     let (p, n) = tar_split.rsplit_once('/').unwrap_or(("", tar_split));
     let (f, _) = root.dir(p)?.open(OsStr::new(n))?;
@@ -266,6 +267,7 @@ fn append(
 }
 
 /// Write a view (or its subtree) as a tar.
+#[allow(clippy::many_single_char_names)]
 fn view_tar(
     root: &DataRoot,
     stack: &Stack,

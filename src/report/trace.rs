@@ -85,10 +85,7 @@ impl super::Report for TraceReport {
 }
 
 fn probe(root: &DataRoot, layer: &LayerInfo, comps: &[Vec<u8>]) -> io::Result<Probe> {
-    let mut dir = match root.dir(&layer.dir) {
-        Ok(d) => d,
-        Err(e) => return Err(e),
-    };
+    let mut dir = root.dir(&layer.dir)?;
     let Some((last, parents)) = comps.split_last() else {
         return Ok(Probe::Absent);
     };
@@ -312,6 +309,7 @@ pub fn build(
 }
 
 pub fn render(r: &TraceReport, out: &mut dyn Write) -> io::Result<()> {
+    use std::fmt::Write as _;
     if r.traces.is_empty() {
         return writeln!(out, "{}: in no layer", super::sanitize(&r.path));
     }
@@ -330,21 +328,22 @@ pub fn render(r: &TraceReport, out: &mut dyn Write) -> io::Result<()> {
         for e in &t.events {
             let mut line = format!("  {:<8} {:<12}", e.kind, e.layer.short());
             if let (Some(ty), Some(mode)) = (e.file_type, &e.mode) {
-                line.push_str(&format!(
+                let _ = write!(
+                    line,
                     " {ty} {mode} {}:{} {}B",
                     e.uid.unwrap_or(0),
                     e.gid.unwrap_or(0),
                     e.size.unwrap_or(0)
-                ));
+                );
             }
             if let Some(l) = &e.link_target {
-                line.push_str(&format!(" -> {}", super::sanitize(l)));
+                let _ = write!(line, " -> {}", super::sanitize(l));
             }
             if let Some(s) = &e.sha256 {
-                line.push_str(&format!(" {}", crate::fs::short_hex(s)));
+                let _ = write!(line, " {}", crate::fs::short_hex(s));
             }
             if !e.details.is_empty() {
-                line.push_str(&format!(" [{}]", super::sanitize(&e.details.join(", "))));
+                let _ = write!(line, " [{}]", super::sanitize(&e.details.join(", ")));
             }
             writeln!(out, "{line}")?;
             if let Some(by) = &e.layer.created_by {
