@@ -294,7 +294,38 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::emit(&report, json, out, err, report::trace::render)?;
             Ok(ExitStatus::Done)
         }
-        Command::Waste(_) | Command::Timeline(_) => Err(Fatal::Usage("not built yet".into())),
+        Command::Waste(args) => {
+            let i = report::resolve_or_fail(&model, &args.image)?;
+            let report = report::waste::build(&root, &model, i, args.top);
+            report::emit(&report, json, out, err, report::waste::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Timeline(args) => {
+            let report = report::timeline::build(&root, &model, args.files);
+            let format = match (args.format, json, args.csv, args.bodyfile) {
+                (_, true, _, _) => cli::TimelineFormat::Json,
+                (_, _, true, _) => cli::TimelineFormat::Csv,
+                (_, _, _, true) => cli::TimelineFormat::Bodyfile,
+                (f, _, _, _) => f,
+            };
+            match format {
+                cli::TimelineFormat::Text => {
+                    report::emit(&report, false, out, err, report::timeline::render)?;
+                }
+                cli::TimelineFormat::Json => {
+                    report::emit(&report, true, out, err, report::timeline::render)?;
+                }
+                cli::TimelineFormat::Csv => {
+                    report::timeline::render_csv(&report, out)?;
+                    report::write_problems(&report.problems, err)?;
+                }
+                cli::TimelineFormat::Bodyfile => {
+                    report::timeline::render_bodyfile(&report, out)?;
+                    report::write_problems(&report.problems, err)?;
+                }
+            }
+            Ok(ExitStatus::Done)
+        }
         Command::Volumes => {
             let du = report::du::build(
                 &model,

@@ -619,3 +619,144 @@ fn trace_follows_the_dockerfile() {
         .unwrap()
         .contains("rm /etc/motd"));
 }
+
+#[test]
+fn waste_is_what_upper_layers_hide() {
+    let s = SampleRoot::unpack("full");
+    for image in ["app:1", "committed:1", "bk:1"] {
+        let dirs = layer_dirs(&s, image);
+        let tmp = tempfile::tempdir().unwrap();
+        let merged = tmp.path().join("m");
+        materialise(&dirs, &merged);
+        // a regular file of a lower layer is wasted when the view does not show it or
+        // a higher layer holds an entry of that name
+        let mut want: BTreeMap<String, u64> = BTreeMap::new();
+        for (k, d) in dirs.iter().enumerate() {
+            for e in walkdir::WalkDir::new(d).min_depth(1) {
+                let e = e.unwrap();
+                if !e.file_type().is_file() {
+                    continue;
+                }
+                let rel = e.path().strip_prefix(d).unwrap();
+                let hidden = fs::symlink_metadata(merged.join(rel)).is_err()
+                    || dirs[k + 1..]
+                        .iter()
+                        .any(|up| fs::symlink_metadata(up.join(rel)).is_ok_and(|m| !m.is_dir()));
+                if hidden {
+                    *want
+                        .entry(format!("/{}", rel.to_str().unwrap()))
+                        .or_default() += e.metadata().unwrap().len();
+                }
+            }
+        }
+        let v = json(&s.root, &["waste", image]);
+        let got: BTreeMap<String, u64> = v["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["path"].as_str().unwrap().to_owned(),
+                    p["wasted_bytes"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{image}");
+        assert!(!want.is_empty(), "{image}");
+        assert_eq!(v["wasted_bytes"], want.values().sum::<u64>());
+    }
+}
+
+#[test]
+fn timeline_is_what_the_daemon_reported() {
+    let s = SampleRoot::unpack("full");
+    let v = json(&s.root, &["timeline"]);
+    let events = v["events"].as_array().unwrap();
+    let has = |kind: &str, object: &str, t: &str| {
+        let want = common::unix(t);
+        events
+            .iter()
+            .any(|e| e["kind"] == kind && e["object"] == object && e["unix"] == want)
+    };
+    let mut checked = 0;
+    for c in s.daemon_json("container-inspect.json").as_array().unwrap() {
+        let name = c["Name"].as_str().unwrap().trim_start_matches('/');
+        assert!(
+            has("container-created", name, c["Created"].as_str().unwrap()),
+            "{name}"
+        );
+        let st = &c["State"];
+        if !st["StartedAt"].as_str().unwrap().starts_with("0001") {
+            assert!(
+                has("container-started", name, st["StartedAt"].as_str().unwrap()),
+                "{name}"
+            );
+        }
+        if st["Running"] == false && !st["FinishedAt"].as_str().unwrap().starts_with("0001") {
+            assert!(
+                has(
+                    "container-finished",
+                    name,
+                    st["FinishedAt"].as_str().unwrap()
+                ),
+                "{name}"
+            );
+        }
+        checked += 1;
+    }
+    assert_eq!(checked, 12);
+    for im in s.daemon_json("image-inspect.json").as_array().unwrap() {
+        let Some(tag) = im["RepoTags"].as_array().unwrap().iter().find_map(|t| {
+            let t = t.as_str().unwrap();
+            (!t.starts_with("127.")).then_some(t)
+        }) else {
+            continue;
+        };
+        let t = common::unix(im["Created"].as_str().unwrap());
+        assert!(
+            events
+                .iter()
+                .any(|e| e["kind"] == "image-created" && e["unix"] == t && e["detail"] == im["Id"]),
+            "{tag}"
+        );
+    }
+    // c-logs printed `log line 0..199`, rotated at 1k into 3 files
+    let last = events
+        .iter()
+        .find(|e| e["kind"] == "log-last-line" && e["object"] == "c-logs")
+        .unwrap();
+    assert_eq!(
+        last["detail"],
+        "log line 199: the quick brown fox jumps over the lazy dog"
+    );
+    let first = events
+        .iter()
+        .find(|e| e["kind"] == "log-first-line" && e["object"] == "c-logs")
+        .unwrap();
+    assert!(first["source"].as_str().unwrap().ends_with("-json.log.2"));
+    // sorted by time
+    let times: Vec<&str> = events.iter().map(|e| e["time"].as_str().unwrap()).collect();
+    assert!(times.windows(2).all(|w| w[0] <= w[1]));
+    // the bodyfile: 11 fields, the event's time as mtime; --files adds the RW layers' files
+    let (code, body, _) = run(&s.root, &["timeline", "--files", "--bodyfile"]);
+    assert_eq!(code, 0);
+    let lines: Vec<&str> = body.lines().collect();
+    assert!(lines.iter().all(|l| l.split('|').count() == 11), "{body}");
+    let f = lines.iter().find(|l| l.contains("/committed.txt")).unwrap();
+    let fields: Vec<&str> = f.split('|').collect();
+    let m = fs::metadata(
+        walkdir::WalkDir::new(s.path("overlay2"))
+            .into_iter()
+            .filter_map(Result::ok)
+            .find(|e| {
+                e.file_name() == "committed.txt" && e.path().to_str().unwrap().contains("/diff/")
+            })
+            .unwrap()
+            .path(),
+    )
+    .unwrap();
+    assert_eq!(fields[8], m.mtime().to_string());
+    assert_eq!(fields[6], "10");
+    let (_, csv, _) = run(&s.root, &["timeline", "--csv"]);
+    assert_eq!(csv.lines().count(), events.len() + 1);
+}

@@ -14,10 +14,12 @@ pub mod inspect;
 pub mod ls;
 pub mod orphans;
 pub mod ps;
+pub mod timeline;
 pub mod trace;
 pub mod tree;
 pub mod verify;
 pub mod volumes;
+pub mod waste;
 
 use crate::model::resolve::Resolved;
 use crate::model::Model;
