@@ -27,7 +27,7 @@ use serde::Serialize;
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::io;
-use std::os::unix::ffi::OsStrExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// The xattrs that make a directory opaque: the kernel's, and the `userxattr` form.
 pub const OPAQUE_KEYS: [&str; 2] = ["trusted.overlay.opaque", "user.overlay.opaque"];
@@ -265,6 +265,9 @@ impl Stack {
     /// The names of a merged directory (whiteouts and what they hide left out), sorted
     /// by name. Problems name the layer dirs that could not be listed.
     pub fn list(&self, md: &MergedDir<'_>, problems: &mut Vec<Problem>) -> Vec<Entry> {
+        if md.layers.len() == 1 && !self.whiteout_files {
+            return self.list_one(&md.layers[0], problems);
+        }
         // name -> (index in out or usize::MAX for a hidden name, merge still open)
         let mut seen: HashMap<Vec<u8>, (usize, bool)> = HashMap::new();
         let mut out: Vec<Entry> = Vec::new();
@@ -343,6 +346,43 @@ impl Stack {
             }
         }
         out.sort_by(|a, b| a.name.cmp(&b.name));
+        out
+    }
+
+    /// `list` of a single layer: no names to merge.
+    fn list_one(&self, (i, d): &(usize, Dir<'_>), problems: &mut Vec<Problem>) -> Vec<Entry> {
+        let entries = match d.entries() {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem::io(d.rel().to_owned(), &e));
+                return Vec::new();
+            }
+        };
+        let mut out = Vec::with_capacity(entries.len());
+        for e in entries {
+            let name = e.name.into_vec();
+            let m = match d.lstat(OsStr::from_bytes(&name)) {
+                Ok(m) => m,
+                Err(err) => {
+                    problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));
+                    continue;
+                }
+            };
+            let whiteout = is_whiteout(&m);
+            if whiteout && !self.raw {
+                continue;
+            }
+            let opaque = self.raw && m.kind == FileKind::Dir && entry_is_opaque(d, &name);
+            out.push(Entry {
+                name,
+                meta: m,
+                layer: *i,
+                below: Vec::new(),
+                whiteout,
+                opaque,
+            });
+        }
+        out.sort_unstable_by(|a, b| a.name.cmp(&b.name));
         out
     }
 
