@@ -233,6 +233,24 @@ fn ls_of_a_subdir_and_of_one_layer_shows_whiteouts_and_opaque_dirs() {
     );
     assert_eq!(v["entries"][0]["path"], "/opt/keep");
     assert_eq!(v["entries"][0]["opaque"], true);
+    // a container's own layer: c-sparse deleted /etc/motd and /data/sub/b
+    let v = json(&s.root, &["ls", "-R", "--rw", "c-sparse"]);
+    let wh: BTreeSet<&str> = v["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|e| e["whiteout"] == true)
+        .map(|e| e["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(wh, BTreeSet::from(["/data/sub/b", "/etc/motd"]));
+    // an archive root lists, but keeps no layer contents: cat says so, prints nothing
+    let (code, out, err) = run(&s.archive, &["cat", "app:1:/data/hello.txt"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not kept"), "{err}");
+    let (code, _, err) = run(&s.root, &["ls", "no-such-thing"]);
+    assert_eq!(code, 2);
+    assert!(err.contains("No such image, container or layer"), "{err}");
 }
 
 #[test]
@@ -550,6 +568,19 @@ fn find_setuid_is_gnu_find_perm_4000_on_the_merged_copy() {
         (vec!["--type", "l"], vec!["-type", "l"]),
         (vec!["--path", "/data/*"], vec!["-path", "*/m/data/*"]),
         (vec!["--size", "+10k"], vec!["-size", "+10k"]),
+        (
+            vec!["--world-writable"],
+            vec!["-perm", "-0002", "!", "-type", "l"],
+        ),
+        // (files only: copying into the merged copy touched its dirs' mtimes)
+        (
+            vec!["--newer", "2026-11-25T14:33:09Z", "--type", "f"],
+            vec!["-newermt", "2026-11-25T14:33:09Z", "-type", "f"],
+        ),
+        (
+            vec!["--uid", "0", "--type", "d"],
+            vec!["-uid", "0", "-type", "d"],
+        ),
     ] {
         let want: BTreeSet<String> = gnu_find(&merged, &gnu).into_keys().collect();
         let mut a = vec!["find", "app:1"];

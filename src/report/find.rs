@@ -193,7 +193,9 @@ impl Filter {
                 return false;
             }
         }
-        if self.newer.is_some_and(|t| m.mtime <= t) || self.older.is_some_and(|t| m.mtime >= t) {
+        // as `find -newermt`: strictly after the time, nanoseconds counted
+        let after = |t: i64| m.mtime > t || (m.mtime == t && m.mtime_nsec > 0);
+        if self.newer.is_some_and(|t| !after(t)) || self.older.is_some_and(|t| m.mtime >= t) {
             return false;
         }
         if self.uid.is_some_and(|u| m.uid != u) || self.gid.is_some_and(|g| m.gid != g) {
