@@ -250,6 +250,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 args.rw,
                 args.recursive,
                 args.long,
+                json,
             )?;
             report::emit(&report, json, out, err, report::ls::render)?;
             Ok(ExitStatus::Done)

@@ -138,6 +138,25 @@ pub fn row(path: &[u8], e: &Entry, parent: &MergedDir<'_>) -> FileRow {
     }
 }
 
+/// A row with the path, type and markers only (for a names-only listing).
+fn light_row(path: &[u8], e: &Entry) -> FileRow {
+    FileRow {
+        path: fs::shown(path),
+        file_type: type_name(e.meta.kind),
+        mode: String::new(),
+        perms: String::new(),
+        uid: e.meta.uid,
+        gid: e.meta.gid,
+        size: e.meta.len,
+        nlink: e.meta.nlink,
+        mtime: String::new(),
+        link_target: None,
+        layer: e.layer,
+        whiteout: e.whiteout,
+        opaque: e.opaque,
+    }
+}
+
 /// A resolved TARGET and its stack.
 pub struct Opened {
     pub target: Target,
@@ -197,6 +216,7 @@ pub fn build(
     rw_only: bool,
     recursive: bool,
     long: bool,
+    json: bool,
 ) -> Result<LsReport, Fatal> {
     let (name, path) = target::split_spec(spec);
     let mut problems = Vec::new();
@@ -223,8 +243,14 @@ pub fn build(
             });
         }
     };
+    // Names only (no `-l`, no JSON): the other fields are left empty, not computed.
+    let light = !long && !json;
     walk(&o.stack, start, &base, &mut problems, |p, e, parent| {
-        entries.push(row(p, e, parent));
+        entries.push(if light {
+            light_row(p, e)
+        } else {
+            row(p, e, parent)
+        });
         recursive
     });
     Ok(LsReport {
