@@ -82,6 +82,38 @@ pub struct Stack {
     pub whiteout_files: bool,
     /// One layer shown as it is: its whiteouts listed (not applied), opaque dirs marked.
     pub raw: bool,
+    /// Only names and types are needed: where the directory listing tells an entry's
+    /// type (and it is not a character device, a possible whiteout), it is not
+    /// `lstat`ed and its `meta` holds the kind alone (as `ls -R` reads no inode).
+    pub names_only: bool,
+}
+
+/// A `Meta` that knows only the kind (see `Stack::names_only`).
+fn kind_only(kind: FileKind) -> Meta {
+    Meta {
+        kind,
+        len: 0,
+        disk: None,
+        dev: 0,
+        ino: 0,
+        nlink: 0,
+        mode: 0,
+        uid: 0,
+        gid: 0,
+        rdev: 0,
+        mtime: 0,
+        mtime_nsec: 0,
+    }
+}
+
+impl Stack {
+    /// `lstat` of an entry, or its kind alone when that is all the listing needs.
+    fn stat_entry(&self, d: &Dir<'_>, name: &[u8], kind: Option<FileKind>) -> io::Result<Meta> {
+        match kind {
+            Some(k) if self.names_only && k != FileKind::CharDevice => Ok(kind_only(k)),
+            _ => d.lstat(OsStr::from_bytes(name)),
+        }
+    }
 }
 
 /// A directory of a merged view: one open directory per layer that merges into it,
@@ -317,7 +349,7 @@ impl Stack {
                 if self.raw && name == OPAQUE_MARKER {
                     continue;
                 }
-                let m = match d.lstat(OsStr::from_bytes(&name)) {
+                let m = match self.stat_entry(d, &name, e.kind) {
                     Ok(m) => m,
                     Err(err) => {
                         problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));
@@ -360,8 +392,9 @@ impl Stack {
         };
         let mut out = Vec::with_capacity(entries.len());
         for e in entries {
+            let kind = e.kind;
             let name = e.name.into_vec();
-            let m = match d.lstat(OsStr::from_bytes(&name)) {
+            let m = match self.stat_entry(d, &name, kind) {
                 Ok(m) => m,
                 Err(err) => {
                     problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));

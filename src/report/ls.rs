@@ -220,8 +220,12 @@ pub fn build(
 ) -> Result<LsReport, Fatal> {
     let (name, path) = target::split_spec(spec);
     let mut problems = Vec::new();
-    let o = open_target(model, name, rw_only, &mut problems)?;
+    let mut o = open_target(model, name, rw_only, &mut problems)?;
     let mut entries = Vec::new();
+    // Names only (no `-l`, no JSON): no inode is read where the listing tells the type,
+    // and the other fields are left empty.
+    let light = !long && !json;
+    o.stack.names_only = light;
     let (start, base) = match locate(root, &o.stack, path)? {
         None => (o.stack.open(root, &mut problems), Vec::new()),
         Some((e, parent, p)) if e.is_dir() && !e.whiteout => {
@@ -243,8 +247,6 @@ pub fn build(
             });
         }
     };
-    // Names only (no `-l`, no JSON): the other fields are left empty, not computed.
-    let light = !long && !json;
     walk(&o.stack, start, &base, &mut problems, |p, e, parent| {
         entries.push(if light {
             light_row(p, e)
