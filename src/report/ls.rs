@@ -209,6 +209,7 @@ pub fn locate<'r>(
     }
 }
 
+#[allow(clippy::fn_params_excessive_bools)] // the command's flags, passed as given
 pub fn build(
     root: &DataRoot,
     model: &Model,
