@@ -514,6 +514,34 @@ fn cat_is_the_merged_copy_and_never_the_host() {
     assert_eq!(code, 2);
     assert!(out.is_empty());
     assert!(err.contains("symbolic links"), "{err}");
+    // a FIFO planted in a layer is listed and exported, never opened (no hang)
+    let ok = Command::new("mkfifo")
+        .arg(top.join("fifo"))
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok);
+    let (code, out, err) = run(&s.root, &["cat", "app:1:/fifo"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("not a regular file"), "{err}");
+    let v = json(&s.root, &["ls", "app:1:/fifo"]);
+    assert_eq!(v["entries"][0]["type"], "fifo");
+    let tar = tmp.path().join("with-fifo.tar");
+    json(&s.root, &["export", "app:1", "-o", tar.to_str().unwrap()]);
+    let list = Command::new("tar").arg("-tvf").arg(&tar).output().unwrap();
+    let list = String::from_utf8(list.stdout).unwrap();
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('p') && l.ends_with(" fifo")),
+        "{list}"
+    );
+    // the planted links are exported as links, not followed
+    assert!(
+        list.lines()
+            .any(|l| l.starts_with('l') && l.ends_with("evil -> /etc")),
+        "{list}"
+    );
     // a layer dir replaced by a symlink to the host's /etc is refused, not followed
     let victim = top.parent().unwrap().join("diff-moved");
     fs::rename(top, &victim).unwrap();
