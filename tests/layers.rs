@@ -842,3 +842,90 @@ fn timeline_is_what_the_daemon_reported() {
     let (_, csv, _) = run(&s.root, &["timeline", "--csv"]);
     assert_eq!(csv.lines().count(), events.len() + 1);
 }
+
+/// The dockerd 28.5 overlay2 capture (`sample-roots/modern`), where it is in the tree:
+/// `docker diff`, `docker export` listings and `docker save` blob sizes recorded by the
+/// daemon beside it.
+#[test]
+fn modern_root_diff_export_and_save_agree_with_the_daemon() {
+    if !common::repo()
+        .join("sample-roots/modern/root.tar.gz")
+        .exists()
+    {
+        eprintln!("sample-roots/modern not in this tree; nothing to compare");
+        return;
+    }
+    let s = SampleRoot::unpack("modern");
+    let daemon = s.daemon.clone().unwrap();
+    let mut diffs = 0;
+    for f in fs::read_dir(daemon.join("diff")).unwrap() {
+        let f = f.unwrap().path();
+        let id = f.file_stem().unwrap().to_str().unwrap().to_owned();
+        let want: BTreeSet<String> = fs::read_to_string(&f)
+            .unwrap()
+            .lines()
+            .filter(|l| !l.is_empty())
+            .map(str::to_owned)
+            .collect();
+        let (code, out, err) = run(&s.root, &["diff", &id]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(
+            out.lines().map(str::to_owned).collect::<BTreeSet<_>>(),
+            want,
+            "{id}"
+        );
+        diffs += 1;
+    }
+    assert!(diffs > 0);
+    // `docker export CONTAINER` (tar -tv listings): the same names
+    let tmp = tempfile::tempdir().unwrap();
+    let mut exports = 0;
+    for f in fs::read_dir(daemon.join("export")).unwrap() {
+        let f = f.unwrap().path();
+        let name = f.file_stem().unwrap().to_str().unwrap().to_owned();
+        let want: BTreeSet<String> = fs::read_to_string(&f)
+            .unwrap()
+            .lines()
+            .filter_map(|l| l.split_whitespace().nth(5))
+            .map(|n| n.trim_end_matches('/').to_owned())
+            .collect();
+        let tar = tmp.path().join(format!("{name}.tar"));
+        json(&s.root, &["export", &name, "-o", tar.to_str().unwrap()]);
+        let list = Command::new("tar").arg("-tf").arg(&tar).output().unwrap();
+        let got: BTreeSet<String> = String::from_utf8(list.stdout)
+            .unwrap()
+            .lines()
+            .map(|n| n.trim_end_matches('/').to_owned())
+            .collect();
+        assert_eq!(got, want, "docker export {name}");
+        exports += 1;
+    }
+    assert!(exports > 0);
+    // every layer: its tar hashes to its DiffID and has the size of `docker save`'s blob
+    let mut saved: BTreeMap<String, u64> = BTreeMap::new();
+    for f in fs::read_dir(daemon.join("save")).unwrap() {
+        for l in fs::read_to_string(f.unwrap().path()).unwrap().lines() {
+            let w: Vec<&str> = l.split_whitespace().collect();
+            if let Some(hex) = w.get(5).and_then(|n| n.strip_prefix("blobs/sha256/")) {
+                saved.insert(hex.to_owned(), w[2].parse().unwrap());
+            }
+        }
+    }
+    let layerdb = s.path("image/overlay2/layerdb/sha256");
+    let mut matched = 0;
+    for e in fs::read_dir(&layerdb).unwrap() {
+        let chain = e.unwrap().file_name().into_string().unwrap();
+        let tar = tmp.path().join("layer.tar");
+        let v = json(
+            &s.root,
+            &["export", &chain, "-o", tar.to_str().unwrap(), "--force"],
+        );
+        assert_eq!(v["diff_id_matches"], true, "{chain}");
+        let hex = v["diff_id"].as_str().unwrap().trim_start_matches("sha256:");
+        if let Some(&size) = saved.get(hex) {
+            assert_eq!(v["bytes"], size, "{chain}");
+            matched += 1;
+        }
+    }
+    assert!(matched > 0);
+}
