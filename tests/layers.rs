@@ -613,6 +613,20 @@ fn find_setuid_is_gnu_find_perm_4000_on_the_merged_copy() {
         .find(|c| c["name"] == "c-running")
         .unwrap();
     assert_eq!(running["visible"], true);
+    // a dir nothing references, planted in overlay2/, is searched too
+    let planted = s.path("overlay2/planted/diff/usr/bin");
+    fs::create_dir_all(&planted).unwrap();
+    fs::write(planted.join("x"), b"#!/bin/sh\n").unwrap();
+    fs::set_permissions(planted.join("x"), fs::Permissions::from_mode(0o4755)).unwrap();
+    let v = json(&s.root, &["find", "--setuid"]);
+    let x = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["path"] == "/usr/bin/x")
+        .expect("the planted setuid file");
+    assert_eq!(x["source"]["role"], "unreferenced");
+    assert_eq!(x["source"]["dir"], "overlay2/planted/diff");
     // name, type and size filters against GNU find
     for (args, gnu) in [
         (vec!["--name", "*.txt"], vec!["-name", "*.txt"]),

@@ -1,10 +1,10 @@
 //! `dockscope find [TARGET]`: files by name, path, type, size, mode bits, time and
 //! owner. With TARGET, its view is searched (merged, or one layer alone); without,
 //! every layer dir of the root is walked once (image layers, containers' init and RW
-//! layers), in parallel, and each hit names the layer that holds it, the images and
-//! containers whose stacks hold that layer, and whether the file is visible in each
-//! (not overwritten or deleted above). `--in-containers` keeps the layers under
-//! containers. Whiteouts never match.
+//! layers, overlay2 dirs nothing references), in parallel, and each hit names the layer
+//! that holds it, the images and containers whose stacks hold that layer, and whether
+//! the file is visible in each (not overwritten or deleted above). `--in-containers`
+//! keeps the layers under containers. Whiteouts never match.
 
 use super::ls::{open_target, row, FileRow, TargetRef};
 use crate::fs::merge::walk;
@@ -318,6 +318,13 @@ pub fn build(
             if seen.insert(l.dir.clone()) {
                 units.push((l.clone(), Vec::new()));
             }
+        }
+    }
+    // overlay2 dirs nothing references (a deleted image's leftovers, a planted dir)
+    for d in 0..model.dirs.len() {
+        let info = crate::fs::target::dir_info(model, d, "unreferenced");
+        if model.dirs[d].has_diff && seen.insert(info.dir.clone()) {
+            units.push((info, Vec::new()));
         }
     }
     if in_containers {
