@@ -242,6 +242,18 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 ExitStatus::Findings
             })
         }
+        Command::Ls(args) if !args.long && !json => {
+            report::ls::stream_names(
+                &root,
+                &model,
+                &args.target,
+                args.rw,
+                args.recursive,
+                out,
+                err,
+            )?;
+            Ok(ExitStatus::Done)
+        }
         Command::Ls(args) => {
             let report = report::ls::build(
                 &root,
@@ -250,7 +262,6 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 args.rw,
                 args.recursive,
                 args.long,
-                json,
             )?;
             report::emit(&report, json, out, err, report::ls::render)?;
             Ok(ExitStatus::Done)

@@ -426,3 +426,59 @@ pub fn compare<'r>(
     out.sort_by(|a, b| a.path.cmp(&b.path));
     out
 }
+
+/// Each directory of a view with its entries (sorted), depth first, a directory before
+/// its subdirectories: the order `ls -R` prints them in. Open directories are held
+/// only along the current path.
+pub fn walk_dirs(
+    stack: &Stack,
+    start: MergedDir<'_>,
+    base: &[u8],
+    problems: &mut Vec<Problem>,
+    mut on_dir: impl FnMut(&[u8], &[Entry]) -> io::Result<()>,
+) -> io::Result<()> {
+    struct Frame<'r> {
+        md: MergedDir<'r>,
+        path: Vec<u8>,
+        entries: Vec<Entry>,
+        next: usize,
+    }
+    let entries = stack.list(&start, problems);
+    on_dir(base, &entries)?;
+    let mut frames = vec![Frame {
+        md: start,
+        path: base.to_vec(),
+        entries,
+        next: 0,
+    }];
+    while let Some(top) = frames.last_mut() {
+        let Some(k) = top.entries[top.next..]
+            .iter()
+            .position(|e| e.is_dir() && !e.whiteout)
+            .map(|k| k + top.next)
+        else {
+            frames.pop();
+            continue;
+        };
+        top.next = k + 1;
+        let e = &top.entries[k];
+        let path = join(&top.path, &e.name);
+        match stack.open_child(&top.md, e) {
+            Ok(md) => {
+                let entries = stack.list(&md, problems);
+                on_dir(&path, &entries)?;
+                frames.push(Frame {
+                    md,
+                    path,
+                    entries,
+                    next: 0,
+                });
+            }
+            Err(err) => problems.push(Problem::io(
+                format!("{}/{}", layer_dir(&top.md, e.layer), lossy(&e.name)),
+                &err,
+            )),
+        }
+    }
+    Ok(())
+}

@@ -2,7 +2,7 @@
 //! or of one layer alone (whiteouts and opaque directories shown as such).
 //! Every name is listed, dot files included (as `ls -A`).
 
-use crate::fs::merge::{dir_of, type_name, walk};
+use crate::fs::merge::{dir_of, type_name, walk, walk_dirs};
 use crate::fs::target::{self, Target};
 use crate::fs::{self, Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
@@ -138,25 +138,6 @@ pub fn row(path: &[u8], e: &Entry, parent: &MergedDir<'_>) -> FileRow {
     }
 }
 
-/// A row with the path, type and markers only (for a names-only listing).
-fn light_row(path: &[u8], e: &Entry) -> FileRow {
-    FileRow {
-        path: fs::shown(path),
-        file_type: type_name(e.meta.kind),
-        mode: String::new(),
-        perms: String::new(),
-        uid: e.meta.uid,
-        gid: e.meta.gid,
-        size: e.meta.len,
-        nlink: e.meta.nlink,
-        mtime: String::new(),
-        link_target: None,
-        layer: e.layer,
-        whiteout: e.whiteout,
-        opaque: e.opaque,
-    }
-}
-
 /// A resolved TARGET and its stack.
 pub struct Opened {
     pub target: Target,
@@ -209,7 +190,6 @@ pub fn locate<'r>(
     }
 }
 
-#[allow(clippy::fn_params_excessive_bools)] // the command's flags, passed as given
 pub fn build(
     root: &DataRoot,
     model: &Model,
@@ -217,16 +197,11 @@ pub fn build(
     rw_only: bool,
     recursive: bool,
     long: bool,
-    json: bool,
 ) -> Result<LsReport, Fatal> {
     let (name, path) = target::split_spec(spec);
     let mut problems = Vec::new();
-    let mut o = open_target(model, name, rw_only, &mut problems)?;
+    let o = open_target(model, name, rw_only, &mut problems)?;
     let mut entries = Vec::new();
-    // Names only (no `-l`, no JSON): no inode is read where the listing tells the type,
-    // and the other fields are left empty.
-    let light = !long && !json;
-    o.stack.names_only = light;
     let (start, base) = match locate(root, &o.stack, path)? {
         None => (o.stack.open(root, &mut problems), Vec::new()),
         Some((e, parent, p)) if e.is_dir() && !e.whiteout => {
@@ -249,11 +224,7 @@ pub fn build(
         }
     };
     walk(&o.stack, start, &base, &mut problems, |p, e, parent| {
-        entries.push(if light {
-            light_row(p, e)
-        } else {
-            row(p, e, parent)
-        });
+        entries.push(row(p, e, parent));
         recursive
     });
     Ok(LsReport {
@@ -264,6 +235,75 @@ pub fn build(
         long,
         problems,
     })
+}
+
+/// Write a name as `ls` does, control characters escaped.
+fn write_name(out: &mut dyn Write, name: &[u8], e: &Entry) -> io::Result<()> {
+    if name.iter().any(|&b| b < 0x20 || b == 0x7f) || std::str::from_utf8(name).is_err() {
+        out.write_all(super::sanitize(&fs::lossy(name)).as_bytes())?;
+    } else {
+        out.write_all(name)?;
+    }
+    if e.whiteout {
+        out.write_all(b"  (whiteout)")?;
+    }
+    if e.opaque {
+        out.write_all(b"  (opaque)")?;
+    }
+    out.write_all(b"\n")
+}
+
+/// `ls [-R] TARGET[:PATH]` without `-l` or `--json`: names streamed as the directories
+/// are read (no inode read where the listing tells the type), in `ls -R`'s layout.
+pub fn stream_names(
+    root: &DataRoot,
+    model: &Model,
+    spec: &str,
+    rw_only: bool,
+    recursive: bool,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> Result<(), Fatal> {
+    let (name, path) = target::split_spec(spec);
+    let mut problems = Vec::new();
+    let mut o = open_target(model, name, rw_only, &mut problems)?;
+    o.stack.names_only = true;
+    let (start, base) = match locate(root, &o.stack, path)? {
+        None => (o.stack.open(root, &mut problems), Vec::new()),
+        Some((e, parent, p)) if e.is_dir() && !e.whiteout => {
+            let md = o
+                .stack
+                .open_child(&parent, &e)
+                .map_err(|err| Fatal::Usage(format!("{}: {err}", super::sanitize(path))))?;
+            (md, p)
+        }
+        Some((e, _, _)) => {
+            write_name(out, &e.name, &e)?;
+            super::write_problems(&problems, err)?;
+            return Ok(());
+        }
+    };
+    if !recursive {
+        for e in o.stack.list(&start, &mut problems) {
+            write_name(out, &e.name, &e)?;
+        }
+        super::write_problems(&problems, err)?;
+        return Ok(());
+    }
+    let mut first = true;
+    walk_dirs(&o.stack, start, &base, &mut problems, |dir, entries| {
+        if !first {
+            out.write_all(b"\n")?;
+        }
+        first = false;
+        writeln!(out, "{}:", super::sanitize(&fs::shown(dir)))?;
+        for e in entries {
+            write_name(out, &e.name, e)?;
+        }
+        Ok(())
+    })?;
+    super::write_problems(&problems, err)?;
+    Ok(())
 }
 
 fn name_of(path: &str) -> &str {
