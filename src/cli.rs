@@ -62,6 +62,22 @@ pub enum Command {
     Volumes(VolumesArgs),
     /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
     Verify(VerifyArgs),
+    /// Files of an image or container (merged view) or of one layer, as `ls`
+    Ls(LsArgs),
+    /// A container's changes as `docker diff` lists them, or two images/layers compared
+    Diff(DiffArgs),
+    /// A file of an image, container or layer, to stdout (symlinks resolved inside the view)
+    Cat(CatArgs),
+    /// A layer as the tar Docker would produce, or a view or subtree as a tar file
+    Export(ExportArgs),
+    /// Files by name, path, type, size, mode bits, time or owner, with the layers holding them
+    Find(FindArgs),
+    /// The life of one path through a layer stack: created, changed, deleted, by which step
+    Trace(TraceArgs),
+    /// Bytes an image's lower layers hold that upper layers overwrite or delete
+    Waste(WasteArgs),
+    /// What the root records, as one sorted list of timestamped events with their source files
+    Timeline(TimelineArgs),
 }
 
 #[derive(Debug, Args)]
@@ -253,4 +269,149 @@ pub struct VerifyArgs {
     /// Also rebuild every layer's tar and compare its SHA-256 with the DiffID (implies --content)
     #[arg(long)]
     pub deep: bool,
+}
+
+/// TARGET as the file commands take it.
+const TARGET_HELP: &str = "Image (as IMAGE elsewhere), container (name, id, unique id prefix), or \
+layer (chain id, diff id, overlay2 dir id, or a unique prefix of one)";
+
+#[derive(Debug, Args)]
+pub struct LsArgs {
+    /// TARGET[:PATH]: an image, container or layer, and a path in it (default `/`)
+    #[arg(value_name = "TARGET[:PATH]", long_help = TARGET_HELP)]
+    pub target: String,
+    /// Long listing: type, mode, owner, size, mtime, layer, link target
+    #[arg(short, long)]
+    pub long: bool,
+    /// List subdirectories recursively
+    #[arg(short = 'R', long)]
+    pub recursive: bool,
+    /// A container's own RW layer alone (its whiteouts and opaque dirs shown as such)
+    #[arg(long)]
+    pub rw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// A container, or two images, layers (the view as of that layer) or containers
+    #[arg(required = true, num_args = 1..=2, value_name = "TARGET")]
+    pub targets: Vec<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CatArgs {
+    /// TARGET:PATH
+    #[arg(value_name = "TARGET:PATH")]
+    pub target: String,
+    /// A container's own RW layer alone
+    #[arg(long)]
+    pub rw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// TARGET[:PATH]: a layer (its tar, byte for byte), an image or container (its merged view)
+    #[arg(value_name = "TARGET[:PATH]")]
+    pub target: String,
+    /// Only this subtree of the view (same as TARGET:PATH)
+    #[arg(value_name = "PATH")]
+    pub path: Option<String>,
+    /// The tar file to write (outside the root)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// A container's own RW layer alone
+    #[arg(long)]
+    pub rw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct FindArgs {
+    /// Search only this image, container or layer (default: every layer and container of the root)
+    #[arg(value_name = "TARGET")]
+    pub target: Option<String>,
+    /// File name glob (`*`, `?`, `[...]`), as `find -name`
+    #[arg(long, value_name = "GLOB")]
+    pub name: Option<String>,
+    /// Path glob on the whole path (`/usr/*/python*`), as `find -path`
+    #[arg(long, value_name = "GLOB")]
+    pub path: Option<String>,
+    /// Type: f, d, l, c, b, p, s
+    #[arg(long = "type", value_name = "T")]
+    pub file_type: Option<char>,
+    /// Size as `find -size`: `+10M` (more than), `-4k` (less than), `100` (exactly, bytes)
+    #[arg(long, value_name = "N", allow_hyphen_values = true)]
+    pub size: Option<String>,
+    /// Setuid files
+    #[arg(long)]
+    pub setuid: bool,
+    /// Setgid files
+    #[arg(long)]
+    pub setgid: bool,
+    /// World-writable entries (symlinks left out)
+    #[arg(long)]
+    pub world_writable: bool,
+    /// Modified after TIME (RFC 3339 or YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub newer: Option<String>,
+    /// Modified before TIME (RFC 3339 or YYYY-MM-DD)
+    #[arg(long, value_name = "TIME")]
+    pub older: Option<String>,
+    /// Owner uid
+    #[arg(long, value_name = "UID")]
+    pub uid: Option<u32>,
+    /// Group gid
+    #[arg(long, value_name = "GID")]
+    pub gid: Option<u32>,
+    /// Only what containers hold: their RW layers and the image layers under them
+    #[arg(long)]
+    pub in_containers: bool,
+    /// With a container TARGET: its own RW layer alone
+    #[arg(long)]
+    pub rw: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// The path in the view (`/etc/motd`)
+    pub path: String,
+    /// The image or container whose stack to follow (default: every image and container)
+    #[arg(value_name = "IMAGE|CONTAINER")]
+    pub target: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct WasteArgs {
+    /// Image name, `repo:tag`, `repo@sha256:…`, id, or unique id prefix
+    pub image: String,
+    /// Show only the first N paths
+    #[arg(long, value_name = "N", default_value = "20")]
+    pub top: usize,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum TimelineFormat {
+    Text,
+    Json,
+    Csv,
+    /// Sleuth Kit bodyfile 3.x (for `mactime`)
+    Bodyfile,
+}
+
+#[derive(Debug, Args)]
+pub struct TimelineArgs {
+    /// Also the mtimes of the files in containers' RW layers
+    #[arg(long)]
+    pub files: bool,
+    /// Output format (`--json` is the same as `--format json`)
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: TimelineFormat,
+    /// Same as `--format csv`
+    #[arg(long)]
+    pub csv: bool,
+    /// Same as `--format bodyfile`
+    #[arg(long)]
+    pub bodyfile: bool,
 }

@@ -6,7 +6,9 @@
 
 pub mod cli;
 pub mod exit;
+pub mod fs;
 pub mod model;
+pub mod output;
 pub mod problem;
 pub mod report;
 pub mod root;
@@ -465,6 +467,102 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 ExitStatus::Findings
             })
         }
+        Command::Ls(args) if !args.long && !json => {
+            report::ls::stream_names(
+                &root,
+                &model,
+                &args.target,
+                args.rw,
+                args.recursive,
+                out,
+                err,
+            )?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Ls(args) => {
+            let report = report::ls::build(
+                &root,
+                &model,
+                &args.target,
+                args.rw,
+                args.recursive,
+                args.long,
+            )?;
+            report::emit(&report, json, out, err, report::ls::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Diff(args) => {
+            let report = report::diff::build(&root, &model, &args.targets)?;
+            report::emit(&report, json, out, err, report::diff::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Cat(args) => {
+            report::export::cat(&root, &model, &args.target, args.rw, out, err)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Export(args) => {
+            let report = report::export::export(
+                &root,
+                &model,
+                &args.target,
+                args.path.as_deref(),
+                &args.output,
+                args.force,
+                args.rw,
+            )?;
+            report::emit(&report, json, out, err, report::export::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Find(args) => {
+            let filter = report::find::filter_from(args)?;
+            let report = report::find::build(
+                &root,
+                &model,
+                args.target.as_deref(),
+                args.rw,
+                args.in_containers,
+                &filter,
+            )?;
+            report::emit(&report, json, out, err, report::find::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Trace(args) => {
+            let report = report::trace::build(&root, &model, &args.path, args.target.as_deref())?;
+            report::emit(&report, json, out, err, report::trace::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Waste(args) => {
+            let i = report::resolve_or_fail(&model, &args.image)?;
+            let report = report::waste::build(&root, &model, i, args.top);
+            report::emit(&report, json, out, err, report::waste::render)?;
+            Ok(ExitStatus::Done)
+        }
+        Command::Timeline(args) => {
+            let report = report::timeline::build(&root, &model, args.files);
+            let format = match (args.format, json, args.csv, args.bodyfile) {
+                (_, true, _, _) => cli::TimelineFormat::Json,
+                (_, _, true, _) => cli::TimelineFormat::Csv,
+                (_, _, _, true) => cli::TimelineFormat::Bodyfile,
+                (f, _, _, _) => f,
+            };
+            match format {
+                cli::TimelineFormat::Text => {
+                    report::emit(&report, false, out, err, report::timeline::render)?;
+                }
+                cli::TimelineFormat::Json => {
+                    report::emit(&report, true, out, err, report::timeline::render)?;
+                }
+                cli::TimelineFormat::Csv => {
+                    report::timeline::render_csv(&report, out)?;
+                    report::write_problems(&report.problems, err)?;
+                }
+                cli::TimelineFormat::Bodyfile => {
+                    report::timeline::render_bodyfile(&report, out)?;
+                    report::write_problems(&report.problems, err)?;
+                }
+            }
+            Ok(ExitStatus::Done)
+        }
         Command::Volumes(args) => {
             let tmpl = listing_template(
                 args.format.as_deref(),
@@ -534,7 +632,22 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
     for p in extra_read_only(cli) {
         policy = policy.read_only(p);
     }
+    if let Some(dir) = output_dir(cli) {
+        policy = policy.writable(dir);
+    }
     policy.enforce()
+}
+
+/// The one directory a command writes in (`export -o FILE`: FILE's directory, where it is
+/// written under a temporary name and renamed). `output::decide_output_path` refuses it
+/// later if it lies inside the root.
+fn output_dir(cli: &Cli) -> Option<std::path::PathBuf> {
+    let file = match &cli.command {
+        Command::Export(args) => &args.output,
+        _ => return None,
+    };
+    let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
+    std::path::absolute(parent.unwrap_or(std::path::Path::new("."))).ok()
 }
 
 /// Paths besides `--root` that the command line names for reading (a containerd root, a

@@ -94,8 +94,9 @@ impl Policy {
         self
     }
 
-    /// Allow writing one existing file (an output the command opened or created before
-    /// `enforce`): write and truncate it, nothing else.
+    /// Allow writing one existing file (write and truncate it, nothing else), or, for a
+    /// directory (where an output is written under a temporary name and renamed into
+    /// place), creating, writing and removing regular files in it.
     #[must_use]
     pub fn writable(mut self, path: impl Into<PathBuf>) -> Policy {
         self.writable.push(path.into());
@@ -166,11 +167,14 @@ impl Policy {
             }
         }
         for p in &self.writable {
-            if let Some((fd, false)) = path_fd(p) {
-                created = created.add_rule(PathBeneath::new(
-                    fd,
-                    AccessFs::WriteFile | AccessFs::Truncate,
-                ))?;
+            if let Some((fd, is_dir)) = path_fd(p) {
+                let file = AccessFs::WriteFile | AccessFs::Truncate;
+                let access = if is_dir {
+                    file | AccessFs::MakeReg | AccessFs::RemoveFile
+                } else {
+                    file
+                };
+                created = created.add_rule(PathBeneath::new(fd, access))?;
             }
         }
         created.restrict_self()

@@ -3,18 +3,25 @@
 //! Reports never touch the disk.
 
 pub mod check;
+pub mod diff;
 pub mod du;
 pub mod filter;
 pub mod format;
+pub mod export;
+pub mod find;
 pub mod history;
 pub mod images;
 pub mod info;
 pub mod inspect;
+pub mod ls;
 pub mod orphans;
 pub mod ps;
+pub mod timeline;
+pub mod trace;
 pub mod tree;
 pub mod verify;
 pub mod volumes;
+pub mod waste;
 
 use crate::model::resolve::Resolved;
 use crate::model::Model;
