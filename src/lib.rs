@@ -63,15 +63,22 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         cli.command,
         Command::Du(_) | Command::Check(_) | Command::Volumes
     );
-    let (model, mut walked) = if needs_walk {
-        let (model, walked) = rayon::join(
-            || Model::build(scan::scan(&root, layout)),
-            || walk_with_progress(&root),
-        );
+    let c8d_opts = scan::containerd::Options {
+        root: cli.global.containerd_root.clone(),
+        namespace: cli.global.namespace.clone(),
+    };
+    let scan_c8d = |layout| {
+        let (scanned, croot) =
+            scan::containerd::scan_root(&root, &cli.global.root, layout, &c8d_opts);
+        (Model::build(scanned), croot)
+    };
+    let ((model, croot), mut walked) = if needs_walk {
+        let (model, walked) = rayon::join(|| scan_c8d(layout), || walk_with_progress(&root));
         (model, Some(walked))
     } else {
-        (Model::build(scan::scan(&root, layout)), None)
+        (scan_c8d(layout), None)
     };
+    let _croot = croot.as_ref();
     let mut take_walk = || walked.take().unwrap_or_else(|| walk_with_progress(&root));
     let json = cli.global.json;
     match &cli.command {

@@ -263,6 +263,14 @@ impl<'a> Db<'a> {
     }
 }
 
+impl Db<'_> {
+    /// A sub-bucket from its raw value (as listed in `Bucket::buckets`), read with a
+    /// fresh loop guard: walking a large tree one bucket at a time stays linear.
+    pub fn open_bucket(&self, raw: &[u8]) -> Result<Bucket, BoltError> {
+        Walk::new(self).bucket_value(raw)
+    }
+}
+
 /// One traversal: remembers every page it met, so that a cycle stops it.
 struct Walk<'d, 'a> {
     db: &'d Db<'a>,
