@@ -78,7 +78,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
     } else {
         (scan_c8d(layout), None)
     };
-    let _croot = croot.as_ref();
+    let croot = croot.as_ref();
     let mut take_walk = || walked.take().unwrap_or_else(|| walk_with_progress(&root));
     let json = cli.global.json;
     match &cli.command {
@@ -189,7 +189,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Ps(args) => {
-            let du = args.size.then(|| sized(&root, &model));
+            let du = args.size.then(|| sized(&root, &model, croot));
             let opts = report::ps::Options {
                 all: args.all,
                 show_env: args.show_env,
@@ -213,7 +213,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report::inspect::Options {
                 show_env: args.show_env,
             },
-            args.size.then(|| sized(&root, &model)).as_ref(),
+            args.size.then(|| sized(&root, &model, croot)).as_ref(),
             out,
             err,
         ),
@@ -262,9 +262,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
-fn sized(root: &DataRoot, model: &Model) -> report::du::DuReport {
+fn sized(root: &DataRoot, model: &Model, croot: Option<&DataRoot>) -> report::du::DuReport {
     let walked = walk_with_progress(root);
-    report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive())
+    let mut du = report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive());
+    report::c8d::patch_du(&mut du, model, croot);
+    du
 }
 
 /// The size walk, with a progress line on stderr when stderr is a terminal.

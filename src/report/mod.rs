@@ -2,6 +2,7 @@
 //! renders it as a table for people or as JSON for programs (schema: docs/json.md).
 //! Reports never touch the disk.
 
+pub mod c8d;
 pub mod check;
 pub mod du;
 pub mod history;

@@ -84,6 +84,18 @@ pub struct LayerFacts {
     pub usage: Option<u64>,
 }
 
+/// A snapshot of the namespace joined with the snapshotter's record.
+#[derive(Clone, Debug, Serialize)]
+pub struct NsSnapshot {
+    pub key: String,
+    pub parent: Option<String>,
+    /// The snapshotter's id: its dir is `snapshots/<id>`.
+    pub id: Option<u64>,
+    pub kind: Option<&'static str>,
+    /// Stored at commit.
+    pub size: Option<i64>,
+}
+
 /// What the containerd store adds to the model.
 #[derive(Default)]
 pub struct C8d {
@@ -96,10 +108,36 @@ pub struct C8d {
     pub layers: BTreeMap<String, LayerFacts>,
     /// Usage of committed snapshots of the namespace, by key (stored at commit).
     pub committed_usage: HashMap<String, u64>,
+    /// The namespace's snapshots by key: (parent key, snapshotter record).
+    pub snapshots: HashMap<String, NsSnapshot>,
     pub image_by_id: HashMap<ImageId, usize>,
 }
 
 impl C8d {
+    /// Usage of a snapshot and every ancestor (committed sizes; views count 0; active
+    /// ones are measured by the caller: `active` gives their usage). `None` when one
+    /// of the chain is missing.
+    pub fn chain_usage(&self, top: &str, active: &dyn Fn(u64) -> u64) -> Option<u64> {
+        let mut total = 0u64;
+        let mut next = Some(top.to_owned());
+        let mut steps = 0;
+        while let Some(key) = next {
+            steps += 1;
+            if steps > self.snapshots.len() + 1 {
+                return None;
+            }
+            let s = self.snapshots.get(&key)?;
+            let id = s.id?;
+            total += match s.kind {
+                Some("committed") => s.size.unwrap_or(0).max(0) as u64,
+                Some("active") => active(id),
+                _ => 0,
+            };
+            next = s.parent.clone();
+        }
+        Some(total)
+    }
+
     pub fn image(&self, id: &ImageId) -> Option<&ImageFacts> {
         self.image_by_id.get(id).map(|&i| &self.images[i])
     }
@@ -520,6 +558,22 @@ pub fn map_into(
             parent,
         });
     }
+    let snapshots = ns_snaps
+        .iter()
+        .map(|(k, r)| {
+            let b = backend_of(k);
+            (
+                (*k).to_owned(),
+                NsSnapshot {
+                    key: (*k).to_owned(),
+                    parent: r.parent.clone(),
+                    id: b.map(|b| b.id),
+                    kind: b.map(|b| b.kind),
+                    size: b.and_then(|b| b.size),
+                },
+            )
+        })
+        .collect();
     let image_by_id = images
         .iter()
         .enumerate()
@@ -536,6 +590,7 @@ pub fn map_into(
         images,
         layers: layer_facts,
         committed_usage,
+        snapshots,
         image_by_id,
     }
 }

@@ -1,0 +1,104 @@
+//! Docker's containerd image store: the sizes the daemon computes in this mode, which the
+//! classic reports cannot know (they come from containerd's root, not Docker's).
+//!
+//! SizeRw is the snapshotter's usage of the container's active snapshot: a disk-usage
+//! walk of `snapshots/<id>/fs` (allocated blocks of every entry, directories and the
+//! `fs/` root included, each inode once). SizeRootFs adds the `-init` snapshot and the
+//! image's chain (sizes stored at commit).
+
+use crate::model::Model;
+use crate::problem::{Problem, ProblemKind};
+use crate::report::du::DuReport;
+use crate::root::DataRoot;
+use crate::scan::containerd::{shown, OVERLAYFS};
+use crate::walk;
+use std::collections::HashMap;
+
+/// Usage of an active snapshot: what the overlayfs snapshotter's `Usage` walks.
+/// On an archive (no allocated blocks) the apparent size stands in, with a problem.
+pub fn active_usage(croot: &DataRoot, id: u64, problems: &mut Vec<Problem>) -> u64 {
+    let rel = format!("{OVERLAYFS}/snapshots/{id}/fs");
+    let (u, p) = walk::measure(croot, &rel);
+    for mut pr in p {
+        pr.path = shown(&pr.path);
+        problems.push(pr);
+    }
+    match u.disk_bytes {
+        Some(d) => d,
+        None => u.apparent_bytes,
+    }
+}
+
+/// (SizeRw, SizeRootFs) per container id, as the daemon computes them in this mode.
+pub fn container_sizes(
+    model: &Model,
+    croot: &DataRoot,
+    problems: &mut Vec<Problem>,
+) -> HashMap<String, (u64, u64)> {
+    let mut out = HashMap::new();
+    let Some(c8d) = model.containerd.as_ref() else {
+        return out;
+    };
+    let mut cache: HashMap<u64, u64> = HashMap::new();
+    let mut measure = |id: u64, problems: &mut Vec<Problem>| -> u64 {
+        *cache
+            .entry(id)
+            .or_insert_with(|| active_usage(croot, id, problems))
+    };
+    for ct in &model.containers {
+        let id = ct.rec.id.as_str();
+        let Some(s) = c8d.snapshots.get(id) else {
+            continue;
+        };
+        let rw = match (s.kind, s.id) {
+            (Some("active"), Some(n)) => measure(n, problems),
+            (Some("committed"), _) => s.size.unwrap_or(0).max(0) as u64,
+            _ => 0,
+        };
+        // Active snapshots below the RW one are rare (none in Docker's own chains); measure them too.
+        let below_active = std::cell::RefCell::new(Vec::new());
+        let below = s
+            .parent
+            .as_deref()
+            .and_then(|p| {
+                c8d.chain_usage(p, &|n| {
+                    below_active.borrow_mut().push(n);
+                    0
+                })
+            })
+            .unwrap_or(0);
+        let extra: u64 = below_active
+            .into_inner()
+            .into_iter()
+            .map(|n| measure(n, problems))
+            .sum();
+        out.insert(id.to_owned(), (rw, rw + below + extra));
+    }
+    if croot.is_archive() && !out.is_empty() {
+        problems.push(Problem::new(
+            shown(&format!("{OVERLAYFS}/snapshots")),
+            ProblemKind::NotAnalysed,
+            "containers' SizeRw is the allocated blocks of their RW snapshot; an archive has no blocks, so apparent sizes stand in",
+        ));
+    }
+    out
+}
+
+/// Replace the classic containers' sizes of a du report with the daemon's numbers in
+/// this mode.
+pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
+    let Some(croot) = croot else {
+        return;
+    };
+    let mut problems = Vec::new();
+    let sizes = container_sizes(model, croot, &mut problems);
+    for c in &mut du.containers {
+        if let Some(&(rw, rootfs)) = sizes.get(c.id.as_str()) {
+            c.size_rw = rw;
+            c.size_root_fs = rootfs;
+        }
+    }
+    du.problems.extend(problems);
+    du.problems.sort();
+    du.problems.dedup();
+}
