@@ -102,3 +102,112 @@ pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
     du.problems.sort();
     du.problems.dedup();
 }
+
+/// `info`'s section for the containerd image store.
+#[derive(serde::Serialize, Clone, Debug)]
+pub struct C8dInfo {
+    /// containerd's root, and the rule that found it (`flag`, `sibling`, `embedded`, `archive`).
+    pub root: Option<String>,
+    pub found_by: Option<&'static str>,
+    /// `overlayfs`
+    pub driver: &'static str,
+    /// `io.containerd.snapshotter.v1`, as `docker info` reports it.
+    pub driver_type: &'static str,
+    /// The namespace Docker's images were read from.
+    pub namespace: String,
+    /// `docker info` Images: the namespace's image records (one per name).
+    pub image_records: usize,
+    pub namespaces: Vec<NamespaceCounts>,
+    /// Why containerd's records could not be read (nothing is then reclaimable).
+    pub unusable: Option<String>,
+}
+
+#[derive(serde::Serialize, Clone, Debug, Default)]
+pub struct NamespaceCounts {
+    pub name: String,
+    pub images: usize,
+    pub containers: usize,
+    pub blobs: usize,
+    pub snapshots: usize,
+    pub leases: usize,
+    pub ingests: usize,
+}
+
+pub fn info(model: &Model) -> Option<C8dInfo> {
+    let c = model.containerd.as_ref()?;
+    let mut namespaces = Vec::new();
+    let mut image_records = 0;
+    if let Some(store) = &c.store {
+        for ns in &store.meta.namespaces {
+            let m = &store.meta;
+            let counts = NamespaceCounts {
+                name: ns.clone(),
+                images: m.images.iter().filter(|x| &x.namespace == ns).count(),
+                containers: m.containers.iter().filter(|x| &x.namespace == ns).count(),
+                blobs: m.blobs.iter().filter(|x| &x.namespace == ns).count(),
+                snapshots: m.snapshots.iter().filter(|x| &x.namespace == ns).count(),
+                leases: m.leases.iter().filter(|x| &x.namespace == ns).count(),
+                ingests: m.ingests.iter().filter(|x| &x.namespace == ns).count(),
+            };
+            if *ns == c.namespace {
+                image_records = counts.images;
+            }
+            namespaces.push(counts);
+        }
+    }
+    Some(C8dInfo {
+        root: c.found.as_ref().map(|f| f.path.clone()),
+        found_by: c.found.as_ref().map(|f| f.rule),
+        driver: "overlayfs",
+        driver_type: "io.containerd.snapshotter.v1",
+        namespace: c.namespace.clone(),
+        image_records,
+        namespaces,
+        unusable: c.unusable.as_ref().map(|u| u.reason.clone()),
+    })
+}
+
+pub fn render_info(i: &C8dInfo, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use crate::report::{sanitize, table, write_table};
+    writeln!(
+        out,
+        "containerd root: {}{}",
+        sanitize(i.root.as_deref().unwrap_or("(not found)")),
+        i.found_by
+            .map_or(String::new(), |r| format!(" (found by rule: {r})"))
+    )?;
+    writeln!(out, "driver-type:     {}", i.driver_type)?;
+    writeln!(
+        out,
+        "Images:          {} image records in namespace {}",
+        i.image_records,
+        sanitize(&i.namespace)
+    )?;
+    if let Some(u) = &i.unusable {
+        writeln!(out, "containerd:      {}", sanitize(u))?;
+    }
+    let mut t = table(&[
+        "NAMESPACE",
+        "IMAGES",
+        "CONTAINERS",
+        "BLOBS",
+        "SNAPSHOTS",
+        "LEASES",
+        "INGESTS",
+    ]);
+    for n in &i.namespaces {
+        t.add_row(vec![
+            sanitize(&n.name),
+            n.images.to_string(),
+            n.containers.to_string(),
+            n.blobs.to_string(),
+            n.snapshots.to_string(),
+            n.leases.to_string(),
+            n.ingests.to_string(),
+        ]);
+    }
+    if !i.namespaces.is_empty() {
+        write_table(t, out)?;
+    }
+    Ok(())
+}
