@@ -211,3 +211,57 @@ pub fn render_info(i: &C8dInfo, out: &mut dyn std::io::Write) -> std::io::Result
     }
     Ok(())
 }
+
+/// A layer's containerd facts, for `tree` (flattened into its JSON layer object).
+#[derive(serde::Serialize, Clone, Debug)]
+pub struct LayerC8d {
+    /// The compressed layer blob (digest, size, media type), from the image's manifest.
+    pub blob: Option<crate::scan::containerd::content::Desc>,
+    /// The blob is in the content store (and recorded in the namespace).
+    pub blob_present: bool,
+    /// The snapshot's key in the namespace (= the chain id).
+    pub snapshot_key: String,
+    /// `containerd:io.containerd.snapshotter.v1.overlayfs/snapshots/<n>`.
+    pub snapshot_dir: Option<String>,
+    /// `committed`, `active`, `view`, or null when the snapshot is missing.
+    pub snapshot_kind: Option<&'static str>,
+}
+
+/// `pos`: the layer's place in the image's stack (its blob is the image's own, from
+/// the manifest Docker shows: another image may hold the same layer compressed otherwise).
+pub fn layer(
+    model: &Model,
+    image: &crate::model::ids::ImageId,
+    pos: usize,
+    chain: &crate::model::ids::ChainId,
+) -> Option<LayerC8d> {
+    let c = model.containerd.as_ref()?;
+    let f = c.layers.get(chain.as_str())?;
+    let own = c
+        .image(image)
+        .and_then(|i| i.best_manifest())
+        .filter(|m| m.chain_ids.get(pos).map(String::as_str) == Some(chain.as_str()))
+        .and_then(|m| m.layers.get(pos).cloned());
+    let present = |d: &str| {
+        c.store.as_ref().is_some_and(|s| {
+            s.meta
+                .blobs
+                .iter()
+                .any(|b| b.namespace == c.namespace && b.digest == d)
+        })
+    };
+    let (blob, blob_present) = match own {
+        Some(b) => {
+            let p = present(&b.digest);
+            (Some(b), p)
+        }
+        None => (f.blob.clone(), f.blob_present),
+    };
+    Some(LayerC8d {
+        blob,
+        blob_present,
+        snapshot_key: f.snapshot_key.clone(),
+        snapshot_dir: f.snapshot_dir.as_deref().map(shown),
+        snapshot_kind: f.kind,
+    })
+}

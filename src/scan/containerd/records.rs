@@ -484,6 +484,16 @@ pub fn map_into(
         });
     }
 
+    // A layer's parent is the previous chain id of an image's stack (a snapshot's own
+    // parent may be a builder container's `-init` snapshot).
+    let mut chain_parent: HashMap<String, String> = HashMap::new();
+    for f in &images {
+        for m in &f.manifests {
+            for w in m.chain_ids.windows(2) {
+                chain_parent.insert(w[1].clone(), w[0].clone());
+            }
+        }
+    }
     // Layers: committed snapshots of the namespace whose key is a chain id.
     let mut dir_kind: HashMap<String, &'static str> = HashMap::new();
     for b in &store.backend {
@@ -514,7 +524,11 @@ pub fn map_into(
             chain_id: chain,
             path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
             diff_id,
-            parent: rec.parent.as_deref().and_then(ChainId::parse),
+            parent: match chain_parent.get(*key) {
+                Some(p) => ChainId::parse(p),
+                None if entry.diff_id.is_some() => None, // a base layer
+                None => rec.parent.as_deref().and_then(ChainId::parse),
+            },
             cache_id: b.map(|b| b.id.to_string()),
             size: entry.usage,
             tar_split_len: None,
