@@ -265,3 +265,39 @@ pub fn layer(
         snapshot_kind: f.kind,
     })
 }
+
+/// The images `docker history` names, top first, in the containerd store: from the
+/// image's first record (by name), each step to the parent its classic-builder label
+/// names, continuing from the last parent record that has the label itself.
+pub fn history_images(model: &Model, image: usize) -> Vec<usize> {
+    let mut out = vec![image];
+    let Some(c) = model.containerd.as_ref() else {
+        return out;
+    };
+    let mut label = c
+        .image(&model.images[image].rec.id)
+        .and_then(|f| f.record_parents.first().cloned().flatten());
+    while let Some(p) = label.take() {
+        if out.len() > model.images.len() {
+            break; // a label cycle (tampered records)
+        }
+        let Some(pid) = crate::model::ids::ImageId::parse(&p) else {
+            break;
+        };
+        let (Some(pi), Some(pf)) = (model.image_index(&pid), c.image(&pid)) else {
+            break;
+        };
+        if !model.images[pi].loaded {
+            break;
+        }
+        out.push(pi);
+        label = pf
+            .record_parents
+            .iter()
+            .rev()
+            .find(|l| l.is_some())
+            .cloned()
+            .flatten();
+    }
+    out
+}

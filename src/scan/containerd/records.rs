@@ -46,6 +46,9 @@ pub struct ImageFacts {
     pub target: Descriptor,
     /// The namespace's image records with this target, sorted.
     pub names: Vec<String>,
+    /// Per record (in name order), the parent its classic-builder label names.
+    #[serde(skip)]
+    pub record_parents: Vec<Option<String>>,
     pub manifests: Vec<ManifestFacts>,
     /// Index in `manifests` of the platform Docker shows (host platform first).
     pub best: Option<usize>,
@@ -422,8 +425,18 @@ pub fn map_into(
             .iter()
             .map(|m| m.content_size + m.unpacked_size)
             .sum();
-        let mut names: Vec<String> = recs.iter().map(|r| r.name.clone()).collect();
-        names.sort();
+        let mut sorted: Vec<&&super::meta::ImageRecord> = recs.iter().collect();
+        sorted.sort_by(|a, b| a.name.cmp(&b.name));
+        let names: Vec<String> = sorted.iter().map(|r| r.name.clone()).collect();
+        let record_parents: Vec<Option<String>> = sorted
+            .iter()
+            .map(|r| {
+                r.labels
+                    .get(PARENT_LABEL)
+                    .cloned()
+                    .filter(|p| !p.is_empty())
+            })
+            .collect();
         let parent = recs
             .iter()
             .find_map(|r| r.labels.get(PARENT_LABEL).cloned())
@@ -476,6 +489,7 @@ pub fn map_into(
             id,
             target: first.target.clone(),
             names,
+            record_parents,
             manifests,
             best,
             size,
