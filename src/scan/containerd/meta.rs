@@ -18,6 +18,25 @@ pub struct Descriptor {
     pub size: i64,
 }
 
+/// A descriptor as the Engine API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DescriptorJson {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: i64,
+}
+
+impl From<Descriptor> for DescriptorJson {
+    fn from(d: Descriptor) -> Self {
+        DescriptorJson {
+            media_type: d.media_type,
+            digest: d.digest,
+            size: d.size,
+        }
+    }
+}
+
 #[derive(Clone, Debug, Serialize)]
 pub struct ImageRecord {
     pub namespace: String,

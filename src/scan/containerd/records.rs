@@ -479,7 +479,7 @@ pub fn map_into(
                     id: id.clone(),
                     path: shown(META_DB),
                     parent: parent.as_deref().and_then(ImageId::parse),
-                    last_updated: first.updated.clone(),
+                    last_updated: recs.iter().filter_map(|r| r.updated.clone()).max(),
                     built_locally: false,
                 });
                 scan.images.push(rec);
