@@ -528,6 +528,9 @@ pub struct ContainerInspect {
     args: Vec<String>,
     state: State,
     image: String,
+    /// The containerd store: the platform manifest the container was created from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_manifest_descriptor: Option<Value>,
     resolv_conf_path: String,
     hostname_path: String,
     hosts_path: String,
@@ -645,6 +648,15 @@ fn container(
             .image
             .as_ref()
             .map_or_else(String::new, |i| i.as_str().to_owned()),
+        image_manifest_descriptor: get(raw, "ImageManifest").as_object().map(|o| {
+            // The daemon fills the platform from `ImagePlatform` when the descriptor has none.
+            let mut o = o.clone();
+            let platform = get(raw, "ImagePlatform");
+            if !o.contains_key("platform") && platform.is_object() {
+                o.insert("platform".into(), platform.clone());
+            }
+            Value::Object(o)
+        }),
         resolv_conf_path: rebase(&c.resolv_conf_path, rec, base),
         hostname_path: rebase(&c.hostname_path, rec, base),
         hosts_path: rebase(&c.hosts_path, rec, base),
@@ -659,7 +671,8 @@ fn container(
         exec_ids: None,
         host_config: c.raw_hostconfig.clone().unwrap_or(Value::Null),
         graph_driver: GraphDriver {
-            data,
+            // The containerd store's daemon gives no paths (the snapshotter owns them).
+            data: data.filter(|_| model.containerd.is_none()),
             name: c.driver.clone(),
         },
         size_rw: size.map(|s| s.0),
