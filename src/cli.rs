@@ -136,6 +136,10 @@ pub struct CheckArgs {
     /// Output format (`--json` is the same as `--format json`)
     #[arg(long, value_enum, default_value = "text")]
     pub format: CheckFormat,
+    /// Also fail on broken references that hold no bytes (a container whose image was
+    /// removed with `rmi -f`, a tag naming no image)
+    #[arg(long)]
+    pub strict: bool,
 }
 
 #[derive(Debug, Args)]

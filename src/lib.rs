@@ -42,11 +42,60 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
     Ok((root, model))
 }
 
-/// Run one command; what it prints goes to `out` (data) and `err` (messages).
+/// Stdout as the commands see it: every write checked. A reader that went away
+/// (`dockscope verify | head`) is not an error: the rest is dropped and the command
+/// still returns the status its findings call for. Any other write error (a full disk,
+/// `> /dev/full`) is kept and fails the run.
+struct Output<'a> {
+    inner: &'a mut dyn Write,
+    closed: bool,
+}
+
+impl Output<'_> {
+    fn absorb<T: Default>(&mut self, r: io::Result<T>) -> io::Result<T> {
+        match r {
+            Err(e) if e.kind() == io::ErrorKind::BrokenPipe => {
+                self.closed = true;
+                Ok(T::default())
+            }
+            r => r,
+        }
+    }
+}
+
+impl Write for Output<'_> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if self.closed {
+            return Ok(buf.len());
+        }
+        let r = self.inner.write(buf);
+        let n = self.absorb(r)?;
+        Ok(if self.closed { buf.len() } else { n })
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        if self.closed {
+            return Ok(());
+        }
+        let r = self.inner.flush();
+        self.absorb(r)
+    }
+}
+
+/// Run one command; what it prints goes to `out` (data) and `err` (messages). `out` is
+/// flushed before returning: an error writing it is exit 2 with a message, a closed pipe
+/// keeps the command's own status.
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
-    match run_inner(cli, out, err) {
+    let mut out = Output {
+        inner: out,
+        closed: false,
+    };
+    let result = run_inner(cli, &mut out, err).and_then(|status| {
+        out.flush()?;
+        Ok(status)
+    });
+    match result {
         Ok(status) => status,
-        Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
         Err(e) => {
             let _ = writeln!(err, "dockscope: error: {e}");
             ExitStatus::Failure
@@ -54,7 +103,23 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
     }
 }
 
+/// Usage errors clap cannot see: found before the root is opened.
+fn check_usage(cli: &Cli) -> Result<(), Fatal> {
+    if let Command::Check(args) = &cli.command {
+        if cli.global.json && args.format == cli::CheckFormat::Prometheus {
+            return Err(Fatal::Usage(
+                "--json and --format prometheus cannot be used together: pick one".into(),
+            ));
+        }
+        if let Some(msg) = report::check::unknown_allow(&args.allow) {
+            return Err(Fatal::Usage(msg));
+        }
+    }
+    Ok(())
+}
+
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
+    check_usage(cli)?;
     let started = std::time::Instant::now();
     let root = DataRoot::open(&cli.global.root)?;
     let layout = scan::layout::detect(&root)?;
@@ -131,7 +196,16 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 report::emit(&report, json, out, err, report::orphans::render)?;
             }
-            Ok(ExitStatus::Done)
+            if report.cannot_judge.is_empty() {
+                Ok(ExitStatus::Done)
+            } else {
+                writeln!(
+                    err,
+                    "dockscope: {}",
+                    report::orphans::cannot_judge_line(&report.cannot_judge)
+                )?;
+                Ok(ExitStatus::Failure)
+            }
         }
         Command::Check(args) => {
             let walked = take_walk();
@@ -154,6 +228,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             let policy = report::check::Policy {
                 allow: args.allow.clone(),
                 max_orphan_bytes: args.max_orphan_bytes,
+                strict: args.strict,
             };
             let report = report::check::build(
                 orphans,
@@ -164,6 +239,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             );
             match (args.format, json) {
                 (cli::CheckFormat::Prometheus, _) => {
+                    // Written in one piece so a failed write is seen, not half a file.
                     out.write_all(
                         report::check::prometheus(&report, &root.shown().display().to_string())
                             .as_bytes(),
@@ -176,6 +252,14 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 (cli::CheckFormat::Text, false) => {
                     report::emit(&report, false, out, err, report::check::render)?;
                 }
+            }
+            if !report.cannot_judge.is_empty() {
+                writeln!(
+                    err,
+                    "dockscope: {}",
+                    report::orphans::cannot_judge_line(&report.cannot_judge)
+                )?;
+                return Ok(ExitStatus::Failure);
             }
             Ok(if report.ok {
                 ExitStatus::Done
@@ -368,6 +452,10 @@ fn orphans_report(
         })
         .collect();
     let mut problems = model.problems.clone();
+    if let Some(du) = du {
+        // The walk's read errors (EACCES, EIO, EMFILE ...) touch what they lie under.
+        problems.extend(du.problems.iter().cloned());
+    }
     let mut sizes = std::collections::HashMap::new();
     for (p, u, pr) in measured {
         sizes.insert(p, u);
@@ -375,5 +463,39 @@ fn orphans_report(
     }
     problems.sort();
     problems.dedup();
-    report::orphans::build(candidates, &sizes, !root.is_archive(), problems)
+    let absent = absent_record_areas(root);
+    let cannot_judge = report::orphans::judge(
+        model,
+        &candidates,
+        &absent,
+        &problems,
+        &incomplete_buckets(),
+    );
+    report::orphans::build(
+        candidates,
+        &sizes,
+        !root.is_archive(),
+        problems,
+        cannot_judge,
+    )
+}
+
+/// The record areas (and their parents) that do not exist in the root.
+fn absent_record_areas(root: &DataRoot) -> Vec<String> {
+    report::orphans::PROBED
+        .iter()
+        .copied()
+        .filter(|a| {
+            root.lstat(a)
+                .is_err_and(|e| e.kind() == io::ErrorKind::NotFound)
+        })
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Walk buckets that were not read in full, as (path, reason). The walk reports its read
+/// errors as problems today, which `judge` already applies; a per-bucket marker can be
+/// fed here without changing the rule.
+fn incomplete_buckets() -> Vec<(String, String)> {
+    Vec::new()
 }

@@ -1,5 +1,4 @@
 use clap::Parser;
-use std::io::Write;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -7,8 +6,8 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
+    // `run` flushes `out` itself and turns write errors into exit 2 (a closed pipe keeps
+    // the command's status).
     let status = dockscope::run(&cli, &mut out, &mut err);
-    // A closed pipe (`dockscope images | head`) is not an error.
-    let _ = out.flush();
     ExitCode::from(status.code())
 }

@@ -360,3 +360,367 @@ fn random_bytes_in_every_metadata_file_never_panic() {
         );
     }
 }
+
+/// The running container's RW dir, as the daemon recorded it (`GraphDriver.Data.UpperDir`
+/// in container-inspect.json): `overlay2/<id>`.
+fn running_rw_dir(s: &SampleRoot) -> String {
+    let v = s.daemon_json("container-inspect.json");
+    let c = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Name"] == "/c-running")
+        .unwrap();
+    let upper = c["GraphDriver"]["Data"]["UpperDir"].as_str().unwrap();
+    let id = upper.rsplit('/').nth(1).unwrap();
+    format!("overlay2/{id}")
+}
+
+fn all_findings(v: &Value) -> Vec<&Value> {
+    v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .chain(v["docker_reclaimable"].as_array().unwrap())
+        .collect()
+}
+
+/// What a broken root must give: exit 2 for `orphans` (JSON, text, --print0) and `check`,
+/// one stderr line naming the area, `cannot_judge` naming it with `kinds`, no finding of
+/// those kinds reclaimable, the running container's RW dir never reclaimable nor printed
+/// by --print0, and reclaimable totals that count only reclaimable findings.
+fn assert_cannot_judge(root: &Path, area: &str, kinds: &[&str], rw: &str) -> Value {
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(["orphans", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "orphans exit code");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let line: Vec<&str> = err.lines().filter(|l| l.contains("cannot judge")).collect();
+    assert_eq!(line.len(), 1, "{err}");
+    assert!(line[0].contains(area), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let cj = v["cannot_judge"].as_array().unwrap();
+    let entry = cj
+        .iter()
+        .find(|e| e["area"] == area)
+        .unwrap_or_else(|| panic!("no cannot_judge entry for {area}: {cj:?}"));
+    assert!(!entry["reason"].as_str().unwrap().is_empty());
+    let undecided: Vec<&str> = cj
+        .iter()
+        .flat_map(|e| e["kinds"].as_array().unwrap())
+        .map(|k| k.as_str().unwrap())
+        .collect();
+    for k in kinds {
+        assert!(undecided.contains(k), "{k} not in {cj:?}");
+    }
+    let mut reclaimable_apparent = 0;
+    for f in all_findings(&v) {
+        let paths = common::strs(&f["paths"]);
+        if undecided.contains(&f["kind"].as_str().unwrap()) {
+            assert_eq!(f["reclaimable"], false, "{f}");
+        }
+        if f["reclaimable"] == true {
+            assert!(
+                !paths
+                    .iter()
+                    .any(|p| p == rw || p.starts_with(&format!("{rw}/"))),
+                "the running container's RW dir is called reclaimable: {f}"
+            );
+            if v["findings"].as_array().unwrap().contains(f) {
+                reclaimable_apparent += f["apparent_bytes"].as_u64().unwrap();
+            }
+        }
+    }
+    assert_eq!(
+        v["totals"]["reclaimable_apparent_bytes"].as_u64().unwrap(),
+        reclaimable_apparent
+    );
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(["orphans", "--print0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    for p in out.stdout.split(|&b| b == 0) {
+        let p = String::from_utf8_lossy(p);
+        assert!(!p.contains(rw), "--print0 printed the running RW dir");
+    }
+    let (code, text, _) = run(root, &["orphans"]);
+    assert_eq!(code, 2);
+    assert!(text.contains(&format!("cannot judge: {area}")), "{text}");
+    let (code, text, err) = run(root, &["check"]);
+    assert_eq!(code, 2, "check: {text}{err}");
+    assert!(text.contains(&format!("cannot judge: {area}")), "{text}");
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(["check", "--json"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let c: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(c["cannot_judge"], v["cannot_judge"]);
+    assert_eq!(c["ok"], false);
+    v
+}
+
+/// Paths of the findings that hold the dir, whatever their verdict.
+fn holders<'a>(v: &'a Value, rel: &str) -> Vec<&'a Value> {
+    all_findings(v)
+        .into_iter()
+        .filter(|f| common::strs(&f["paths"]).iter().any(|p| p == rel))
+        .collect()
+}
+
+#[test]
+fn intact_capture_judges_everything() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    assert!(s.path(&rw).join("diff").is_dir(), "{rw}");
+    let (code, _, err) = run(&s.root, &["orphans"]);
+    assert_eq!(code, 0, "{err}");
+    let v = json(&s.root, &["orphans"]);
+    assert_eq!(v["cannot_judge"], serde_json::json!([]));
+    assert!(holders(&v, &rw).is_empty(), "a running container's RW dir");
+}
+
+#[test]
+fn image_dir_removed_cannot_judge() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    fs::remove_dir_all(s.path("image")).unwrap();
+    let v = assert_cannot_judge(
+        &s.root,
+        "image/overlay2/layerdb",
+        &["orphan-cache-dir", "container-without-mount", "build-cache"],
+        &rw,
+    );
+    // The RW dir is listed (nothing names it any more), but not as reclaimable.
+    let h = holders(&v, &rw);
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["kind"], "orphan-cache-dir");
+    assert!(v["cannot_judge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|e| e["area"] == "image/overlay2/imagedb"));
+    assert_eq!(v["totals"]["reclaimable_apparent_bytes"], 0);
+}
+
+#[test]
+fn layerdb_replaced_by_a_fifo_cannot_judge() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    let layerdb = s.path(&format!("{IMG}/layerdb"));
+    fs::remove_dir_all(&layerdb).unwrap();
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&layerdb)
+        .status()
+        .unwrap()
+        .success());
+    let v = assert_cannot_judge(
+        &s.root,
+        "image/overlay2/layerdb",
+        &["orphan-cache-dir", "incomplete-image", "unreferenced-layer"],
+        &rw,
+    );
+    assert!(v["cannot_judge"][0]["reason"]
+        .as_str()
+        .unwrap()
+        .contains("FIFO"));
+    assert_eq!(holders(&v, &rw)[0]["reclaimable"], false);
+}
+
+#[test]
+fn layerdb_mounts_replaced_by_a_symlink_cannot_judge() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    let mounts = s.path(&format!("{IMG}/layerdb/mounts"));
+    fs::rename(&mounts, s.dir.path().join("mounts-elsewhere")).unwrap();
+    symlink(s.dir.path().join("mounts-elsewhere"), &mounts).unwrap();
+    let v = assert_cannot_judge(
+        &s.root,
+        "image/overlay2/layerdb",
+        &["orphan-cache-dir", "container-without-mount"],
+        &rw,
+    );
+    assert_eq!(holders(&v, &rw)[0]["kind"], "orphan-cache-dir");
+}
+
+#[test]
+fn repositories_json_deleted_cannot_judge_dangling_images() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    fs::remove_file(s.path(&format!("{IMG}/repositories.json"))).unwrap();
+    let v = assert_cannot_judge(
+        &s.root,
+        "image/overlay2/repositories.json",
+        &["dangling-image"],
+        &rw,
+    );
+    // Every image now looks untagged; none of them is called prunable.
+    let dangling: Vec<&Value> = all_findings(&v)
+        .into_iter()
+        .filter(|f| f["kind"] == "dangling-image")
+        .collect();
+    assert!(dangling.len() > 1, "{dangling:?}");
+    assert!(dangling.iter().all(|f| f["reclaimable"] == false));
+    // What does not rest on tags is still judged: stopped containers.
+    assert!(all_findings(&v)
+        .iter()
+        .any(|f| f["kind"] == "stopped-container" && f["reclaimable"] == true));
+}
+
+#[test]
+fn containers_garbled_cannot_judge() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    for e in fs::read_dir(s.path("containers")).unwrap() {
+        fs::write(e.unwrap().path().join("config.v2.json"), b"\x00garbage{").unwrap();
+    }
+    let v = assert_cannot_judge(
+        &s.root,
+        "containers",
+        &["mount-without-container", "unreferenced-layer"],
+        &rw,
+    );
+    let h = holders(&v, &rw);
+    assert_eq!(h[0]["kind"], "mount-without-container");
+    assert_eq!(h[0]["reclaimable"], false);
+}
+
+#[test]
+fn one_running_container_config_garbled_keeps_its_rw_dir() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    let v = s.daemon_json("container-inspect.json");
+    let id = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Name"] == "/c-running")
+        .unwrap()["Id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let cfg = s.path(&format!("containers/{id}/config.v2.json"));
+    let text = fs::read_to_string(&cfg).unwrap();
+    fs::write(&cfg, &text[..text.len() / 2]).unwrap();
+    let v = assert_cannot_judge(&s.root, "containers", &["mount-without-container"], &rw);
+    assert_eq!(holders(&v, &rw)[0]["kind"], "mount-without-container");
+}
+
+#[test]
+fn truncated_archive_cannot_judge() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    let dir = tempfile::tempdir().unwrap();
+    let cut = dir.path().join("cut.tar.gz");
+    let ok = std::process::Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "gzip -dc {} | head -c 3000000 | gzip > {}",
+            s.archive.display(),
+            cut.display()
+        ))
+        .status()
+        .unwrap();
+    assert!(ok.success());
+    let v = assert_cannot_judge(
+        &cut,
+        "overlay2",
+        &["orphan-cache-dir", "dangling-l-link"],
+        &rw,
+    );
+    assert!(v["cannot_judge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(
+            |e| e["reason"].as_str().unwrap().contains("archive unreadable")
+                || e["reason"].as_str().unwrap().contains("does not exist")
+        ));
+    assert!(all_findings(&v).iter().all(|f| f["reclaimable"] == false));
+    // The whole archive reads: the same command judges it.
+    let (code, _, err) = run(&s.archive, &["orphans"]);
+    assert_eq!(code, 0, "{err}");
+}
+
+/// `docker image prune` skips a dangling image a container was created from.
+#[test]
+fn dangling_image_used_by_a_container_is_not_prunable() {
+    let s = SampleRoot::unpack("full");
+    let v = json(&s.root, &["orphans"]);
+    let dangling: Vec<&Value> = all_findings(&v)
+        .into_iter()
+        .filter(|f| f["kind"] == "dangling-image")
+        .collect();
+    assert_eq!(dangling.len(), 1);
+    let images = json(&s.root, &["images", "-a"]);
+    let id = images["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["dangling"] == true)
+        .unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    // A stopped container now says it was created from the dangling image.
+    let ctrs = s.daemon_json("container-inspect.json");
+    let c = ctrs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Name"] == "/c-exit0")
+        .unwrap();
+    let cfg = s.path(&format!(
+        "containers/{}/config.v2.json",
+        c["Id"].as_str().unwrap()
+    ));
+    let text = fs::read_to_string(&cfg).unwrap();
+    let old = c["Image"].as_str().unwrap();
+    assert!(text.contains(old));
+    fs::write(&cfg, text.replace(old, &id)).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    assert!(
+        !all_findings(&v)
+            .iter()
+            .any(|f| f["kind"] == "dangling-image"),
+        "{v}"
+    );
+    // `images` still calls it dangling, as `docker images -f dangling=true` does.
+    let images = json(&s.root, &["images", "-a"]);
+    assert!(images["images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|i| i["id"] == id.as_str() && i["dangling"] == true));
+}
+
+/// A layer whose `cache-id` is gone: its dir looks unnamed, but the record that names it
+/// could not be read, so no unnamed dir is called reclaimable.
+#[test]
+fn missing_cache_id_leaves_unnamed_dirs_undecided() {
+    let s = SampleRoot::unpack("full");
+    let rw = running_rw_dir(&s);
+    let top = layer_of(&s, "app:1", 1);
+    let rel = format!("{IMG}/layerdb/sha256/{top}/cache-id");
+    let cache = fs::read_to_string(s.path(&rel)).unwrap();
+    fs::remove_file(s.path(&rel)).unwrap();
+    let v = assert_cannot_judge(&s.root, &rel, &["orphan-cache-dir", "build-cache"], &rw);
+    let h = holders(&v, &format!("overlay2/{cache}"));
+    assert_eq!(h.len(), 1, "{h:?}");
+    assert_eq!(h[0]["kind"], "orphan-cache-dir");
+    assert_eq!(h[0]["reclaimable"], false);
+    // The partial layer itself is still judged: nothing else names a layerdb entry.
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "partial-layer" && f["reclaimable"] == true));
+}

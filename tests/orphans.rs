@@ -534,10 +534,25 @@ fn check_exit_codes_and_policy() {
     let e = SampleRoot::unpack("empty");
     assert_eq!(run(&e.root, &["check"]).0, 0);
     let s = SampleRoot::unpack("full");
+    // The capture's one broken reference (c-orphan's image was removed with rmi -f)
+    // holds no bytes: reported, failing only with --strict.
     let (code, out, _) = run(&s.root, &["check"]);
+    assert_eq!(code, 0, "{out}");
+    assert!(
+        out.contains("container-missing-image: 1 (0B, passes)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&s.root, &["check", "--strict"]);
     assert_eq!(code, 1);
     assert!(out.contains("FAIL: container-missing-image"), "{out}");
-    assert_eq!(run(&s.root, &["check", "--allow", BASELINE]).0, 0);
+    assert_eq!(
+        run(&s.root, &["check", "--strict", "--allow", BASELINE]).0,
+        0
+    );
+    let v = json(&s.root, &["check"]);
+    assert_eq!(v["ok"], true);
+    assert_eq!(v["strict"], false);
+    assert_eq!(findings(&v, BASELINE).len(), 1);
     let (id, link) = add_orphan_cache_dir(&s);
     let bytes = du(
         &s.root,
@@ -573,8 +588,8 @@ fn check_exit_codes_and_policy() {
     );
     let (code, _, err) = run(&s.root.join("missing"), &["check"]);
     assert_eq!(code, 2, "{err}");
-    // Unreadable input fails the check unless allowed.
-    fs::write(s.path(&format!("{IMG}/repositories.json")), b"{").unwrap();
+    // A problem that leaves nothing undecided fails the check unless allowed.
+    fs::create_dir(s.path(&format!("{IMG}/layerdb/sha256/not-a-chain-id"))).unwrap();
     let (code, out, _) = run(
         &s.root,
         &["check", "--allow", BASELINE, "--allow", "orphan-cache-dir"],
@@ -594,6 +609,51 @@ fn check_exit_codes_and_policy() {
         ],
     );
     assert_eq!(v["ok"], true);
+    // Unreadable records cannot be allowed: the answer is unknown, exit 2.
+    fs::write(s.path(&format!("{IMG}/repositories.json")), b"{").unwrap();
+    let (code, out, err) = run(
+        &s.root,
+        &[
+            "check",
+            "--allow",
+            BASELINE,
+            "--allow",
+            "orphan-cache-dir",
+            "--allow",
+            "problem",
+        ],
+    );
+    assert_eq!(code, 2, "{out}");
+    assert!(
+        out.contains("cannot judge: image/overlay2/repositories.json (dangling-image)"),
+        "{out}"
+    );
+    assert!(err.contains("cannot judge"), "{err}");
+}
+
+#[test]
+fn check_allow_rejects_unknown_kinds_and_json_with_prometheus() {
+    let s = SampleRoot::unpack("empty");
+    let (code, out, err) = run(&s.root, &["check", "--allow", "orphan-cach-dir"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty(), "{out}");
+    assert!(err.contains("unknown kind orphan-cach-dir"), "{err}");
+    // The known kinds are listed: each one is accepted.
+    let known = err.split("known kinds: ").nth(1).unwrap().trim();
+    let kinds: Vec<&str> = known.split(", ").collect();
+    assert!(kinds.contains(&"orphan-cache-dir") && kinds.contains(&"problem"));
+    assert!(kinds.len() > 20, "{kinds:?}");
+    let mut args = vec!["check"];
+    for k in &kinds {
+        args.push("--allow");
+        args.push(k);
+    }
+    assert_eq!(run(&s.root, &args).0, 0);
+    let (code, out, err) = run(&s.root, &["check", "--json", "--format", "prometheus"]);
+    assert_eq!(code, 2);
+    assert!(out.is_empty());
+    assert!(err.contains("--json and --format prometheus"), "{err}");
+    assert_eq!(run(&s.root, &["check", "--json", "--format", "json"]).0, 0);
 }
 
 #[test]

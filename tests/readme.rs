@@ -36,3 +36,88 @@ fn readme_examples_print_what_they_show() {
     }
     assert!(checked >= 5, "only {checked} README examples found");
 }
+
+/// The README's cron recipe for node_exporter's textfile collector, run exactly as
+/// written (`sh -c` on the block's text), with the environment it reads.
+fn textfile_recipe() -> String {
+    let readme = std::fs::read_to_string(repo().join("README.md")).expect("README.md");
+    let start = readme
+        .find("```sh\n#!/bin/sh\n# dockscope textfile recipe\n")
+        .expect("the recipe block in README.md");
+    let body = &readme[start + "```sh\n".len()..];
+    body[..body.find("```").expect("end of the block")].to_owned()
+}
+
+fn run_recipe(root: &std::path::Path, dir: &std::path::Path) -> std::process::Output {
+    let bin = assert_cmd::cargo::cargo_bin("dockscope");
+    let path = format!(
+        "{}:{}",
+        bin.parent().unwrap().display(),
+        std::env::var("PATH").unwrap_or_default()
+    );
+    std::process::Command::new("sh")
+        .arg("-c")
+        .arg(textfile_recipe())
+        .env("PATH", path)
+        .env("DOCKSCOPE_ROOT", root)
+        .env("TEXTFILE_DIR", dir)
+        .output()
+        .expect("run sh")
+}
+
+fn listing(dir: &std::path::Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines()
+        .find(|l| l.starts_with(name))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| panic!("no {name} in\n{text}"))
+}
+
+#[test]
+fn readme_textfile_recipe_writes_atomically_whatever_the_exit_code() {
+    let dir = tempfile::tempdir().unwrap();
+    let prom = dir.path().join("dockscope.prom");
+    // Clean root (exit 0).
+    let empty = common::SampleRoot::unpack("empty");
+    let out = run_recipe(&empty.root, dir.path());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(listing(dir.path()), ["dockscope.prom"]);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert_eq!(metric(&text, "dockscope_check_ok"), 1.0);
+    let mode =
+        std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&prom).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o644);
+    // Findings (exit 1 from check): the file is still replaced.
+    let full = common::SampleRoot::unpack("full");
+    std::fs::create_dir_all(
+        full.path("overlay2/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/diff"),
+    )
+    .unwrap();
+    let out = run_recipe(&full.root, dir.path());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(listing(dir.path()), ["dockscope.prom"]);
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert_eq!(metric(&text, "dockscope_check_ok"), 0.0);
+    assert!(text.contains("kind=\"orphan-cache-dir\""), "{text}");
+    // Cannot judge (exit 2, metrics printed): replaced, and says so.
+    std::fs::remove_file(full.path("image/overlay2/repositories.json")).unwrap();
+    let out = run_recipe(&full.root, dir.path());
+    assert!(out.status.success(), "{out:?}");
+    let text = std::fs::read_to_string(&prom).unwrap();
+    assert_eq!(metric(&text, "dockscope_cannot_judge"), 1.0);
+    assert_eq!(listing(dir.path()), ["dockscope.prom"]);
+    // Nothing printed (the root cannot be opened): the last file stays, no temp file.
+    let out = run_recipe(&full.root.join("nope"), dir.path());
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(std::fs::read_to_string(&prom).unwrap(), text);
+    assert_eq!(listing(dir.path()), ["dockscope.prom"]);
+}

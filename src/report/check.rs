@@ -2,7 +2,7 @@
 //! yes/no answer for CI and cron, as text, JSON or node_exporter textfile metrics.
 
 use super::du::AreaUsage;
-use super::orphans::{Finding, OrphansReport, Totals};
+use super::orphans::{CannotJudge, Finding, OrphansReport, Totals};
 use super::{human_size, Report};
 use crate::problem::Problem;
 use serde::Serialize;
@@ -18,6 +18,38 @@ pub struct Policy {
     /// Reclaimable findings pass while their bytes (on disk, or apparent when unknown)
     /// stay at or under this.
     pub max_orphan_bytes: Option<u64>,
+    /// Broken references that hold no bytes (a container whose image `rmi -f` removed,
+    /// a tag naming no image) fail too.
+    pub strict: bool,
+}
+
+/// What `--allow` accepts: every finding kind, and `problem`.
+pub fn known_kinds() -> Vec<&'static str> {
+    let mut v: Vec<&'static str> = super::orphans::KINDS.to_vec();
+    v.push("problem");
+    v.sort_unstable();
+    v
+}
+
+/// `--allow` names that are not kinds, as one usage message; `None` when all are known.
+pub fn unknown_allow(allow: &[String]) -> Option<String> {
+    let known = known_kinds();
+    let unknown: Vec<&str> = allow
+        .iter()
+        .map(String::as_str)
+        .filter(|a| !known.contains(a))
+        .collect();
+    (!unknown.is_empty()).then(|| {
+        format!(
+            "--allow: unknown kind {}; known kinds: {}",
+            unknown
+                .iter()
+                .map(|u| super::sanitize(u))
+                .collect::<Vec<_>>()
+                .join(", "),
+            known.join(", ")
+        )
+    })
 }
 
 #[derive(Serialize, Default)]
@@ -39,6 +71,10 @@ pub struct CheckReport {
     pub findings: Vec<Finding>,
     pub docker_reclaimable: Vec<Finding>,
     pub totals: Totals,
+    /// As in `orphans`: non-empty means exit 2, nothing of these kinds is reclaimable.
+    pub cannot_judge: Vec<CannotJudge>,
+    /// Broken references that hold no bytes fail only with `--strict`.
+    pub strict: bool,
     pub counts: CheckCounts,
     pub areas: Vec<AreaUsage>,
     pub scan_seconds: f64,
@@ -69,11 +105,18 @@ pub fn build(
     let mut failing: Vec<String> = orphans
         .findings
         .iter()
-        .filter(|f| !(allowed(f.kind) || f.reclaimable && under_budget))
+        .filter(|f| {
+            !(allowed(f.kind)
+                || f.reclaimable && under_budget
+                || !policy.strict && f.paths.is_empty())
+        })
         .map(|f| f.kind.to_owned())
         .collect();
     if !orphans.problems.is_empty() && !allowed("problem") {
         failing.push("problem".into());
+    }
+    if !orphans.cannot_judge.is_empty() {
+        failing.push("cannot-judge".into());
     }
     failing.sort();
     failing.dedup();
@@ -83,6 +126,8 @@ pub fn build(
         findings: orphans.findings,
         docker_reclaimable: orphans.docker_reclaimable,
         totals: orphans.totals,
+        cannot_judge: orphans.cannot_judge,
+        strict: policy.strict,
         counts,
         areas,
         scan_seconds,
@@ -91,6 +136,7 @@ pub fn build(
 }
 
 pub fn render(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
+    super::orphans::render_cannot_judge(&r.cannot_judge, out)?;
     if r.ok {
         writeln!(
             out,
@@ -107,7 +153,9 @@ pub fn render(r: &CheckReport, out: &mut dyn Write) -> io::Result<()> {
         e.1 += f.disk_bytes.unwrap_or(f.apparent_bytes);
     }
     for (kind, (n, bytes)) in per {
-        writeln!(out, "  {kind}: {n} ({})", human_size(bytes))?;
+        let passes = !r.failing.iter().any(|k| k == kind);
+        let note = if passes { ", passes" } else { "" };
+        writeln!(out, "  {kind}: {n} ({}{note})", human_size(bytes))?;
     }
     if !r.problems.is_empty() {
         writeln!(out, "  problem: {} (see stderr)", r.problems.len())?;
@@ -203,6 +251,11 @@ pub fn prometheus(r: &CheckReport, root: &str) -> String {
         "area_bytes",
         "Bytes per top-level area of the root.",
         &areas,
+    );
+    metric(
+        "cannot_judge",
+        "Record areas that could not be read in full (nothing they could claim is called reclaimable).",
+        &one(r.cannot_judge.len() as f64),
     );
     metric(
         "problems",

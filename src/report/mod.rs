@@ -137,21 +137,36 @@ pub fn human_time(t: &str) -> String {
     }
 }
 
-/// Names from a compromised root may carry terminal escapes: show control characters
-/// escaped.
+/// The one escaper of text output: names from a compromised root (paths, tags, container
+/// names, commands) may carry newlines that fake lines of output, or terminal escapes.
+/// Newlines, tabs and carriage returns show as `\n`, `\t`, `\r`, other control
+/// characters as `\u{1b}`; everything else is kept. JSON output is escaped by JSON itself.
 pub fn sanitize(s: &str) -> String {
     if !s.chars().any(char::is_control) {
         return s.to_owned();
     }
     s.chars()
         .map(|c| {
-            if c.is_control() && c != '\n' {
+            if c.is_control() {
                 c.escape_default().to_string()
             } else {
                 c.to_string()
             }
         })
         .collect()
+}
+
+/// Bytes from a directory listing (maybe not UTF-8) as text: valid UTF-8 as
+/// `sanitize` shows it, each other byte as `\xNN`.
+pub fn sanitize_bytes(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.utf8_chunks() {
+        out.push_str(&sanitize(chunk.valid()));
+        for byte in chunk.invalid() {
+            out.push_str(&format!("\\x{byte:02x}"));
+        }
+    }
+    out
 }
 
 /// A borderless table like docker's.
@@ -167,6 +182,29 @@ pub fn table(header: &[&str]) -> Table {
 pub fn write_table(mut t: Table, out: &mut dyn Write) -> io::Result<()> {
     for column in t.column_iter_mut() {
         column.set_padding((0, 2));
+    }
+    // A safety net under the renderers' own escaping: control characters in cells are
+    // escaped (a newline stays: some cells hold several lines on purpose).
+    let rows = t.row_iter().len();
+    for i in 0..rows {
+        if let Some(row) = t.row_mut(i) {
+            let odd = row
+                .cell_iter()
+                .any(|c| c.content().chars().any(|ch| ch.is_control() && ch != '\n'));
+            if odd {
+                let cells: Vec<String> = row
+                    .cell_iter()
+                    .map(|c| {
+                        c.content()
+                            .split('\n')
+                            .map(sanitize)
+                            .collect::<Vec<_>>()
+                            .join("\n")
+                    })
+                    .collect();
+                *row = comfy_table::Row::from(cells);
+            }
+        }
     }
     for line in t.lines() {
         writeln!(out, "{}", line.trim_end())?;
@@ -194,6 +232,8 @@ mod tests {
     fn escapes_are_shown_not_sent() {
         assert_eq!(sanitize("a\u{1b}[31mb"), "a\\u{1b}[31mb");
         assert_eq!(sanitize("plain"), "plain");
+        assert_eq!(sanitize("a\nfake line\tx\r"), "a\\nfake line\\tx\\r");
+        assert_eq!(sanitize_bytes(b"ok\xff\n"), "ok\\xff\\n");
     }
 
     #[test]

@@ -56,7 +56,376 @@ pub struct OrphansReport {
     pub findings: Vec<Finding>,
     pub docker_reclaimable: Vec<Finding>,
     pub totals: Totals,
+    /// Records that could not be read in full: the findings of these kinds (in this area)
+    /// are not called reclaimable. Non-empty: `orphans` and `check` exit 2.
+    pub cannot_judge: Vec<CannotJudge>,
     pub problems: Vec<Problem>,
+}
+
+/// Every finding kind `orphans` and `check` report (what `check --allow` accepts, with
+/// `problem`).
+pub const KINDS: &[&str] = &[
+    "build-cache",
+    "container-missing-image",
+    "container-missing-volume",
+    "container-only-layer",
+    "container-without-mount",
+    "dangling-image",
+    "dangling-l-link",
+    "dangling-tag",
+    "download-tmp-leftover",
+    "image-digest-mismatch",
+    "imagedb-metadata-leftover",
+    "incomplete-image",
+    "layerdb-tmp-leftover",
+    "missing-cache-dir",
+    "missing-l-link",
+    "missing-parent",
+    "missing-rw-dir",
+    "mount-without-container",
+    "orphan-cache-dir",
+    "partial-layer",
+    "pending-removal",
+    "stopped-container",
+    "unknown-lower-link",
+    "unreferenced-layer",
+    "wrong-l-link",
+];
+
+/// An area whose records could not all be read, and the finding kinds it leaves
+/// undecided.
+#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+pub struct CannotJudge {
+    /// Relative to the root: a record area (`image/overlay2/layerdb`, `containers`, ...),
+    /// or one finding's path when only that finding is touched.
+    pub area: String,
+    pub kinds: Vec<&'static str>,
+    pub reason: String,
+    /// Area-wide (every finding of `kinds`) or only the findings holding `area`.
+    #[serde(skip)]
+    pub whole: bool,
+}
+
+/// Paths whose absence `judge` weighs (`absent` lists those of them that do not exist).
+pub const PROBED: &[&str] = &[
+    "image",
+    "image/overlay2",
+    "image/overlay2/imagedb",
+    "image/overlay2/imagedb/content/sha256",
+    "image/overlay2/layerdb",
+    "image/overlay2/layerdb/sha256",
+    "image/overlay2/layerdb/mounts",
+    "image/overlay2/repositories.json",
+    "containers",
+];
+
+/// The records that claim what orphans lists, by area, and the finding kinds whose
+/// "nothing claims it" rests on each area having been read in full.
+pub const RECORD_AREAS: &[(&str, &[&str])] = &[
+    (
+        "image/overlay2/imagedb",
+        &[
+            "container-only-layer",
+            "dangling-image",
+            "imagedb-metadata-leftover",
+            "incomplete-image",
+            "missing-cache-dir",
+            "unreferenced-layer",
+        ],
+    ),
+    (
+        "image/overlay2/layerdb",
+        &[
+            "build-cache",
+            "container-only-layer",
+            "container-without-mount",
+            "dangling-image",
+            "incomplete-image",
+            "layerdb-tmp-leftover",
+            "missing-cache-dir",
+            "missing-parent",
+            "mount-without-container",
+            "orphan-cache-dir",
+            "partial-layer",
+            "pending-removal",
+            "stopped-container",
+            "unreferenced-layer",
+        ],
+    ),
+    ("image/overlay2/repositories.json", &["dangling-image"]),
+    (
+        "containers",
+        &[
+            "container-only-layer",
+            "dangling-image",
+            "missing-cache-dir",
+            "mount-without-container",
+            "unreferenced-layer",
+        ],
+    ),
+];
+
+/// The overlay2 listing: only a failure to list `overlay2/` or `overlay2/l/` themselves
+/// leaves these undecided (a problem inside one dir touches the finding holding it).
+const LISTING_AREAS: &[(&str, &[&str])] = &[
+    (
+        "overlay2",
+        &[
+            "build-cache",
+            "dangling-l-link",
+            "missing-cache-dir",
+            "orphan-cache-dir",
+        ],
+    ),
+    ("overlay2/l", &["dangling-l-link"]),
+];
+
+/// What one unread file of a record leaves undecided.
+enum Damage {
+    /// A whole record (its dir, or the file that ties it to others) in this area.
+    Record(&'static str),
+    /// A file naming an overlay2 dir (`cache-id`, `mount-id`, `init-id`): any dir nothing
+    /// else names could be the one it names.
+    DirName,
+    /// A file that claims nothing (a layer's `size`, `diff`, a container's logs): the
+    /// finding about that record says it.
+    Nothing,
+    /// Anything else: a record area or what lies above it.
+    Area,
+}
+
+const DIR_NAME_KINDS: &[&str] = &["build-cache", "orphan-cache-dir"];
+
+fn record_damage(path: &str) -> Damage {
+    let split = |prefix: &str| {
+        path.strip_prefix(prefix)
+            .map(|rest| match rest.split_once('/') {
+                Some((entry, file)) => (entry.to_owned(), Some(file.to_owned())),
+                None => (rest.to_owned(), None),
+            })
+    };
+    let layerdb = "image/overlay2/layerdb";
+    for sub in ["sha256/", "mounts/"] {
+        if let Some((_, file)) = split(&format!("{layerdb}/{sub}")) {
+            return match file.as_deref() {
+                None | Some("parent") => Damage::Record(layerdb),
+                Some("cache-id" | "mount-id" | "init-id") => Damage::DirName,
+                Some(_) => Damage::Nothing,
+            };
+        }
+    }
+    if let Some((_, file)) = split("containers/") {
+        return match file.as_deref() {
+            None | Some("config.v2.json") => Damage::Record("containers"),
+            Some(_) => Damage::Nothing,
+        };
+    }
+    Damage::Area
+}
+
+/// Problem kinds that mean a record was not read as written (a missing file Docker
+/// always writes, unreadable, garbage, wrong type, too large, tampered).
+fn is_damage(p: &Problem) -> bool {
+    use crate::problem::ProblemKind as K;
+    matches!(
+        p.kind,
+        K::Unreadable | K::Malformed | K::Missing | K::WrongType | K::TooLarge | K::Mismatch
+    )
+}
+
+/// `inner` is `outer` or lies beneath it (paths relative to the root; `""` is the root).
+fn beneath(inner: &str, outer: &str) -> bool {
+    outer.is_empty()
+        || inner == outer
+        || inner
+            .strip_prefix(outer)
+            .is_some_and(|rest| rest.starts_with('/'))
+}
+
+/// Decide what cannot be judged. `absent`: record areas of `RECORD_AREAS` (or their
+/// parents) that do not exist in the root; `problems`: every problem of the scan and the
+/// walks; `incomplete`: other read failures as (path, reason), e.g. a walk bucket that
+/// was not read in full. A problem lying under a record area (or above it: the whole
+/// root, `image/`) makes the area's kinds undecided; one lying under a finding's path
+/// makes that finding undecided.
+pub fn judge(
+    model: &Model,
+    candidates: &[Candidate],
+    absent: &[String],
+    problems: &[Problem],
+    incomplete: &[(String, String)],
+) -> Vec<CannotJudge> {
+    let mut out: Vec<CannotJudge> = Vec::new();
+    let holds_anything = !(model.images.is_empty()
+        && model.layers.is_empty()
+        && model.dirs.is_empty()
+        && model.containers.is_empty()
+        && model.stray_mounts.is_empty());
+    // Reasons per area: the first two, then how many more.
+    let mut reasons: Vec<Vec<String>> = Vec::new();
+    let mut area_entry = |area: &str, kinds: &[&'static str], reason: String| {
+        if let Some(k) = out.iter().position(|e| e.whole && e.area == area) {
+            if !reasons[k].contains(&reason) {
+                reasons[k].push(reason);
+            }
+        } else {
+            out.push(CannotJudge {
+                area: area.to_owned(),
+                kinds: kinds.to_vec(),
+                reason: String::new(),
+                whole: true,
+            });
+            reasons.push(vec![reason]);
+        }
+    };
+    // What is absent, when the root holds what it would claim: the top-most absent path
+    // names it. Docker creates `layerdb/mounts` with the first container, and
+    // `repositories.json` with the first tag, so a root without them may be clean.
+    let cached: HashSet<&str> = model
+        .layers
+        .iter()
+        .filter_map(|l| l.cache_id.as_deref())
+        .collect();
+    let unclaimed_dirs = model.dirs.iter().any(|d| !cached.contains(d.id.as_str()));
+    for &(probe, area, relevant) in &[
+        (
+            "image/overlay2/imagedb",
+            "image/overlay2/imagedb",
+            holds_anything,
+        ),
+        (
+            "image/overlay2/imagedb/content/sha256",
+            "image/overlay2/imagedb",
+            !model.layers.is_empty(),
+        ),
+        (
+            "image/overlay2/layerdb",
+            "image/overlay2/layerdb",
+            holds_anything,
+        ),
+        (
+            "image/overlay2/layerdb/sha256",
+            "image/overlay2/layerdb",
+            !(model.images.is_empty() && model.dirs.is_empty()),
+        ),
+        (
+            "image/overlay2/layerdb/mounts",
+            "image/overlay2/layerdb",
+            !model.containers.is_empty() || unclaimed_dirs,
+        ),
+        (
+            "image/overlay2/repositories.json",
+            "image/overlay2/repositories.json",
+            !model.images.is_empty(),
+        ),
+        ("containers", "containers", holds_anything),
+    ] {
+        if !relevant {
+            continue;
+        }
+        let kinds = RECORD_AREAS
+            .iter()
+            .find(|(a, _)| *a == area)
+            .map_or(&[][..], |(_, k)| *k);
+        if let Some(top) = absent
+            .iter()
+            .filter(|a| beneath(probe, a))
+            .min_by_key(|a| a.len())
+        {
+            area_entry(
+                area,
+                kinds,
+                format!("{top} does not exist: the records it holds could not be read"),
+            );
+        }
+    }
+    // (path, reason, a read error: what lies under the path was not all seen)
+    let failures: Vec<(&str, String, bool)> = problems
+        .iter()
+        .filter(|p| is_damage(p))
+        .map(|p| {
+            (
+                p.path.as_str(),
+                sanitize(&p.to_string()),
+                p.kind == crate::problem::ProblemKind::Unreadable,
+            )
+        })
+        .chain(incomplete.iter().map(|(p, r)| {
+            (
+                p.as_str(),
+                sanitize(&format!("{}: {r}", if p.is_empty() { "." } else { p })),
+                true,
+            )
+        }))
+        .collect();
+    let kinds_of = |area: &str| {
+        RECORD_AREAS
+            .iter()
+            .find(|(a, _)| *a == area)
+            .map_or(&[][..], |(_, k)| *k)
+    };
+    for (path, reason, _) in &failures {
+        match record_damage(path) {
+            Damage::Record(area) => area_entry(area, kinds_of(area), reason.clone()),
+            Damage::DirName => area_entry(path, DIR_NAME_KINDS, reason.clone()),
+            Damage::Nothing => {}
+            Damage::Area => {
+                for &(area, kinds) in RECORD_AREAS {
+                    if beneath(path, area) || beneath(area, path) {
+                        area_entry(area, kinds, reason.clone());
+                    }
+                }
+            }
+        }
+        for &(area, kinds) in LISTING_AREAS {
+            if *path == area || beneath(area, path) {
+                area_entry(area, kinds, reason.clone());
+            }
+        }
+    }
+    for (e, r) in out.iter_mut().zip(&reasons) {
+        e.reason = r.iter().take(2).cloned().collect::<Vec<_>>().join("; ");
+        if r.len() > 2 {
+            e.reason
+                .push_str(&format!("; and {} more (see problems)", r.len() - 2));
+        }
+    }
+    // A read failure inside what one finding names.
+    for cand in candidates.iter().filter(|c| c.reclaimable) {
+        for p in &cand.paths {
+            if let Some((_, reason, _)) = failures.iter().find(|(f, _, io)| *io && beneath(f, p)) {
+                if !out.iter().any(|e| e.area == *p) {
+                    out.push(CannotJudge {
+                        area: p.clone(),
+                        kinds: vec![cand.kind],
+                        reason: reason.clone(),
+                        whole: false,
+                    });
+                }
+            }
+        }
+    }
+    out.sort_by(|a, b| a.area.cmp(&b.area));
+    out
+}
+
+impl CannotJudge {
+    /// Does this leave the finding undecided?
+    pub fn touches(&self, kind: &str, paths: &[String]) -> bool {
+        self.kinds.contains(&kind) && (self.whole || paths.iter().any(|p| *p == self.area))
+    }
+}
+
+/// One line for stderr naming what could not be read.
+pub fn cannot_judge_line(entries: &[CannotJudge]) -> String {
+    let areas: Vec<String> = entries.iter().map(|e| sanitize(&e.area)).collect();
+    format!(
+        "cannot judge what is reclaimable: {} could not be read in full ({}); nothing that depends on it is called reclaimable",
+        areas.join(", "),
+        entries
+            .first()
+            .map_or_else(String::new, |e| e.reason.clone())
+    )
 }
 
 impl Report for OrphansReport {
@@ -186,7 +555,8 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
                 STOP_FIRST,
                 false,
             );
-        } else if model.is_dangling(i) {
+        } else if model.is_dangling(i) && model.image_containers(i).is_empty() {
+            // `docker image prune` refuses an image a container (running or not) uses.
             for l in model.image_layers(i) {
                 let only = model.layer_images(l) == [i] && !by_container[l];
                 if only {
@@ -558,6 +928,7 @@ pub fn build(
     sizes: &HashMap<String, Usage>,
     known_disk: bool,
     problems: Vec<Problem>,
+    cannot_judge: Vec<CannotJudge>,
 ) -> OrphansReport {
     let mut findings = Vec::new();
     let mut docker = Vec::new();
@@ -575,22 +946,27 @@ pub fn build(
                 disk = disk.zip(u.disk_bytes).map(|(a, b)| a + b);
             }
         }
+        let undecided = cannot_judge
+            .iter()
+            .any(|e| e.touches(cand.kind, &cand.paths));
         let f = Finding {
             kind: cand.kind,
             paths: cand.paths,
             apparent_bytes: apparent,
             disk_bytes: disk,
-            reclaimable: cand.reclaimable,
+            reclaimable: cand.reclaimable && !undecided,
             reason: cand.reason,
             cleanup: cand.cleanup,
         };
         if cand.docker {
             totals.docker_reclaimable += 1;
-            totals.docker_reclaimable_apparent_bytes += f.apparent_bytes;
-            totals.docker_reclaimable_disk_bytes = totals
-                .docker_reclaimable_disk_bytes
-                .zip(f.disk_bytes)
-                .map(|(a, b)| a + b);
+            if f.reclaimable {
+                totals.docker_reclaimable_apparent_bytes += f.apparent_bytes;
+                totals.docker_reclaimable_disk_bytes = totals
+                    .docker_reclaimable_disk_bytes
+                    .zip(f.disk_bytes)
+                    .map(|(a, b)| a + b);
+            }
             docker.push(f);
         } else {
             totals.findings += 1;
@@ -608,6 +984,7 @@ pub fn build(
         findings,
         docker_reclaimable: docker,
         totals,
+        cannot_judge,
         problems,
     }
 }
@@ -618,13 +995,17 @@ fn bytes_of(f: &Finding) -> String {
 }
 
 pub fn render(r: &OrphansReport, out: &mut dyn Write) -> io::Result<()> {
+    render_cannot_judge(&r.cannot_judge, out)?;
     if r.findings.is_empty() {
         writeln!(out, "No orphans or broken references.")?;
     } else {
         writeln!(out, "Findings (leftovers and broken references):\n")?;
         for f in &r.findings {
+            let undecided = r.cannot_judge.iter().any(|e| e.touches(f.kind, &f.paths));
             let what = if f.reclaimable {
                 "reclaimable"
+            } else if undecided {
+                "cannot judge"
             } else {
                 "not reclaimable"
             };
@@ -674,6 +1055,26 @@ pub fn render(r: &OrphansReport, out: &mut dyn Write) -> io::Result<()> {
         tt.docker_reclaimable_disk_bytes
             .map_or_else(|| human_size(tt.docker_reclaimable_apparent_bytes), human_size),
     )?;
+    Ok(())
+}
+
+/// The "cannot judge" block that opens the human `orphans` and `check` reports.
+pub fn render_cannot_judge(entries: &[CannotJudge], out: &mut dyn Write) -> io::Result<()> {
+    for e in entries {
+        writeln!(
+            out,
+            "cannot judge: {} ({}): {}",
+            sanitize(&e.area),
+            e.kinds.join(", "),
+            sanitize(&e.reason)
+        )?;
+    }
+    if !entries.is_empty() {
+        writeln!(
+            out,
+            "  nothing of these kinds is called reclaimable until the records can be read\n"
+        )?;
+    }
     Ok(())
 }
 
