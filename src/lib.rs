@@ -166,7 +166,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Du(args) => {
             let mut report =
                 report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
-            let orphans = orphans_report(&root, &model, Some(&report));
+            let orphans = orphans_report(&root, croot, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
             report.unowned = report::du::Unowned {
@@ -189,7 +189,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Orphans(args) => {
-            let report = orphans_report(&root, &model, None);
+            let report = orphans_report(&root, croot, &model, None);
             if args.print0 {
                 report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
                 report::write_problems(&report.problems, err)?;
@@ -215,7 +215,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 report::du::DfCompat::V23,
                 !root.is_archive(),
             );
-            let orphans = orphans_report(&root, &model, Some(&du));
+            let orphans = orphans_report(&root, croot, &model, Some(&du));
             let loaded: Vec<usize> = model.loaded_images().collect();
             let counts = report::check::CheckCounts {
                 images: loaded.len(),
@@ -433,10 +433,14 @@ fn verify_with_progress(
 /// when there is one, the rest by walking just those paths), and build the report.
 fn orphans_report(
     root: &DataRoot,
+    croot: Option<&DataRoot>,
     model: &Model,
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
     use rayon::prelude::*;
+    if model.containerd.is_some() {
+        return report::c8d_orphans::report(root, croot, model);
+    }
     let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
     let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
     let from_du = |p: &str| du.and_then(|d| d.usage_of(p));

@@ -3,6 +3,7 @@
 //! Reports never touch the disk.
 
 pub mod c8d;
+pub mod c8d_orphans;
 pub mod check;
 pub mod du;
 pub mod history;

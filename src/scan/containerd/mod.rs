@@ -9,6 +9,7 @@
 //! unchanged, and keeps what only containerd has beside them.
 
 pub mod content;
+pub mod gc;
 pub mod meta;
 
 use crate::problem::{Problem, ProblemKind};
@@ -479,6 +480,12 @@ pub fn scan_root(
                         records::map_into(&mut scan, store, &croot, &containers, &pool);
                     scan.containers = containers;
                     mapped.found = Some(found);
+                    if let Ok(Some(d)) = open_optional(root, "rootfs/overlayfs") {
+                        mapped.rootfs_dirs = sorted_names(&d, &mut scan.problems)
+                            .into_iter()
+                            .map(|n| format!("rootfs/overlayfs/{n}"))
+                            .collect();
+                    }
                     mark_layout(&mut scan.layout, &mapped);
                     scan.containerd = Some(Box::new(mapped));
                     scan.problems.sort();

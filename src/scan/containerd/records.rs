@@ -111,6 +111,8 @@ pub struct C8d {
     pub layers: BTreeMap<String, LayerFacts>,
     /// Usage of committed snapshots of the namespace, by key (stored at commit).
     pub committed_usage: HashMap<String, u64>,
+    /// Docker's `rootfs/overlayfs/<id>` mount points, relative to Docker's root.
+    pub rootfs_dirs: Vec<String>,
     /// The namespace's snapshots by key: (parent key, snapshotter record).
     pub snapshots: HashMap<String, NsSnapshot>,
     pub image_by_id: HashMap<ImageId, usize>,
@@ -619,6 +621,7 @@ pub fn map_into(
         layers: layer_facts,
         committed_usage,
         snapshots,
+        rootfs_dirs: Vec::new(),
         image_by_id,
     }
 }
