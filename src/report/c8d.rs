@@ -98,6 +98,7 @@ pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
             c.size_root_fs = rootfs;
         }
     }
+    images_df(du, model, croot, &mut problems);
     du.problems.extend(problems);
     du.problems.sort();
     du.problems.dedup();
@@ -300,4 +301,138 @@ pub fn history_images(model: &Model, image: usize) -> Vec<usize> {
             .flatten();
     }
     out
+}
+
+/// `docker system df`'s images in this mode: per listed image the daemon's Size and
+/// SharedSize (Usage of each chain id held by more than one listed image), and
+/// LayersSize: Docker 28 sums the usage of every snapshot of the namespace (image
+/// layers, containers' RW and `-init`, BuildKit's) and the present content reachable
+/// from any image record (each digest once); Docker 29 counts the images' snapshot
+/// chains (each snapshot once) instead of every snapshot.
+fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut Vec<Problem>) {
+    let Some(c8d) = model.containerd.as_ref() else {
+        return;
+    };
+    let Some(store) = c8d.store.as_ref() else {
+        return;
+    };
+    let listed: Vec<usize> = model
+        .loaded_images()
+        .filter(|&i| model.is_listed(i))
+        .collect();
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for &i in &listed {
+        if let Some(f) = c8d.image(&model.images[i].rec.id) {
+            for ch in f.all_chain_ids() {
+                *holders.entry(ch.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let usage_of = |key: &str| -> u64 {
+        c8d.snapshots.get(key).map_or(0, |s| match s.kind {
+            Some("committed") => s.size.unwrap_or(0).max(0) as u64,
+            _ => 0,
+        })
+    };
+    let mut images = Vec::new();
+    for &i in &listed {
+        let im = &model.images[i];
+        let Some(f) = c8d.image(&im.rec.id) else {
+            continue;
+        };
+        let shared: u64 = f
+            .all_chain_ids()
+            .filter(|c| holders.get(c.as_str()).copied().unwrap_or(0) > 1)
+            .map(|c| usage_of(c))
+            .sum();
+        images.push(crate::report::du::ImageUsage {
+            id: im.rec.id.clone(),
+            repo_tags: model.tags_and_digests(i).0,
+            size: f.size,
+            shared_size: shared,
+            unique_size: f.size.saturating_sub(shared),
+            containers: model.image_containers(i).len(),
+        });
+    }
+    // Content reachable from any image record of the namespace, each digest once.
+    let present: std::collections::HashSet<&str> = store
+        .meta
+        .blobs
+        .iter()
+        .filter(|b| b.namespace == c8d.namespace)
+        .map(|b| b.digest.as_str())
+        .collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut content: u64 = 0;
+    for im in store
+        .meta
+        .images
+        .iter()
+        .filter(|x| x.namespace == c8d.namespace)
+    {
+        let mut stack = vec![(im.target.digest.clone(), im.target.size)];
+        while let Some((d, size)) = stack.pop() {
+            if !present.contains(d.as_str()) || seen.len() > 1_000_000 {
+                continue;
+            }
+            if seen.insert(d.clone()) {
+                content += size.max(0) as u64;
+            } else {
+                continue;
+            }
+            match store.docs.get(&d) {
+                Some(crate::scan::containerd::content::Doc::Index { manifests }) => {
+                    stack.extend(manifests.iter().map(|m| (m.digest.clone(), m.size)));
+                }
+                Some(crate::scan::containerd::content::Doc::Manifest { config, layers }) => {
+                    stack.push((config.digest.clone(), config.size));
+                    stack.extend(layers.iter().map(|l| (l.digest.clone(), l.size)));
+                }
+                None => {}
+            }
+        }
+    }
+    let docker29 = model
+        .layout
+        .version_hints
+        .iter()
+        .any(|h| h.contains("Docker 29"));
+    let snapshots: u64 = if docker29 {
+        let mut keys: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for f in &c8d.images {
+            for ch in f.all_chain_ids() {
+                keys.insert(ch.as_str());
+            }
+        }
+        keys.iter().map(|k| usage_of(k)).sum()
+    } else {
+        let mut total = 0u64;
+        for s in c8d.snapshots.values() {
+            total += match (s.kind, s.id) {
+                (Some("committed"), _) => s.size.unwrap_or(0).max(0) as u64,
+                (Some("active"), Some(n)) => active_usage(croot, n, problems),
+                _ => 0,
+            };
+        }
+        total
+    };
+    let layers_size = snapshots + content;
+    let in_use: u64 = images
+        .iter()
+        .filter(|i| i.containers > 0)
+        .map(|i| i.size.saturating_sub(i.shared_size))
+        .sum();
+    let df = &mut du.system_df;
+    df.images_total = images.len();
+    df.images_active = images.iter().filter(|i| i.containers > 0).count();
+    df.layers_size = layers_size;
+    df.images_reclaimable = layers_size.saturating_sub(in_use);
+    df.containers_size = du.containers.iter().map(|c| c.size_rw).sum();
+    df.containers_reclaimable = du
+        .containers
+        .iter()
+        .filter(|c| !c.active)
+        .map(|c| c.size_rw)
+        .sum();
+    du.images = images;
 }
