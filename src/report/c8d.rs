@@ -436,3 +436,48 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
         .sum();
     du.images = images;
 }
+
+/// containerd's root in `du`: one area per top-level entry, named `containerd:<name>`,
+/// added to the total (both trees are what the host spends).
+pub fn add_areas(du: &mut DuReport, croot: Option<&DataRoot>) {
+    let Some(croot) = croot else {
+        return;
+    };
+    let Ok(top) = croot.top() else {
+        return;
+    };
+    let Ok(mut entries) = top.entries() else {
+        return;
+    };
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    for e in entries {
+        let name = e.name.to_string_lossy().into_owned();
+        let (u, problems) = walk::measure(croot, &name);
+        for mut p in problems {
+            p.path = shown(&p.path);
+            du.problems.push(p);
+        }
+        du.total.disk_bytes = du.total.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
+        du.total.apparent_bytes += u.apparent_bytes;
+        du.total.size += u.size;
+        du.total.files += u.files;
+        du.total.dirs += u.dirs;
+        du.total.hardlinks_folded += u.hardlinks_folded;
+        du.areas.push(crate::report::du::AreaUsage {
+            name: shown(&name),
+            disk_bytes: u.disk_bytes,
+            apparent_bytes: u.apparent_bytes,
+            size: u.size,
+            files: u.files,
+            dirs: u.dirs,
+            hardlinks_folded: u.hardlinks_folded,
+        });
+    }
+    du.areas.sort_by(|a, b| {
+        b.disk_bytes
+            .cmp(&a.disk_bytes)
+            .then(b.apparent_bytes.cmp(&a.apparent_bytes))
+    });
+    du.problems.sort();
+    du.problems.dedup();
+}
