@@ -450,6 +450,12 @@ pub fn add_areas(du: &mut DuReport, croot: Option<&DataRoot>) {
         return;
     };
     entries.sort_by(|a, b| a.name.cmp(&b.name));
+    // The root dir itself, as du counts it (the Docker root's own is in the total).
+    if let Ok(m) = top.meta() {
+        du.total.disk_bytes = du.total.disk_bytes.zip(m.disk).map(|(a, b)| a + b);
+        du.total.apparent_bytes += m.len;
+        du.total.dirs += 1;
+    }
     for e in entries {
         let name = e.name.to_string_lossy().into_owned();
         let (u, problems) = walk::measure(croot, &name);
