@@ -44,6 +44,10 @@ pub struct GlobalArgs {
     /// containerd namespace holding Docker's images (containerd image store)
     #[arg(long, global = true, default_value = "moby")]
     pub namespace: String,
+    /// Do not enter the Landlock sandbox (read-only beneath --root, no writes); for
+    /// debugging
+    #[arg(long, global = true)]
+    pub no_sandbox: bool,
 }
 
 #[derive(Debug, Subcommand)]

@@ -10,6 +10,7 @@ pub mod model;
 pub mod problem;
 pub mod report;
 pub mod root;
+pub mod sandbox;
 pub mod scan;
 pub mod verify;
 pub mod walk;
@@ -270,8 +271,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             })
         }
         Command::Info => {
-            let report = report::info::build(&root, &model);
-            report::emit(&report, json, out, err, report::info::render)?;
+            let report = InfoWithSandbox {
+                info: report::info::build(&root, &model),
+                sandbox: sandbox::state(),
+            };
+            report::emit(&report, json, out, err, render_info)?;
             Ok(ExitStatus::Done)
         }
         Command::Ps(args) => {
@@ -345,6 +349,34 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
     }
+}
+
+/// `info` with the sandbox this process runs in (JSON: the `sandbox` object).
+#[derive(serde::Serialize)]
+struct InfoWithSandbox {
+    #[serde(flatten)]
+    info: report::info::InfoReport,
+    sandbox: sandbox::SandboxState,
+}
+
+impl report::Report for InfoWithSandbox {
+    fn problems(&self) -> &[problem::Problem] {
+        &self.info.problems
+    }
+}
+
+fn render_info(r: &InfoWithSandbox, out: &mut dyn Write) -> io::Result<()> {
+    report::info::render(&r.info, out)?;
+    writeln!(out, "Sandbox:         {}", sandbox::describe(&r.sandbox))
+}
+
+/// The sandbox for a command line: read-only beneath `--root` (and any path a command
+/// adds), no writes, no network. `--no-sandbox` records that it is off.
+pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
+    if cli.global.no_sandbox {
+        return sandbox::disabled();
+    }
+    sandbox::Policy::new().read_only(&cli.global.root).enforce()
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.

@@ -3,6 +3,10 @@ use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let cli = dockscope::cli::Cli::parse();
+    // Before the root is opened and before any thread starts.
+    dockscope::enter_sandbox(&cli);
+    #[cfg(debug_assertions)]
+    planted::attempts();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut err = std::io::stderr();
@@ -10,4 +14,39 @@ fn main() -> ExitCode {
     // the command's status).
     let status = dockscope::run(&cli, &mut out, &mut err);
     ExitCode::from(status.code())
+}
+
+/// Test builds only: accesses planted on purpose after the sandbox is entered, to prove
+/// it holds (tests/safety.rs). `DOCKSCOPE_PLANTED_WRITE=PATH` tries to create PATH,
+/// `DOCKSCOPE_PLANTED_READ=PATH` to open PATH for reading; each result goes to stderr.
+#[cfg(debug_assertions)]
+mod planted {
+    use std::io::Write;
+
+    pub fn attempts() {
+        let mut err = std::io::stderr();
+        if let Some(p) = std::env::var_os("DOCKSCOPE_PLANTED_WRITE") {
+            let r = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&p);
+            let _ = writeln!(
+                err,
+                "planted write {}: {}",
+                p.to_string_lossy(),
+                outcome(&r)
+            );
+        }
+        if let Some(p) = std::env::var_os("DOCKSCOPE_PLANTED_READ") {
+            let r = std::fs::OpenOptions::new().read(true).open(&p);
+            let _ = writeln!(err, "planted read {}: {}", p.to_string_lossy(), outcome(&r));
+        }
+    }
+
+    fn outcome(r: &std::io::Result<std::fs::File>) -> String {
+        match r {
+            Ok(_) => "succeeded".into(),
+            Err(e) => format!("{e}"),
+        }
+    }
 }

@@ -41,18 +41,28 @@ fn to_dev_full(root: &Path, args: &[&str]) -> (i32, String) {
 }
 
 /// Run with stdout on a pipe whose reader is already closed: every write fails with
-/// EPIPE. (exit code, stderr).
+/// EPIPE. (A shell waits on stdin until the test has closed its end of the pipe, then
+/// execs dockscope.) (exit code, stderr).
 fn to_closed_pipe(root: &Path, args: &[&str]) -> (i32, String) {
-    let (reader, writer) = std::io::pipe().unwrap();
-    drop(reader);
-    let out = bin()
+    use std::io::Write;
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg("read go && exec \"$0\" \"$@\"")
+        .arg(assert_cmd::cargo::cargo_bin("dockscope"))
         .arg("--root")
         .arg(root)
         .args(args)
-        .stdout(Stdio::from(writer))
+        .env_remove("DOCKSCOPE_ROOT")
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .output()
+        .spawn()
         .unwrap();
+    drop(child.stdout.take());
+    let mut stdin = child.stdin.take().unwrap();
+    stdin.write_all(b"go\n").unwrap();
+    drop(stdin);
+    let out = child.wait_with_output().unwrap();
     (
         out.status.code().unwrap_or(-1),
         String::from_utf8_lossy(&out.stderr).into_owned(),
@@ -175,4 +185,89 @@ fn names_cannot_fake_lines_of_output() {
     assert!(seen_name && seen_tag, "the names are shown, escaped");
     let ps = json(&s.root, &["ps", "-a"]);
     assert!(ps.to_string().contains(r"c-exit0\nFAKE LINE\u001b[31m"));
+}
+
+/// Run with the planted accesses of test builds (`DOCKSCOPE_PLANTED_WRITE`/`_READ`).
+fn planted(root: &Path, extra: &[&str], write: &Path, read: &Path) -> (i32, String) {
+    let out = bin()
+        .args(extra)
+        .arg("--root")
+        .arg(root)
+        .arg("images")
+        .env("DOCKSCOPE_PLANTED_WRITE", write)
+        .env("DOCKSCOPE_PLANTED_READ", read)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// The kernel stops a write planted after the sandbox is entered (EACCES), under /tmp
+/// and inside the root itself, and a read outside the root; `--no-sandbox` lets the same
+/// write through, so the test can fail.
+#[test]
+fn the_sandbox_stops_a_planted_write() {
+    let s = SampleRoot::unpack("full");
+    let v = json(&s.root, &["info"]);
+    assert_eq!(v["sandbox"]["state"], "enforced", "{:#}", v["sandbox"]);
+    assert!(v["sandbox"]["abi"].as_i64().unwrap() >= 1);
+    assert_eq!(
+        v["sandbox"]["read_only"],
+        serde_json::json!([s.root.display().to_string()])
+    );
+    assert_eq!(v["sandbox"]["writable"], serde_json::json!([]));
+    let (_, text, _) = common::run(&s.root, &["info"]);
+    assert!(
+        text.contains("Sandbox:         enforced (Landlock ABI"),
+        "{text}"
+    );
+
+    let outside = tempfile::tempdir().unwrap();
+    let secret = outside.path().join("secret");
+    fs::write(&secret, "not for dockscope").unwrap();
+    for target in [outside.path().join("planted"), s.path("planted")] {
+        let (code, err) = planted(&s.root, &[], &target, &secret);
+        assert_eq!(code, 0, "{err}");
+        assert!(
+            err.contains(&format!(
+                "planted write {}: Permission denied (os error 13)",
+                target.display()
+            )),
+            "{err}"
+        );
+        assert!(
+            err.contains("planted read") && err.contains("Permission denied (os error 13)"),
+            "{err}"
+        );
+        assert!(!target.exists(), "{} was created", target.display());
+    }
+    // Without the sandbox the same attempts succeed.
+    let target = outside.path().join("planted");
+    let (code, err) = planted(&s.root, &["--no-sandbox"], &target, &secret);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("succeeded"), "{err}");
+    assert!(target.exists());
+    let v = json(&s.root, &["--no-sandbox", "info"]);
+    assert_eq!(v["sandbox"]["state"], "disabled");
+}
+
+/// An archive root: only that file is readable.
+#[test]
+fn the_sandbox_allows_the_archive_file_only() {
+    let s = SampleRoot::unpack("empty");
+    let v = json(&s.archive, &["info"]);
+    assert_eq!(v["sandbox"]["state"], "enforced");
+    let sibling = s.archive.with_file_name("daemon");
+    let out = bin()
+        .arg("--root")
+        .arg(&s.archive)
+        .arg("images")
+        .env("DOCKSCOPE_PLANTED_READ", sibling.join("info.json"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("Permission denied (os error 13)"), "{err}");
 }

@@ -601,9 +601,26 @@ fn images_selected_by_name() {
 #[test]
 fn archives_verify_metadata_and_say_what_they_cannot() {
     let s = SampleRoot::unpack("full");
+    // Layers holding a non-empty regular file (GNU find on the unpacked copy): their
+    // contents are what an archive cannot compare.
+    let with_contents: BTreeSet<String> = fs::read_dir(s.path(&format!("{IMG}/layerdb/sha256")))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|chain| {
+            let cache =
+                fs::read_to_string(s.path(&format!("{IMG}/layerdb/sha256/{chain}/cache-id")))
+                    .unwrap();
+            let out = std::process::Command::new("find")
+                .arg(s.path(&format!("overlay2/{cache}/diff")))
+                .args(["-type", "f", "-size", "+0c", "-print", "-quit"])
+                .output()
+                .unwrap();
+            !out.stdout.is_empty()
+        })
+        .collect();
+    assert!(!with_contents.is_empty() && with_contents.len() < 17);
     for level in LEVELS {
         let (code, v) = verify(&s.archive, level, &[]);
-        assert_eq!(code, 0, "{level}: {v:#}");
         let noted = v["problems"].as_array().unwrap().iter().any(|p| {
             p["detail"]
                 .as_str()
@@ -611,9 +628,281 @@ fn archives_verify_metadata_and_say_what_they_cannot() {
                 .contains("layer file contents are not kept")
         });
         assert_eq!(noted, level != "metadata", "{level}: {v:#}");
+        assert_eq!(v["checked"]["layers_total"], 17);
+        if level == "metadata" {
+            assert_eq!(code, 0, "{level}: {v:#}");
+            assert_eq!(v["checked"]["layers_fully_checked"], 17);
+            continue;
+        }
+        // Fail closed: what could not be compared is a finding, never "no mismatch".
+        assert_eq!(code, 1, "{level}: {v:#}");
+        let unchecked: BTreeSet<String> = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|f| {
+                assert_eq!(f["kind"], "not-checked", "{f}");
+                assert!(
+                    f["found"].to_string().contains("not kept in an archive"),
+                    "{f}"
+                );
+                f["layer"].as_str().unwrap()[7..].to_owned()
+            })
+            .collect();
+        assert_eq!(unchecked, with_contents, "{level}");
+        assert_eq!(
+            v["checked"]["layers_fully_checked"],
+            17 - with_contents.len(),
+            "{level}"
+        );
     }
     // Types, modes and link targets come from the archive's headers: drift too.
     let (_, v) = verify(&s.archive, "content", &[]);
     assert_eq!(v["checked"]["files"], 116);
     assert_eq!(v["checked"]["containers"], 12);
+}
+
+// ------------------------------------------------------------- fail closed ----
+
+/// Every layer: (chain id hex, recorded size, GNU find's measure with symlinks, without
+/// symlinks), each inode once.
+fn measures(s: &SampleRoot) -> Vec<(String, u64, u64, u64)> {
+    let mut out = Vec::new();
+    for e in fs::read_dir(s.path(&format!("{IMG}/layerdb/sha256"))).unwrap() {
+        let chain = e.unwrap().file_name().to_string_lossy().into_owned();
+        let rd = |f: &str| fs::read_to_string(s.path(&format!("{IMG}/layerdb/sha256/{chain}/{f}")));
+        let recorded: u64 = rd("size").unwrap().parse().unwrap();
+        let cache = rd("cache-id").unwrap();
+        let found = std::process::Command::new("find")
+            .arg(s.path(&format!("overlay2/{cache}/diff")))
+            .args([
+                "(",
+                "-type",
+                "f",
+                "-o",
+                "-type",
+                "l",
+                ")",
+                "-printf",
+                "%i %y %s\\n",
+            ])
+            .output()
+            .unwrap();
+        let mut seen = BTreeSet::new();
+        let (mut all, mut files) = (0, 0);
+        for line in String::from_utf8(found.stdout).unwrap().lines() {
+            let mut it = line.split(' ');
+            let (ino, kind, size) = (it.next().unwrap(), it.next().unwrap(), it.next().unwrap());
+            if seen.insert(ino.to_owned()) {
+                let n: u64 = size.parse().unwrap();
+                all += n;
+                if kind == "f" {
+                    files += n;
+                }
+            }
+        }
+        out.push((chain, recorded, all, files));
+    }
+    out.sort();
+    out
+}
+
+fn layer_status<'a>(v: &'a Value, chain: &str) -> &'a Value {
+    v["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|l| l["chain_id"].as_str().unwrap().ends_with(chain))
+        .unwrap_or_else(|| panic!("no layer {chain} in {v:#}"))
+}
+
+/// The `size` rule each layer matched, against GNU find on the same copy: the BuildKit
+/// layer of the capture records 9 bytes where Docker's measure (symlinks counted) is 18.
+#[test]
+fn size_rule_follows_the_host() {
+    let s = SampleRoot::unpack("full");
+    let m = measures(&s);
+    let v = assert_clean(&s.root, "metadata");
+    assert_eq!(v["checked"]["layers_fully_checked"], 17);
+    assert_eq!(v["checked"]["layers_total"], 17);
+    let mut naive = 0;
+    for (chain, recorded, all, files) in &m {
+        let st = layer_status(&v, chain);
+        assert_eq!(st["fully_checked"], true);
+        if recorded == all {
+            assert_eq!(st["size_rule"], "docker", "{chain}");
+        } else {
+            assert_eq!(recorded, files, "{chain}");
+            assert_eq!(st["size_rule"], "naive-diff", "{chain}");
+            naive += 1;
+        }
+    }
+    assert!(
+        m.iter().any(|(_, r, a, f)| (*r, *a, *f) == (9, 18, 9)),
+        "the BuildKit layer: {m:?}"
+    );
+    assert_eq!(naive, 1);
+    // A naive-diff host: every layer with symlinks records its size without them. The
+    // root's layers show the rule, so each is accepted under it.
+    let symlinked: Vec<&(String, u64, u64, u64)> =
+        m.iter().filter(|(_, r, a, f)| a != f && r == a).collect();
+    assert!(!symlinked.is_empty());
+    for (chain, _, _, files) in &symlinked {
+        fs::write(
+            s.path(&format!("{IMG}/layerdb/sha256/{chain}/size")),
+            files.to_string(),
+        )
+        .unwrap();
+    }
+    let v = assert_clean(&s.root, "metadata");
+    for (chain, ..) in &symlinked {
+        assert_eq!(layer_status(&v, chain)["size_rule"], "naive-diff");
+    }
+}
+
+/// A naive-diff size on a root where no other layer shows that rule is a mismatch.
+#[test]
+fn naive_size_alone_is_a_mismatch() {
+    let s = SampleRoot::unpack("full");
+    let m = measures(&s);
+    // Remove the one layer that shows the rule from the evidence: restore Docker's measure.
+    let (bk, _, bk_all, _) = m.iter().find(|(_, r, a, _)| r != a).unwrap();
+    fs::write(
+        s.path(&format!("{IMG}/layerdb/sha256/{bk}/size")),
+        bk_all.to_string(),
+    )
+    .unwrap();
+    let v = assert_clean(&s.root, "metadata");
+    assert_eq!(layer_status(&v, bk)["size_rule"], "docker");
+    let (chain, _, all, files) = m.iter().find(|(_, r, a, f)| a != f && r == a).unwrap();
+    fs::write(
+        s.path(&format!("{IMG}/layerdb/sha256/{chain}/size")),
+        files.to_string(),
+    )
+    .unwrap();
+    let (code, v) = verify(&s.root, "metadata", &[]);
+    assert_eq!(code, 1);
+    let f = one(&v, "size-mismatch");
+    assert_eq!(f["expected"].as_u64(), Some(*files));
+    assert_eq!(f["found"].as_u64(), Some(*all));
+    assert!(
+        f["detail"].as_str().unwrap().contains("no other layer"),
+        "{f}"
+    );
+    assert_eq!(layer_status(&v, chain)["size_rule"], Value::Null);
+}
+
+/// What stops a check is a finding of the level asked for, exit 1, never "no mismatch";
+/// the summary counts the layers fully checked.
+#[test]
+fn verify_fails_closed() {
+    type Break = fn(&SampleRoot, &str, &str);
+    let cases: [(&str, Break, &str, &str); 6] = [
+        (
+            "garbage tar-split (after a byte of the layer changed)",
+            |s, chain, cache| {
+                let p = s.path(&diff_path(cache, "bin/busybox"));
+                let mut b = fs::read(&p).unwrap();
+                let mid = b.len() / 2;
+                b[mid] ^= 1;
+                fs::write(&p, b).unwrap();
+                fs::write(
+                    s.path(&format!("{IMG}/layerdb/sha256/{chain}/tar-split.json.gz")),
+                    b"garbage",
+                )
+                .unwrap();
+            },
+            "content",
+            "missing-tar-split",
+        ),
+        (
+            "tar-split deleted",
+            |s, chain, _| {
+                fs::remove_file(s.path(&format!("{IMG}/layerdb/sha256/{chain}/tar-split.json.gz")))
+                    .unwrap();
+            },
+            "deep",
+            "missing-tar-split",
+        ),
+        (
+            "a FIFO in place of the tar-split",
+            |s, chain, _| {
+                let p = s.path(&format!("{IMG}/layerdb/sha256/{chain}/tar-split.json.gz"));
+                fs::remove_file(&p).unwrap();
+                assert!(std::process::Command::new("mkfifo")
+                    .arg(&p)
+                    .status()
+                    .unwrap()
+                    .success());
+            },
+            "content",
+            "missing-tar-split",
+        ),
+        (
+            "cache-id deleted",
+            |s, chain, _| {
+                fs::remove_file(s.path(&format!("{IMG}/layerdb/sha256/{chain}/cache-id"))).unwrap();
+            },
+            "metadata",
+            "not-checked",
+        ),
+        (
+            "a FIFO in place of cache-id",
+            |s, chain, _| {
+                let p = s.path(&format!("{IMG}/layerdb/sha256/{chain}/cache-id"));
+                fs::remove_file(&p).unwrap();
+                assert!(std::process::Command::new("mkfifo")
+                    .arg(&p)
+                    .status()
+                    .unwrap()
+                    .success());
+            },
+            "content",
+            "not-checked",
+        ),
+        (
+            "diff deleted",
+            |s, chain, _| {
+                fs::remove_file(s.path(&format!("{IMG}/layerdb/sha256/{chain}/diff"))).unwrap();
+            },
+            "metadata",
+            "not-checked",
+        ),
+    ];
+    for (what, break_it, level, kind) in cases {
+        let s = SampleRoot::unpack("full");
+        let (chain, cache) = layer(&s, "base:1", 0);
+        break_it(&s, &chain[7..], &cache);
+        let (code, v) = verify(&s.root, level, &[]);
+        assert_eq!(code, 1, "{what}: {v:#}");
+        assert_eq!(v["ok"], false);
+        let f = v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|f| f["kind"] == kind && f["layer"] == chain.as_str())
+            .unwrap_or_else(|| panic!("{what}: no {kind} for {chain}: {v:#}"));
+        assert!(f["images"].as_array().unwrap().len() > 1, "{what}: {f}");
+        assert_eq!(
+            layer_status(&v, &chain[7..])["fully_checked"],
+            false,
+            "{what}"
+        );
+        let full = v["checked"]["layers_fully_checked"].as_u64().unwrap();
+        assert!(full < 17, "{what}");
+        assert_eq!(v["checked"]["layers_total"], 17);
+        let flag = format!("--{level}");
+        let args: Vec<&str> = if level == "metadata" {
+            vec!["verify"]
+        } else {
+            vec!["verify", &flag]
+        };
+        let (code, text, _) = run(&s.root, &args);
+        assert_eq!(code, 1, "{what}");
+        assert!(!text.contains("no mismatch"), "{what}: {text}");
+        assert!(
+            text.contains(&format!("{full} of 17 layers fully checked")),
+            "{what}: {text}"
+        );
+    }
 }

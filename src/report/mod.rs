@@ -164,7 +164,7 @@ pub fn sanitize_bytes(b: &[u8]) -> String {
     for chunk in b.utf8_chunks() {
         out.push_str(&sanitize(chunk.valid()));
         for byte in chunk.invalid() {
-            out.push_str(&format!("\\x{byte:02x}"));
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\x{byte:02x}"));
         }
     }
     out

@@ -13,6 +13,7 @@ use crate::scan::IMAGE_DIR;
 use crate::walk::Usage;
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
 /// A leftover or broken reference, before it is measured.
@@ -400,8 +401,7 @@ pub fn judge(
     for (e, r) in out.iter_mut().zip(&reasons) {
         e.reason = r.iter().take(2).cloned().collect::<Vec<_>>().join("; ");
         if r.len() > 2 {
-            e.reason
-                .push_str(&format!("; and {} more (see problems)", r.len() - 2));
+            let _ = write!(e.reason, "; and {} more (see problems)", r.len() - 2);
         }
     }
     // A read failure inside what one finding names.
@@ -426,7 +426,7 @@ pub fn judge(
 impl CannotJudge {
     /// Does this leave the finding undecided?
     pub fn touches(&self, kind: &str, paths: &[String]) -> bool {
-        self.kinds.contains(&kind) && (self.whole || paths.iter().any(|p| *p == self.area))
+        self.kinds.contains(&kind) && (self.whole || paths.contains(&self.area))
     }
 }
 

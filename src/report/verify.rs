@@ -6,7 +6,7 @@ use crate::model::ids::ImageId;
 use crate::model::Model;
 use crate::problem::Problem;
 use crate::verify::drift::Drift;
-use crate::verify::{Checked, Finding, Level, Verified};
+use crate::verify::{Checked, Finding, LayerChecked, Level, Verified};
 use serde::Serialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
@@ -19,6 +19,8 @@ pub struct VerifyReport {
     /// No finding (drift and problems do not count).
     pub ok: bool,
     pub findings: Vec<Finding>,
+    /// Each layer of the run: fully checked or not, and which `size` rule it matched.
+    pub layers: Vec<LayerChecked>,
     pub drift: Vec<Drift>,
     pub checked: Checked,
     pub problems: Vec<Problem>,
@@ -47,6 +49,7 @@ pub fn build(model: &Model, v: Verified) -> VerifyReport {
         level: v.level,
         ok: v.findings.is_empty(),
         findings: v.findings,
+        layers: v.layers,
         drift: v.drift,
         checked: v.checked,
         problems: v.problems,
@@ -112,6 +115,22 @@ pub fn render(r: &VerifyReport, out: &mut dyn Write) -> io::Result<()> {
         let _ = write!(line, ", {} layer tars rebuilt", c.diff_ids);
     }
     writeln!(out, "{line}")?;
+    let rules = |name: &str| {
+        r.layers
+            .iter()
+            .filter(|l| l.size_rule == Some(name))
+            .count()
+    };
+    let mut rule_note = format!("size rule: {} docker", rules("docker"));
+    let naive = rules("naive-diff");
+    if naive > 0 {
+        let _ = write!(rule_note, ", {naive} naive-diff (symlinks not counted)");
+    }
+    writeln!(
+        out,
+        "{} of {} layers fully checked ({rule_note})",
+        c.layers_fully_checked, c.layers_total
+    )?;
     if !r.findings.is_empty() {
         writeln!(out, "\nFINDINGS")?;
         let mut t = table(&["LAYER", "KIND", "PATH", "EXPECTED", "FOUND"]);

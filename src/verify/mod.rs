@@ -78,6 +78,10 @@ pub enum Kind {
     XattrChanged,
     /// The rebuilt tar's SHA-256 is not the layer's DiffID.
     DiffIdMismatch,
+    /// Something the check at the requested level needs (the layer's `diff`, `cache-id`
+    /// or `size` file, its overlay2 `diff/`, its file contents) is missing or unreadable:
+    /// the layer was not fully checked, which is never "no mismatch".
+    NotChecked,
 }
 
 impl Kind {
@@ -102,6 +106,7 @@ impl Kind {
             Kind::LinkTargetChanged => "link-target-changed",
             Kind::XattrChanged => "xattr-changed",
             Kind::DiffIdMismatch => "diff-id-mismatch",
+            Kind::NotChecked => "not-checked",
         }
     }
 }
@@ -149,12 +154,35 @@ pub struct Checked {
     pub diff_ids: usize,
     /// Container RW layers listed as drift.
     pub containers: usize,
+    /// Layers every check of the requested level could be run on (the rest each have a
+    /// finding, `not-checked` when nothing else says why).
+    pub layers_fully_checked: usize,
+    /// Layers the run covered (the same as `layers`).
+    pub layers_total: usize,
+}
+
+/// How one layer was checked.
+#[derive(Serialize, Clone, Debug, PartialEq)]
+pub struct LayerChecked {
+    pub chain_id: ChainId,
+    /// Every check of the requested level ran on it.
+    pub fully_checked: bool,
+    /// Which measure its `size` file matched: `docker` (regular files and symlinks, each
+    /// inode once), `naive-diff` (symlinks not counted: BuildKit's layers, and hosts whose
+    /// driver uses the naive diff, accepted when other layers of the root show it);
+    /// `null` when it matched neither or could not be measured.
+    pub size_rule: Option<&'static str>,
+    /// What could not be checked, when not fully checked.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub unchecked: Vec<String>,
 }
 
 /// Everything `verify` found.
 pub struct Verified {
     pub level: Level,
     pub findings: Vec<Finding>,
+    /// Each layer of the run, by chain id.
+    pub layers: Vec<LayerChecked>,
     pub drift: Vec<drift::Drift>,
     pub checked: Checked,
     pub problems: Vec<Problem>,
@@ -381,17 +409,67 @@ pub fn run(
     }
 
     // ---- metadata: layers (sizes measured in parallel)
-    let layer_meta: Vec<(usize, Placed, Vec<Problem>)> = sel
+    let layer_meta: Vec<(usize, Placed, Vec<Problem>, LayerMeta)> = sel
         .layers
         .par_iter()
         .map(|&l| {
-            let (f, p) = layer_metadata(root, model, &links, l);
-            (l, f, p)
+            let (f, p, m) = layer_metadata(root, model, &links, l);
+            (l, f, p, m)
         })
         .collect();
-    for (l, fs, ps) in layer_meta {
+    // Which layers show the naive-diff rule (recorded size = files without symlinks).
+    let naive: Vec<usize> = layer_meta
+        .iter()
+        .filter(|(_, _, _, m)| m.size.as_ref().is_some_and(SizeFacts::naive_match))
+        .map(|(l, ..)| *l)
+        .collect();
+    let mut status: HashMap<usize, LayerChecked> = HashMap::new();
+    for (l, fs, ps, meta) in layer_meta {
         findings.extend(fs.into_iter().map(|(path, raw)| place(Some(l), path, raw)));
         problems.extend(ps);
+        let rec = &model.layers[l];
+        let mut unchecked = meta.unchecked;
+        let mut size_rule = None;
+        if let Some(f) = &meta.size {
+            match f.docker {
+                None => unchecked.push("size: the layer's diff/ could not be measured".into()),
+                Some(n) if n == f.recorded => size_rule = Some("docker"),
+                Some(_) if f.naive_match() && (f.buildkit || naive.iter().any(|&o| o != l)) => {
+                    size_rule = Some("naive-diff");
+                }
+                Some(n) => {
+                    let naive_size = f.symlinks.map(|s| n.saturating_sub(s));
+                    findings.push(place(
+                        Some(l),
+                        format!("{}/size", rec.path),
+                        RawFinding {
+                            kind: Kind::SizeMismatch,
+                            file: None,
+                            expected: json!(f.recorded),
+                            found: json!(n),
+                            detail: Some(match naive_size {
+                                Some(v) if v != n && f.naive_match() => format!(
+                                    "measured as Docker does (regular files and symlinks, each inode once);                                      without symlinks it is {v}, the naive-diff rule, but no other layer of the root shows that rule"
+                                ),
+                                Some(v) if v != n => format!(
+                                    "measured as Docker does (regular files and symlinks, each inode once);                                      without symlinks (the naive-diff rule) it is {v}"
+                                ),
+                                _ => "measured as Docker does: regular files and symlinks, each inode once".into(),
+                            }),
+                        },
+                    ));
+                }
+            }
+        }
+        status.insert(
+            l,
+            LayerChecked {
+                chain_id: rec.chain_id.clone(),
+                fully_checked: unchecked.is_empty(),
+                size_rule,
+                unchecked,
+            },
+        );
     }
 
     let mut checked = Checked {
@@ -423,6 +501,14 @@ pub fn run(
                 ))
             })
             .collect();
+        for &l in &sel.layers {
+            if !jobs.iter().any(|(j, _)| *j == l) {
+                if let Some(st) = status.get_mut(&l) {
+                    st.unchecked
+                        .push("content: the layer has no overlay2 dir with diff/".into());
+                }
+            }
+        }
         // Largest first: the long layers start early and the pool stays busy.
         jobs.sort_by_key(|(l, _)| std::cmp::Reverse(model.layer_size(*l)));
         pending.store(jobs.len(), Ordering::Relaxed);
@@ -450,6 +536,48 @@ pub fn run(
             checked.files += o.files;
             checked.bytes += o.bytes;
             unread |= o.contents_unread;
+            if let Some(st) = status.get_mut(&l) {
+                let tar_split = jobs
+                    .iter()
+                    .find(|(j, _)| *j == l)
+                    .map(|(_, j)| j.tar_split.clone())
+                    .unwrap_or_default();
+                if !o.tar_split_ok {
+                    let why = o
+                        .problems
+                        .iter()
+                        .find(|p| p.path == tar_split || p.path == diff)
+                        .map_or_else(|| "unreadable".to_owned(), |p| p.detail.clone());
+                    let has_missing = o.findings.iter().any(|f| f.kind == Kind::MissingTarSplit);
+                    if o.problems.iter().any(|p| p.path == diff) {
+                        st.unchecked.push(format!("content: {diff}: {why}"));
+                    } else {
+                        st.unchecked
+                            .push(format!("content: tar-split.json.gz: {why}"));
+                        if !has_missing {
+                            findings.push(place(
+                                Some(l),
+                                tar_split.clone(),
+                                RawFinding {
+                                    kind: Kind::MissingTarSplit,
+                                    file: None,
+                                    expected: json!("tar-split.json.gz"),
+                                    found: json!(why),
+                                    detail: Some("unreadable: the layer's files cannot be checked, and Docker cannot export the layer".into()),
+                                },
+                            ));
+                        }
+                    }
+                } else if o.contents_unread {
+                    st.unchecked.push(
+                        "content: file contents are not kept in an archive: CRC-64s not compared"
+                            .into(),
+                    );
+                } else if deep && o.rebuilt.is_none() {
+                    st.unchecked
+                        .push("deep: the layer's tar could not be rebuilt".into());
+                }
+            }
             for raw in o.findings {
                 let path = match (&raw.file, raw.kind) {
                     (_, Kind::MissingTarSplit) => format!("{}/tar-split.json.gz", rec.path),
@@ -529,6 +657,42 @@ pub fn run(
         checked.containers = drift.len();
     }
 
+    // Fail closed: a layer not fully checked has a finding, `not-checked` when no other
+    // finding of the layer says why.
+    let mut layers: Vec<LayerChecked> = status.into_values().collect();
+    for st in &mut layers {
+        st.fully_checked = st.unchecked.is_empty();
+        let l = model.layer_index(&st.chain_id);
+        if !st.fully_checked
+            && !findings
+                .iter()
+                .any(|f| f.layer.as_ref() == Some(&st.chain_id))
+        {
+            let rec = l.map(|l| &model.layers[l]);
+            findings.push(place(
+                l,
+                rec.map_or_else(String::new, |r| r.path.clone()),
+                RawFinding {
+                    kind: Kind::NotChecked,
+                    file: None,
+                    expected: json!(level),
+                    found: json!(st.unchecked),
+                    detail: Some(format!(
+                        "not every check of the {} level could run on this layer: {}",
+                        match level {
+                            Level::Metadata => "metadata",
+                            Level::Content => "content",
+                            Level::Deep => "deep",
+                        },
+                        st.unchecked.join("; ")
+                    )),
+                },
+            ));
+        }
+    }
+    layers.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
+    checked.layers_total = layers.len();
+    checked.layers_fully_checked = layers.iter().filter(|s| s.fully_checked).count();
     findings.sort_by(|a, b| {
         (&a.layer, &a.path, a.kind, &a.file).cmp(&(&b.layer, &b.path, b.kind, &b.file))
     });
@@ -538,9 +702,42 @@ pub fn run(
     Verified {
         level,
         findings,
+        layers,
         drift,
         checked,
         problems,
+    }
+}
+
+/// What `layer_metadata` learned beyond its findings.
+#[derive(Default)]
+struct LayerMeta {
+    /// Metadata checks that could not run, and why.
+    unchecked: Vec<String>,
+    size: Option<SizeFacts>,
+}
+
+/// A layer's recorded size and the measures it may follow.
+struct SizeFacts {
+    recorded: u64,
+    /// Docker's measure of `diff/` (files and symlinks, each inode once); `None` when it
+    /// could not be measured.
+    docker: Option<u64>,
+    /// Bytes of symlink targets, from the tar-split (read only when `docker` differs).
+    symlinks: Option<u64>,
+    /// A BuildKit dir: BuildKit records its tar-split's file sizes (no symlinks).
+    buildkit: bool,
+}
+
+impl SizeFacts {
+    /// The recorded size is the naive-diff measure and not Docker's.
+    fn naive_match(&self) -> bool {
+        match (self.docker, self.symlinks) {
+            (Some(n), Some(l)) => {
+                l > 0 && n != self.recorded && n.checked_sub(l) == Some(self.recorded)
+            }
+            _ => false,
+        }
     }
 }
 
@@ -553,10 +750,19 @@ fn layer_metadata(
     model: &Model,
     links: &HashMap<&str, usize>,
     l: usize,
-) -> (Placed, Vec<Problem>) {
+) -> (Placed, Vec<Problem>, LayerMeta) {
     let rec = &model.layers[l];
     let mut out = Vec::new();
     let mut problems = Vec::new();
+    let mut meta = LayerMeta::default();
+    if rec.diff_id.is_none() {
+        meta.unchecked
+            .push("chain id: the layer's diff file is missing or unreadable".into());
+    }
+    if rec.size.is_none() {
+        meta.unchecked
+            .push("size: the layer's size file is missing or unreadable".into());
+    }
     let mut push =
         |path: String, kind: Kind, expected: Value, found: Value, detail: Option<String>| {
             out.push((
@@ -598,7 +804,11 @@ fn layer_metadata(
         }
     }
     let Some(cache) = &rec.cache_id else {
-        return (out, problems);
+        meta.unchecked.push(
+            "cache-id missing or unreadable: the layer's overlay2 dir (link, lower, size) is not checked"
+                .into(),
+        );
+        return (out, problems, meta);
     };
     let Some(d) = model.dir_index(cache).filter(|&d| model.dirs[d].has_diff) else {
         push(
@@ -608,7 +818,10 @@ fn layer_metadata(
             Value::Null,
             None,
         );
-        return (out, problems);
+        meta.unchecked.push(format!(
+            "overlay2/{cache}/diff does not exist: link, lower and size are not checked"
+        ));
+        return (out, problems, meta);
     };
     let dir = &model.dirs[d];
     // link: the dir's short name, and l/<name> -> ../<id>/diff
@@ -656,6 +869,10 @@ fn layer_metadata(
             known = false;
         }
     }
+    if !known {
+        meta.unchecked
+            .push("lower: the parent chain's links are not all known".into());
+    }
     if known {
         let expected = (!expected.is_empty()).then(|| expected.join(":"));
         let lower_rel = format!("{}/lower", dir.path);
@@ -663,6 +880,7 @@ fn layer_metadata(
             Ok(b) => Some(String::from_utf8_lossy(&b).into_owned()),
             Err(e) if e.kind() == io::ErrorKind::NotFound => None,
             Err(e) => {
+                meta.unchecked.push(format!("lower: {lower_rel}: {e}"));
                 problems.push(Problem::io(lower_rel.clone(), &e));
                 expected.clone()
             }
@@ -677,58 +895,60 @@ fn layer_metadata(
             );
         }
     }
-    // size: Docker's measure of diff/ (files and symlinks, each inode once); BuildKit
-    // registers the sum of its tar-split's entry sizes instead (`ChecksumForGraphID`
-    // counts `Entry.Size`), which leaves out symlink lengths.
+    // size: Docker's measure of diff/ (regular files and symlinks, each inode once). A
+    // size without symlinks is the naive-diff rule: BuildKit records its tar-split's file
+    // sizes (`ChecksumForGraphID` counts `Entry.Size`), and so do hosts whose overlay2
+    // driver uses the naive diff; `run` decides which rule the root shows.
     if let Some(size) = rec.size {
-        if dir.form == DirIdForm::Buildkit {
-            match tar_split_size(root, &format!("{}/tar-split.json.gz", rec.path)) {
-                Ok(sum) if sum != size => push(
-                    format!("{}/size", rec.path),
-                    Kind::SizeMismatch,
-                    json!(size),
-                    json!(sum),
-                    Some("BuildKit layer: compared with the sum of its tar-split's file sizes, as BuildKit computed it".into()),
-                ),
-                Ok(_) => {}
-                Err(e) => problems.push(Problem::new(
-                    format!("{}/tar-split.json.gz", rec.path),
-                    ProblemKind::Malformed,
-                    format!("{e}; the BuildKit layer's size is not checked"),
-                )),
-            }
-        } else {
-            let (usage, ps) = crate::walk::measure(root, &format!("{}/diff", dir.path));
-            if ps.is_empty() {
-                if usage.size != size {
-                    push(
-                        format!("{}/size", rec.path),
-                        Kind::SizeMismatch,
-                        json!(size),
-                        json!(usage.size),
-                        Some(
-                            "measured as Docker does: regular files and symlinks, each inode once"
-                                .into(),
-                        ),
-                    );
+        let (usage, ps) = crate::walk::measure(root, &format!("{}/diff", dir.path));
+        let docker = ps.is_empty().then_some(usage.size);
+        problems.extend(ps);
+        let symlinks = match docker {
+            Some(n) if n != size => {
+                let rel = format!("{}/tar-split.json.gz", rec.path);
+                match tar_split_symlink_bytes(root, &rel) {
+                    Ok(v) => Some(v),
+                    Err(e) => {
+                        problems.push(Problem::new(
+                            rel,
+                            ProblemKind::Malformed,
+                            format!("{e}; the naive-diff size rule is not tried"),
+                        ));
+                        None
+                    }
                 }
-            } else {
-                problems.extend(ps);
             }
-        }
+            _ => None,
+        };
+        meta.size = Some(SizeFacts {
+            recorded: size,
+            docker,
+            symlinks,
+            buildkit: dir.form == DirIdForm::Buildkit,
+        });
     }
-    (out, problems)
+    (out, problems, meta)
 }
 
-/// The sum of a tar-split's file entry sizes.
-fn tar_split_size(root: &DataRoot, rel: &str) -> io::Result<u64> {
+/// The bytes of the symlink targets a tar-split records (the lengths Docker's size
+/// counts and the naive diff does not).
+fn tar_split_symlink_bytes(root: &DataRoot, rel: &str) -> io::Result<u64> {
     let (parent, name) = rel.rsplit_once('/').unwrap_or(("", rel));
     let (f, _) = root.dir(parent)?.open(std::ffi::OsStr::new(name))?;
     let mut r = tarsplit::Reader::new(f);
+    let mut parser = tarsplit::HeaderParser::default();
     let mut sum = 0u64;
     while let Some(item) = r.next_item()? {
-        if let tarsplit::Item::File(f) = item {
-            sum = sum.saturating_add(f.size);
+        match item {
+            tarsplit::Item::Segment(b) => parser.segment(&b),
+            tarsplit::Item::File(f) => {
+                let h = parser
+                    .file(&f)
+                    .map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))?;
+                if h.typeflag == b'2' {
+                    sum = sum.saturating_add(h.link.len() as u64);
+                }
+            }
         }
     }
     Ok(sum)
