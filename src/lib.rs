@@ -376,7 +376,23 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
     if cli.global.no_sandbox {
         return sandbox::disabled();
     }
-    sandbox::Policy::new().read_only(&cli.global.root).enforce()
+    let mut policy = sandbox::Policy::new().read_only(&cli.global.root);
+    // Docker's containerd image store: containerd's root, as given or beside the root
+    // (`<root>/containerd/daemon` lies beneath the root already).
+    if let Some(c) = &cli.global.containerd_root {
+        policy = policy.read_only(c);
+    } else {
+        let parent = cli.global.root.parent().unwrap_or(std::path::Path::new(""));
+        let sibling = if parent.as_os_str().is_empty() {
+            std::path::PathBuf::from("containerd")
+        } else {
+            parent.join("containerd")
+        };
+        if !cli.global.root.is_file() {
+            policy = policy.read_only(sibling);
+        }
+    }
+    policy.enforce()
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.

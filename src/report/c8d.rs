@@ -52,7 +52,7 @@ pub fn container_sizes(
         };
         let rw = match (s.kind, s.id) {
             (Some("active"), Some(n)) => measure(n, problems),
-            (Some("committed"), _) => s.size.unwrap_or(0).max(0) as u64,
+            (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
             _ => 0,
         };
         // Active snapshots below the RW one are rare (none in Docker's own chains); measure them too.
@@ -330,7 +330,7 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
     }
     let usage_of = |key: &str| -> u64 {
         c8d.snapshots.get(key).map_or(0, |s| match s.kind {
-            Some("committed") => s.size.unwrap_or(0).max(0) as u64,
+            Some("committed") => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
             _ => 0,
         })
     };
@@ -375,11 +375,10 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
             if !present.contains(d.as_str()) || seen.len() > 1_000_000 {
                 continue;
             }
-            if seen.insert(d.clone()) {
-                content += size.max(0) as u64;
-            } else {
+            if !seen.insert(d.clone()) {
                 continue;
             }
+            content += crate::scan::containerd::nonneg(size);
             match store.docs.get(&d) {
                 Some(crate::scan::containerd::content::Doc::Index { manifests }) => {
                     stack.extend(manifests.iter().map(|m| (m.digest.clone(), m.size)));
@@ -409,7 +408,7 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
         let mut total = 0u64;
         for s in c8d.snapshots.values() {
             total += match (s.kind, s.id) {
-                (Some("committed"), _) => s.size.unwrap_or(0).max(0) as u64,
+                (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
                 (Some("active"), Some(n)) => active_usage(croot, n, problems),
                 _ => 0,
             };

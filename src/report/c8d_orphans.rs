@@ -254,12 +254,10 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
                         parts.push(format!("snapshot {k} ({})", b.kind));
                     }
                 }
-                Node::Content(_, d) => {
-                    if !kept_elsewhere(store, &without, d) {
-                        if let Some(p) = blob_path(store, d) {
-                            paths.push(p);
-                            parts.push(format!("blob {d}"));
-                        }
+                Node::Content(_, d) if !kept_elsewhere(store, &without, d) => {
+                    if let Some(p) = blob_path(store, d) {
+                        paths.push(p);
+                        parts.push(format!("blob {d}"));
                     }
                 }
                 _ => {}
@@ -550,10 +548,8 @@ fn docker_managed(
         gone.dedup();
         for n in gone {
             match n {
-                Node::Content(_, d) => {
-                    if !kept_elsewhere(store, &without, d) {
-                        paths.extend(blob_path(store, d));
-                    }
+                Node::Content(_, d) if !kept_elsewhere(store, &without, d) => {
+                    paths.extend(blob_path(store, d));
                 }
                 Node::Snapshot(nsn, key) if nsn == ns => {
                     if let Some((_, k)) = key.split_once('/') {

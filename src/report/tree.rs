@@ -165,7 +165,7 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
                                 .chars()
                                 .take(12)
                                 .collect::<String>(),
-                            human_size(b.size.max(0) as u64),
+                            human_size(crate::scan::containerd::nonneg(b.size)),
                             if c.blob_present { "" } else { " (absent)" }
                         )
                     },

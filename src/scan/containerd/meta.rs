@@ -118,7 +118,7 @@ pub struct MetaDb {
 /// Go's `binary.Varint` (zig-zag).
 pub fn varint(b: &[u8]) -> Option<i64> {
     let u = uvarint(b)?;
-    let x = (u >> 1) as i64;
+    let x = i64::try_from(u >> 1).ok()?; // always fits: the top bit is shifted out
     Some(if u & 1 != 0 { !x } else { x })
 }
 

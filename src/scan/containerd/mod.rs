@@ -525,3 +525,8 @@ fn mark_layout(layout: &mut crate::scan::Layout, c8d: &records::C8d) {
         ),
     });
 }
+
+/// A size containerd stores signed (a negative one is damage): as unsigned, 0 if negative.
+pub fn nonneg(n: i64) -> u64 {
+    u64::try_from(n).unwrap_or(0)
+}

@@ -134,11 +134,11 @@ impl C8d {
             let s = self.snapshots.get(&key)?;
             let id = s.id?;
             total += match s.kind {
-                Some("committed") => s.size.unwrap_or(0).max(0) as u64,
+                Some("committed") => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
                 Some("active") => active(id),
                 _ => 0,
             };
-            next = s.parent.clone();
+            next = s.parent.as_deref().map(str::to_owned);
         }
         Some(total)
     }
@@ -215,10 +215,13 @@ pub fn map_into(
             .and_then(|s| backend_by_key.get(s.name.as_str()).copied())
     };
     let mut committed_usage: HashMap<String, u64> = HashMap::new();
-    for (key, _) in &ns_snaps {
+    for key in ns_snaps.keys() {
         if let Some(b) = backend_of(key) {
             if b.kind == "committed" {
-                committed_usage.insert((*key).to_owned(), b.size.unwrap_or(0).max(0) as u64);
+                committed_usage.insert(
+                    (*key).to_owned(),
+                    crate::scan::containerd::nonneg(b.size.unwrap_or(0)),
+                );
             }
         }
     }
@@ -236,9 +239,9 @@ pub fn map_into(
             let rec = ns_snaps.get(key.as_str())?;
             let b = backend_of(&key)?;
             if b.kind == "committed" {
-                total += b.size.unwrap_or(0).max(0) as u64;
+                total += crate::scan::containerd::nonneg(b.size.unwrap_or(0));
             }
-            next = rec.parent.clone();
+            next = rec.parent.as_deref().map(str::to_owned);
         }
         Some(total)
     };
@@ -279,13 +282,13 @@ pub fn map_into(
         let first = recs[0];
         // The platform manifests reachable from the target.
         let mut mdescs: Vec<Desc> = Vec::new();
-        let mut inspect_size = first.target.size.max(0) as u64;
+        let mut inspect_size = crate::scan::containerd::nonneg(first.target.size);
         match store.docs.get(target) {
             Some(Doc::Index { manifests }) => {
                 for m in manifests {
                     match store.docs.get(&m.digest) {
                         Some(Doc::Index { manifests: inner }) => {
-                            mdescs.extend(inner.iter().cloned())
+                            mdescs.extend(inner.iter().cloned());
                         }
                         _ => mdescs.push(m.clone()),
                     }
@@ -338,21 +341,21 @@ pub fn map_into(
                 // The daemon adds each present descriptor's size (the manifest's own
                 // only when present: then its children are walked).
                 if present(&d.digest) {
-                    mf.content_size += d.size.max(0) as u64;
+                    mf.content_size += crate::scan::containerd::nonneg(d.size);
                     for c in std::iter::once(config).chain(layers.iter()) {
                         if present(&c.digest) {
-                            mf.content_size += c.size.max(0) as u64;
+                            mf.content_size += crate::scan::containerd::nonneg(c.size);
                         }
                     }
                 }
                 mf.config = Some(config.clone());
-                mf.layers = layers.clone();
+                mf.layers.clone_from(layers);
             }
             manifests.push(mf);
         }
         // Configs: diff ids and chains of image manifests with their config present.
         let mut recs_by_manifest: Vec<Option<ImageRec>> = Vec::with_capacity(manifests.len());
-        for mf in manifests.iter_mut() {
+        for mf in &mut manifests {
             recs_by_manifest.push(None);
             if mf.kind != "image" {
                 continue;
@@ -419,9 +422,14 @@ pub fn map_into(
                 inspect_size
             };
             inspect_size = idx_size
-                + m.size.max(0) as u64
-                + m.config.as_ref().map_or(0, |c| c.size.max(0) as u64)
-                + m.layers.iter().map(|l| l.size.max(0) as u64).sum::<u64>();
+                + crate::scan::containerd::nonneg(m.size)
+                + m.config
+                    .as_ref()
+                    .map_or(0, |c| crate::scan::containerd::nonneg(c.size))
+                + m.layers
+                    .iter()
+                    .map(|l| crate::scan::containerd::nonneg(l.size))
+                    .sum::<u64>();
         }
         let size: u64 = manifests
             .iter()
@@ -475,7 +483,7 @@ pub fn map_into(
         if let Some(mut rec) = best_rec {
             if configs_seen.insert(id.clone()) {
                 if rec.created.is_none() {
-                    rec.created = first.created.clone();
+                    rec.created.clone_from(&first.created);
                 }
                 scan.image_meta.push(ImageMetaRec {
                     id: id.clone(),
