@@ -388,7 +388,7 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
         } else {
             parent.join("containerd")
         };
-        if !cli.global.root.is_file() {
+        if sibling.is_dir() && !cli.global.root.is_file() {
             policy = policy.read_only(sibling);
         }
     }
