@@ -328,7 +328,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 }
                 Some(v)
             };
-            let verified = verify_with_progress(&root, &model, images.as_deref(), level, err);
+            let verified = if model.containerd.is_some() {
+                verify::c8d::run(croot, &model, images.as_deref(), level)
+            } else {
+                verify_with_progress(&root, &model, images.as_deref(), level, err)
+            };
             let report = report::verify::build(&model, verified);
             report::emit(&report, json, out, err, report::verify::render)?;
             Ok(if report.ok {

@@ -492,3 +492,48 @@ fn an_explicit_containerd_root_and_the_archive_of_both_trees() {
     assert_eq!(info["containerd"]["found_by"], "archive");
     assert_eq!(info["archive_prefix"], "docker");
 }
+
+#[test]
+fn verify_hashes_blobs_and_layers_and_names_a_flipped_byte() {
+    let s = c8d();
+    let v = json(&docker(&s), &["verify", "--deep"]);
+    assert_eq!(v["ok"], true, "{v}");
+    // every layer of the unpacked images: one diff id each, as the snapshot keys say
+    let layers = v["checked"]["diff_ids"].as_u64().unwrap();
+    let chains = s
+        .daemon_text("ctr/snapshots-moby.txt")
+        .lines()
+        .filter(|l| l.starts_with("sha256:") && l.contains("Committed"))
+        .count() as u64;
+    assert_eq!(layers, chains);
+    // flip one byte of bk:1's top layer blob
+    let t = json(&docker(&s), &["tree", "bk:1"]);
+    let blob = t["layers"][4]["blob"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let rel = format!(
+        "io.containerd.content.v1.content/blobs/sha256/{}",
+        blob.trim_start_matches("sha256:")
+    );
+    let file = s.root.join("containerd").join(&rel);
+    let mut bytes = std::fs::read(&file).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x01;
+    std::fs::write(&file, bytes).unwrap();
+    let (code, out, _) = run(&docker(&s), &["verify", "--content", "--json"]);
+    assert_eq!(code, 1);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let f: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "content-modified")
+        .collect();
+    assert_eq!(f.len(), 1, "{out}");
+    assert_eq!(f[0]["path"], format!("containerd:{rel}"));
+    assert_eq!(f[0]["expected"], blob.as_str());
+    // metadata alone does not read contents: still clean
+    let (code, _, _) = run(&docker(&s), &["verify"]);
+    assert_eq!(code, 0);
+}
