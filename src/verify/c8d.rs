@@ -63,7 +63,6 @@ fn hash_file(
     let dir = croot.dir(parent).map_err(|e| e.to_string())?;
     let (file, _) = dir.open(OsStr::new(name)).map_err(|e| e.to_string())?;
     let mut reader: Box<dyn Read> = match decompress {
-        None => Box::new(file),
         Some("gzip") => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
             file,
         ))),
@@ -71,7 +70,7 @@ fn hash_file(
             ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
                 .map_err(|e| format!("not a zstd stream: {e}"))?,
         ),
-        Some(_) => Box::new(file),
+        _ => Box::new(file),
     };
     let mut h = Sha256::new();
     let mut buf = vec![0u8; 1 << 16];
@@ -87,12 +86,14 @@ fn hash_file(
     Ok((format!("sha256:{:x}", h.finalize()), n))
 }
 
+/// How a layer media type is compressed (OCI `+gzip`/`+zstd`, Docker's `.tar.gzip`).
 fn compression(media_type: &str) -> Option<&'static str> {
-    if media_type.ends_with("+zstd") || media_type.ends_with(".zstd") {
+    let mt = media_type.to_ascii_lowercase();
+    if mt.ends_with("zstd") {
         Some("zstd")
-    } else if media_type.ends_with("gzip") {
+    } else if mt.ends_with("gzip") {
         Some("gzip")
-    } else if media_type.ends_with(".tar") || media_type.ends_with("tar") {
+    } else if mt.ends_with("tar") {
         Some("none")
     } else {
         None
