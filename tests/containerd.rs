@@ -309,6 +309,17 @@ fn system_df_as_the_daemon_reports_it() {
         .map(|c| c["SizeRw"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(sd["containers_size"].as_u64().unwrap(), rw);
+    // Build cache: BuildKit's records, their sizes, what is not shared with images
+    let bc = df["BuildCache"].as_array().unwrap();
+    assert_eq!(du["build_cache"]["dirs"].as_u64().unwrap(), bc.len() as u64);
+    let all: u64 = bc.iter().map(|b| b["Size"].as_u64().unwrap()).sum();
+    let unshared: u64 = bc
+        .iter()
+        .filter(|b| b["Shared"] == false)
+        .map(|b| b["Size"].as_u64().unwrap())
+        .sum();
+    assert_eq!(du["build_cache"]["size_with_layers"].as_u64().unwrap(), all);
+    assert_eq!(sd["build_cache_size"].as_u64().unwrap(), unshared);
     // RECLAIMABLE of `docker system df`: the CLI's arithmetic on the same answers
     let used: u64 = images
         .values()

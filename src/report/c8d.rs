@@ -426,6 +426,40 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
     df.images_active = images.iter().filter(|i| i.containers > 0).count();
     df.layers_size = layers_size;
     df.images_reclaimable = layers_size.saturating_sub(in_use);
+    // Build cache: BuildKit's records; the daemon's size of each is the size BuildKit
+    // cached, else the usage of its snapshot plus its blob; `docker system df` sums the
+    // records not shared with images.
+    if let Some(records) = &c8d.build_cache {
+        let mut size = 0u64;
+        let mut all = 0u64;
+        for r in records {
+            let s = match r.cached_size {
+                Some(s) => crate::scan::containerd::nonneg(s),
+                None => {
+                    let snap = r.snapshot.as_deref().and_then(|k| c8d.snapshots.get(k));
+                    let u = match snap.map(|s| (s.kind, s.id)) {
+                        Some((Some("committed"), _)) => snap
+                            .and_then(|s| s.size)
+                            .map_or(0, crate::scan::containerd::nonneg),
+                        Some((Some("active"), Some(n))) => active_usage(croot, n, problems),
+                        _ => 0,
+                    };
+                    u + r.blob_size.map_or(0, crate::scan::containerd::nonneg)
+                }
+            };
+            all += s;
+            if !r.shared {
+                size += s;
+            }
+        }
+        du.build_cache = crate::report::du::BuildCacheUsage {
+            dirs: records.len(),
+            size,
+            size_with_layers: all,
+            disk_bytes: None,
+        };
+        df.build_cache_size = size;
+    }
     df.containers_size = du.containers.iter().map(|c| c.size_rw).sum();
     df.containers_reclaimable = du
         .containers

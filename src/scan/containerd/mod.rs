@@ -8,6 +8,7 @@
 //! (images, tags, layers, snapshot dirs, containers' RW snapshots), so every report works
 //! unchanged, and keeps what only containerd has beside them.
 
+pub mod buildkit;
 pub mod content;
 pub mod gc;
 pub mod meta;
@@ -486,6 +487,9 @@ pub fn scan_root(
                             .map(|n| format!("rootfs/overlayfs/{n}"))
                             .collect();
                     }
+                    let (records, problems) = buildkit::scan(root);
+                    mapped.build_cache = records;
+                    scan.problems.extend(problems);
                     mark_layout(&mut scan.layout, &mapped);
                     scan.containerd = Some(Box::new(mapped));
                     scan.problems.sort();

@@ -111,6 +111,8 @@ pub struct C8d {
     pub layers: BTreeMap<String, LayerFacts>,
     /// Usage of committed snapshots of the namespace, by key (stored at commit).
     pub committed_usage: HashMap<String, u64>,
+    /// BuildKit's cache records (`None` without its database).
+    pub build_cache: Option<Vec<super::buildkit::BuildRecord>>,
     /// Docker's `rootfs/overlayfs/<id>` mount points, relative to Docker's root.
     pub rootfs_dirs: Vec<String>,
     /// The namespace's snapshots by key: (parent key, snapshotter record).
@@ -630,6 +632,7 @@ pub fn map_into(
         committed_usage,
         snapshots,
         rootfs_dirs: Vec::new(),
+        build_cache: None,
         image_by_id,
     }
 }
