@@ -433,19 +433,18 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
         let mut size = 0u64;
         let mut all = 0u64;
         for r in records {
-            let s = match r.cached_size {
-                Some(s) => crate::scan::containerd::nonneg(s),
-                None => {
-                    let snap = r.snapshot.as_deref().and_then(|k| c8d.snapshots.get(k));
-                    let u = match snap.map(|s| (s.kind, s.id)) {
-                        Some((Some("committed"), _)) => snap
-                            .and_then(|s| s.size)
-                            .map_or(0, crate::scan::containerd::nonneg),
-                        Some((Some("active"), Some(n))) => active_usage(croot, n, problems),
-                        _ => 0,
-                    };
-                    u + r.blob_size.map_or(0, crate::scan::containerd::nonneg)
-                }
+            let s = if let Some(s) = r.cached_size {
+                crate::scan::containerd::nonneg(s)
+            } else {
+                let snap = r.snapshot.as_deref().and_then(|k| c8d.snapshots.get(k));
+                let u = match snap.map(|s| (s.kind, s.id)) {
+                    Some((Some("committed"), _)) => snap
+                        .and_then(|s| s.size)
+                        .map_or(0, crate::scan::containerd::nonneg),
+                    Some((Some("active"), Some(n))) => active_usage(croot, n, problems),
+                    _ => 0,
+                };
+                u + r.blob_size.map_or(0, crate::scan::containerd::nonneg)
             };
             all += s;
             if !r.shared {
