@@ -548,3 +548,21 @@ fn verify_hashes_blobs_and_layers_and_names_a_flipped_byte() {
     let (code, _, _) = run(&docker(&s), &["verify"]);
     assert_eq!(code, 0);
 }
+
+#[test]
+fn the_crashed_root_answers_as_the_restarted_daemon() {
+    let s = SampleRoot::unpack("c8d-crashed");
+    check_images(&docker(&s), &s);
+    let df = s.daemon_json("api-system-df.json");
+    let du = json(&docker(&s), &["du"]);
+    // LayersSize counts the interrupted unpack's active snapshot, measured like the daemon
+    assert_eq!(du["system_df"]["layers_size"], df["LayersSize"]);
+    let api = by_id(&s.daemon_json("api-containers.json"), "Id");
+    let ps = json(&docker(&s), &["ps", "-a", "--size"]);
+    let ps = by_id(&ps["containers"], "id");
+    assert_eq!(ps.len(), api.len());
+    for (id, d) in &api {
+        assert_eq!(ps[id]["size_rw"], d["SizeRw"], "{id}");
+        assert_eq!(ps[id]["size_root_fs"], d["SizeRootFs"], "{id}");
+    }
+}
