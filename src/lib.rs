@@ -168,7 +168,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             let mut report =
                 report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
             report::c8d::patch_du(&mut report, &model, croot);
-            report::c8d::add_areas(&mut report, croot);
+            report::c8d::add_areas(&mut report, &model, croot);
             let orphans = orphans_report(&root, croot, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();

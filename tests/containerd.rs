@@ -309,6 +309,20 @@ fn system_df_as_the_daemon_reports_it() {
         .map(|c| c["SizeRw"].as_u64().unwrap_or(0))
         .sum();
     assert_eq!(sd["containers_size"].as_u64().unwrap(), rw);
+    // Per layer: its snapshot dir, as GNU du measures it
+    let snaps = s
+        .root
+        .join("containerd/io.containerd.snapshotter.v1.overlayfs/snapshots");
+    let layers = du["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 15);
+    for l in layers {
+        let n = l["cache_id"].as_str().unwrap();
+        assert_eq!(
+            l["disk_bytes"].as_u64().unwrap(),
+            gnu_du(&[snaps.join(n)]),
+            "{n}"
+        );
+    }
     // Build cache: BuildKit's records, their sizes, what is not shared with images
     let bc = df["BuildCache"].as_array().unwrap();
     assert_eq!(du["build_cache"]["dirs"].as_u64().unwrap(), bc.len() as u64);

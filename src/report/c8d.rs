@@ -471,7 +471,7 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
 
 /// containerd's root in `du`: one area per top-level entry, named `containerd:<name>`,
 /// added to the total (both trees are what the host spends).
-pub fn add_areas(du: &mut DuReport, croot: Option<&DataRoot>) {
+pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
     let Some(croot) = croot else {
         return;
     };
@@ -510,6 +510,30 @@ pub fn add_areas(du: &mut DuReport, croot: Option<&DataRoot>) {
             dirs: u.dirs,
             hardlinks_folded: u.hardlinks_folded,
         });
+    }
+    // Per layer: its snapshot dir (as overlay2/<cache-id> is measured classically).
+    for l in &mut du.layers {
+        let Some(n) = l.cache_id.clone() else {
+            continue;
+        };
+        let dir = format!("{OVERLAYFS}/snapshots/{n}");
+        let (u, _) = walk::measure(croot, &dir);
+        let (fs, _) = walk::measure(croot, &format!("{dir}/fs"));
+        l.disk_bytes = u.disk_bytes;
+        l.apparent_bytes = u.apparent_bytes;
+        l.diff_size = fs.size;
+    }
+    // Per container: its RW and -init snapshot dirs besides `containers/<id>`.
+    if let Some(c8d) = model.containerd.as_ref() {
+        for c in &mut du.containers {
+            let id = c.id.as_str().to_owned();
+            for key in [id.clone(), format!("{id}-init")] {
+                if let Some(n) = c8d.snapshots.get(&key).and_then(|s| s.id) {
+                    let (u, _) = walk::measure(croot, &format!("{OVERLAYFS}/snapshots/{n}"));
+                    c.disk_bytes = c.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
+                }
+            }
+        }
     }
     du.areas.sort_by(|a, b| {
         b.disk_bytes
