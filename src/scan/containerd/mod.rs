@@ -428,20 +428,6 @@ fn list_snapshot_dirs(root: &DataRoot, problems: &mut Vec<Problem>) -> Vec<Snaps
     out
 }
 
-impl Store {
-    /// The snapshotter's record for a namespace's snapshot key.
-    pub fn backend_of(&self, ns: &str, key: &str) -> Option<&BackendSnapshot> {
-        let name = self
-            .meta
-            .snapshots
-            .iter()
-            .find(|s| s.namespace == ns && s.snapshotter == SNAPSHOTTER && s.key == key)?
-            .name
-            .clone();
-        self.backend.iter().find(|b| b.key == name)
-    }
-}
-
 pub mod records;
 
 /// Scan a Docker root and, when its images live in containerd, containerd's root

@@ -4,7 +4,7 @@
 //! container's RW layer is the snapshot keyed by its id, on `<id>-init`. What only
 //! containerd has (manifests, blobs, namespaces, leases, ingests) stays in `C8d`.
 
-use super::content::{blob_rel, is_index_type, Desc, Doc, Platform};
+use super::content::{is_index_type, Desc, Doc, Platform};
 use super::meta::Descriptor;
 use super::{shown, Found, Store, Unusable, CONTENT, META_DB, OVERLAYFS, SNAPSHOTTER};
 use crate::model::ids::{ChainId, ContainerId, DiffId, DirIdForm, ImageId, Pool};
@@ -12,7 +12,7 @@ use crate::problem::Problem;
 use crate::root::DataRoot;
 use crate::scan::{ContainerRec, DirRec, ImageMetaRec, ImageRec, LayerRec, MountRec, RefRec, Scan};
 use serde::Serialize;
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// The label the classic builder puts on the images it makes, naming the parent.
 pub const PARENT_LABEL: &str = "org.mobyproject.image.parent";
@@ -147,18 +147,6 @@ impl C8d {
 
     pub fn image(&self, id: &ImageId) -> Option<&ImageFacts> {
         self.image_by_id.get(id).map(|&i| &self.images[i])
-    }
-
-    /// A namespace snapshot key's snapshotter record: (backend key, id, kind, stored size).
-    pub fn backend(&self, ns: &str, key: &str) -> Option<&super::BackendSnapshot> {
-        let store = self.store.as_ref()?;
-        let name = &store
-            .meta
-            .snapshots
-            .iter()
-            .find(|s| s.namespace == ns && s.snapshotter == SNAPSHOTTER && s.key == key)?
-            .name;
-        store.backend.iter().find(|b| &b.key == name)
     }
 }
 
@@ -645,16 +633,4 @@ fn pick_best(manifests: &[ManifestFacts], recs: &[Option<ImageRec>]) -> Option<u
         .filter(|(i, m)| m.kind == "image" && recs[*i].is_some())
         .min_by_key(|(i, m)| (!m.available, host_rank(m.platform.as_ref()), *i))
         .map(|(i, _)| i)
-}
-
-/// The set of digests of the namespace's image records' blobs (for `inspect`).
-pub fn names_of(c8d: &C8d, id: &ImageId) -> BTreeSet<String> {
-    c8d.image(id)
-        .map(|f| f.names.iter().cloned().collect())
-        .unwrap_or_default()
-}
-
-/// `Some(path)` of a blob in the content store, shown.
-pub fn blob_path(digest: &str) -> Option<String> {
-    blob_rel(digest).map(|r| shown(&r))
 }
