@@ -142,6 +142,37 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
         taken: HashSet::new(),
         out: Vec::new(),
     };
+    let mut cannot = Vec::new();
+    if let Some(e) = &store.backend_error {
+        cannot.push(CannotJudge {
+            area: shown(&format!("{OVERLAYFS}/metadata.db")),
+            kinds: vec![
+                "dangling-image",
+                "gc-snapshot",
+                "interrupted-pull",
+                "snapshot-dir-without-record",
+                "snapshot-record-without-dir",
+                "stopped-container",
+            ],
+            reason: e.clone(),
+            whole: true,
+        });
+    }
+    // A container record that could not be read may own any `rootfs/overlayfs/<id>`.
+    if let Some(p) = model.problems.iter().find(|p| {
+        (p.path == "containers" || p.path.starts_with("containers/"))
+            && matches!(
+                p.kind,
+                crate::problem::ProblemKind::Unreadable | crate::problem::ProblemKind::Malformed
+            )
+    }) {
+        cannot.push(CannotJudge {
+            area: "containers".to_owned(),
+            kinds: vec!["rootfs-without-container"],
+            reason: format!("{}: {}", p.path, p.detail),
+            whole: true,
+        });
+    }
     let graph = Graph::new(&store.meta, now);
     let none = HashSet::new();
     let reach = graph.reach(&none, &none);
@@ -479,7 +510,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
 
     // What Docker's own prune commands free.
     docker_managed(model, c8d, store, &graph, &reach, &mut c);
-    (c.out, Vec::new())
+    (c.out, cannot)
 }
 
 /// Is a blob's file kept by a record that stays reachable (in any namespace)?

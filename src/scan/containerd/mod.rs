@@ -221,8 +221,11 @@ pub struct Store {
     pub found: Found,
     pub namespace: String,
     pub meta: MetaDb,
-    /// The overlayfs snapshotter's records (`None` when its db is absent).
+    /// The overlayfs snapshotter's records.
     pub backend: Vec<BackendSnapshot>,
+    /// Why the snapshotter's metadata.db could not be read in full (then no snapshot dir
+    /// can be judged unowned).
+    pub backend_error: Option<String>,
     pub blob_files: BTreeMap<String, BlobFile>,
     pub ingest_dirs: Vec<IngestDir>,
     pub snapshot_dirs: Vec<SnapshotDir>,
@@ -277,25 +280,53 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
         });
     }
     let mut backend = Vec::new();
+    let mut backend_error = None;
     let sdb = format!("{OVERLAYFS}/metadata.db");
     match root.read(&sdb, DB_LIMIT) {
         Ok(b) => match meta::read_snapshotter(&b) {
             Ok((snaps, errs)) => {
                 backend = snaps;
+                if let Some(first) = errs.first() {
+                    backend_error = Some(format!(
+                        "the overlayfs snapshotter's metadata.db is damaged ({} parts unreadable, first {first})",
+                        errs.len()
+                    ));
+                }
                 for e in errs {
                     problems.push(Problem::new(shown(&sdb), ProblemKind::Malformed, e));
                 }
             }
-            Err(e) => problems.push(Problem::new(shown(&sdb), ProblemKind::Malformed, e)),
+            Err(e) => {
+                backend_error = Some(format!(
+                    "the overlayfs snapshotter's metadata.db is damaged: {e}"
+                ));
+                problems.push(Problem::new(shown(&sdb), ProblemKind::Malformed, e));
+            }
         },
-        Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-        Err(e) => problems.push(Problem::io(shown(&sdb), &e)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            // No snapshotter db: fine only when there is no snapshot dir either.
+            if root
+                .dir(&format!("{OVERLAYFS}/snapshots"))
+                .and_then(|d| d.entries())
+                .is_ok_and(|e| !e.is_empty())
+            {
+                backend_error =
+                    Some("the overlayfs snapshotter's metadata.db is missing".to_owned());
+            }
+        }
+        Err(e) => {
+            backend_error = Some(format!(
+                "the overlayfs snapshotter's metadata.db cannot be read: {e}"
+            ));
+            problems.push(Problem::io(shown(&sdb), &e));
+        }
     }
     let mut store = Store {
         found,
         namespace: namespace.to_owned(),
         meta,
         backend,
+        backend_error,
         blob_files: BTreeMap::new(),
         ingest_dirs: Vec::new(),
         snapshot_dirs: Vec::new(),
