@@ -138,6 +138,21 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
             }],
         );
     };
+    if !store.meta.namespaces.iter().any(|n| n == &c8d.namespace) {
+        return (
+            Vec::new(),
+            vec![CannotJudge {
+                area: shown(crate::scan::containerd::META_DB),
+                kinds: JUDGED.to_vec(),
+                reason: format!(
+                    "namespace {} is not in containerd's metadata (it has: {}); give Docker's with --namespace",
+                    c8d.namespace,
+                    store.meta.namespaces.join(", ")
+                ),
+                whole: true,
+            }],
+        );
+    }
     let mut c = Claims {
         taken: HashSet::new(),
         out: Vec::new(),

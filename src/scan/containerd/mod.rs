@@ -492,6 +492,16 @@ pub fn scan_root(
             c8d.found = Some(found.clone());
             match read(&croot, found.clone(), &namespace) {
                 Ok(store) => {
+                    if !store.meta.namespaces.iter().any(|n| n == &namespace) {
+                        scan.problems.push(Problem::new(
+                            shown(META_DB),
+                            ProblemKind::Missing,
+                            format!(
+                                "namespace {namespace} is not in containerd's metadata (it has: {}); give Docker's with --namespace",
+                                store.meta.namespaces.join(", ")
+                            ),
+                        ));
+                    }
                     let pool = crate::model::ids::Pool::default();
                     let containers = std::mem::take(&mut scan.containers);
                     let mut mapped =
