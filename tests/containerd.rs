@@ -668,3 +668,38 @@ fn a_damaged_snapshotter_db_leaves_every_snapshot_dir_undecided() {
     let (code, _, _) = run(&docker(&s), &["check"]);
     assert_eq!(code, 2);
 }
+
+#[test]
+fn verify_content_names_a_flipped_byte_in_a_snapshot_file() {
+    let s = c8d();
+    let t = json(&docker(&s), &["tree", "bk:1"]);
+    // layer 2: `RUN mkdir -p /bk && echo buildkit > /bk/hello.txt`
+    let dir = t["layers"][1]["snapshot_dir"].as_str().unwrap().to_owned();
+    let rel = format!("{}/fs/bk/hello.txt", dir.trim_start_matches("containerd:"));
+    let file = s.root.join("containerd").join(&rel);
+    let before = std::fs::read(&file).unwrap();
+    assert_eq!(before, b"buildkit\n");
+    let mut bytes = before.clone();
+    bytes[0] ^= 0x20; // same size, other content
+    std::fs::write(&file, &bytes).unwrap();
+    let (code, out, _) = run(&docker(&s), &["verify", "--content", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let f = v["findings"].as_array().unwrap();
+    assert_eq!(f.len(), 1, "{out}");
+    assert_eq!(f[0]["kind"], "content-modified");
+    assert_eq!(f[0]["file"], "bk/hello.txt");
+    assert_eq!(f[0]["path"], format!("containerd:{rel}"));
+    assert_eq!(f[0]["layer"], t["layers"][1]["chain_id"]);
+    // a file removed from the snapshot is content-missing
+    std::fs::remove_file(&file).unwrap();
+    let v = {
+        let (_, out, _) = run(&docker(&s), &["verify", "--content", "--json"]);
+        serde_json::from_str::<Value>(&out).unwrap()
+    };
+    assert!(v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["kind"] == "content-missing" && f["file"] == "bk/hello.txt"));
+}

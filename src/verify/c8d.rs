@@ -4,7 +4,8 @@
 //! size is its file's; each config's diff ids equal the `containerd.io/uncompressed`
 //! labels of its layer blobs; an unpacked image's chain ids are snapshot keys, and each
 //! committed snapshot has its `snapshots/<n>/fs`. `--content`: every blob's SHA-256 is
-//! its name. `--deep`: every layer blob, decompressed (gzip or zstd), hashes to its diff
+//! its name, and every entry of each image layer's tar is in its snapshot's `fs/` with
+//! the same type, mode, owner, size, contents and link target. `--deep`: every layer blob, decompressed (gzip or zstd), hashes to its diff
 //! id. Files are streamed through fixed buffers, through `DataRoot` only.
 
 use super::{Checked, Finding, Kind, LayerChecked, Level, Verified};
@@ -323,6 +324,39 @@ pub fn run(
             }
         }
     }
+    if level != Level::Metadata {
+        for (chain, (_, blob, holders)) in &layers {
+            let holders: Vec<ImageId> = holders.iter().cloned().collect();
+            let Some(n) = c8d.snapshots.get(chain).and_then(|s| s.id) else {
+                continue;
+            };
+            let Some(rel) = blob_rel(&blob.digest) else {
+                continue;
+            };
+            let how = compression(&blob.media_type).unwrap_or("none");
+            let fs = format!("{OVERLAYFS}/snapshots/{n}/fs");
+            if let Err(e) = snapshot_against_tar(
+                croot,
+                &rel,
+                how,
+                &fs,
+                chain,
+                &holders,
+                &mut out,
+                &mut checked,
+            ) {
+                out.add(
+                    Some(chain),
+                    &holders,
+                    shown(&rel),
+                    Kind::NotChecked,
+                    Value::Null,
+                    Value::Null,
+                    Some(format!("the layer's files were not compared: {e}")),
+                );
+            }
+        }
+    }
     if level == Level::Deep {
         for (chain, (diff, blob, holders)) in &layers {
             let holders: Vec<ImageId> = holders.iter().cloned().collect();
@@ -392,4 +426,178 @@ fn empty(level: Level, out: Out) -> Verified {
         checked: Checked::default(),
         problems: out.problems,
     }
+}
+
+/// Hash a reader to its end.
+fn sha_of(r: &mut dyn Read) -> std::io::Result<String> {
+    let mut h = Sha256::new();
+    let mut buf = vec![0u8; 1 << 16];
+    loop {
+        let k = r.read(&mut buf)?;
+        if k == 0 {
+            break;
+        }
+        h.update(&buf[..k]);
+    }
+    Ok(format!("{:x}", h.finalize()))
+}
+
+/// Every entry of a layer's tar against its committed snapshot's `fs/`: type, mode,
+/// owner, size, contents, link targets, whiteouts (a 0:0 character device).
+#[allow(clippy::too_many_arguments)]
+fn snapshot_against_tar(
+    croot: &DataRoot,
+    blob_rel: &str,
+    how: &str,
+    fs: &str,
+    chain: &str,
+    holders: &[ImageId],
+    out: &mut Out,
+    checked: &mut Checked,
+) -> Result<(), String> {
+    use crate::root::FileKind;
+    let (parent, name) = blob_rel.rsplit_once('/').unwrap_or(("", blob_rel));
+    let dir = croot.dir(parent).map_err(|e| e.to_string())?;
+    let (file, _) = dir.open(OsStr::new(name)).map_err(|e| e.to_string())?;
+    let reader: Box<dyn Read> = match how {
+        "gzip" => Box::new(flate2::read::MultiGzDecoder::new(std::io::BufReader::new(
+            file,
+        ))),
+        "zstd" => Box::new(
+            ruzstd::decoding::StreamingDecoder::new(std::io::BufReader::new(file))
+                .map_err(|e| format!("not a zstd stream: {e}"))?,
+        ),
+        _ => Box::new(file),
+    };
+    let mut archive = tar::Archive::new(reader);
+    let entries = archive.entries().map_err(|e| e.to_string())?;
+    for entry in entries {
+        let mut entry = entry.map_err(|e| format!("layer tar unreadable: {e}"))?;
+        let path = entry
+            .path()
+            .map_err(|e| e.to_string())?
+            .to_string_lossy()
+            .trim_start_matches("./")
+            .trim_end_matches('/')
+            .to_owned();
+        if path.is_empty() || path == "." {
+            continue;
+        }
+        checked.files += 1;
+        let (dpath, base) = path.rsplit_once('/').unwrap_or(("", path.as_str()));
+        let at = if dpath.is_empty() {
+            fs.to_owned()
+        } else {
+            format!("{fs}/{dpath}")
+        };
+        let shown_path = shown(&format!("{fs}/{path}"));
+        let mut finding = |kind: Kind, expected: Value, found: Value| {
+            out.findings.push(Finding {
+                layer: ChainId::parse(chain),
+                images: holders.to_vec(),
+                path: shown_path.clone(),
+                file: Some(path.clone()),
+                kind,
+                expected,
+                found,
+                detail: None,
+            });
+        };
+        if base == ".wh..wh..opq" {
+            continue; // an opaque marker: the dir's xattr, not an entry
+        }
+        let (target_name, whiteout) = match base.strip_prefix(".wh.") {
+            Some(n) => (n.to_owned(), true),
+            None => (base.to_owned(), false),
+        };
+        let meta = croot
+            .dir(&at)
+            .and_then(|d| d.lstat(OsStr::new(&target_name)));
+        let Ok(meta) = meta else {
+            finding(Kind::ContentMissing, json!(path), Value::Null);
+            continue;
+        };
+        let h = entry.header().clone();
+        let want = if whiteout {
+            FileKind::CharDevice
+        } else {
+            match h.entry_type() {
+                tar::EntryType::Directory => FileKind::Dir,
+                tar::EntryType::Symlink => FileKind::Symlink,
+                tar::EntryType::Char => FileKind::CharDevice,
+                tar::EntryType::Block => FileKind::BlockDevice,
+                tar::EntryType::Fifo => FileKind::Fifo,
+                _ => FileKind::File,
+            }
+        };
+        if meta.kind != want {
+            finding(
+                Kind::TypeChanged,
+                json!(format!("{want:?}")),
+                json!(format!("{:?}", meta.kind)),
+            );
+            continue;
+        }
+        if whiteout {
+            continue;
+        }
+        if let Ok(m) = h.mode() {
+            if m & 0o7777 != meta.mode & 0o7777 {
+                finding(
+                    Kind::ModeChanged,
+                    json!(format!("{:o}", m & 0o7777)),
+                    json!(format!("{:o}", meta.mode & 0o7777)),
+                );
+            }
+        }
+        if let (Ok(u), Ok(g)) = (h.uid(), h.gid()) {
+            if u != u64::from(meta.uid) || g != u64::from(meta.gid) {
+                finding(
+                    Kind::OwnerChanged,
+                    json!(format!("{u}:{g}")),
+                    json!(format!("{}:{}", meta.uid, meta.gid)),
+                );
+            }
+        }
+        match want {
+            FileKind::File if h.entry_type() != tar::EntryType::Link => {
+                let size = h.size().unwrap_or(0);
+                if size != meta.len {
+                    finding(Kind::ContentModified, json!(size), json!(meta.len));
+                    continue;
+                }
+                let expected = sha_of(&mut entry).map_err(|e| e.to_string())?;
+                let found = croot
+                    .dir(&at)
+                    .and_then(|d| d.open(OsStr::new(&target_name)))
+                    .and_then(|(mut f, _)| sha_of(&mut f));
+                match found {
+                    Ok(f) if f == expected => checked.bytes += size,
+                    Ok(f) => finding(
+                        Kind::ContentModified,
+                        json!(format!("sha256:{expected}")),
+                        json!(format!("sha256:{f}")),
+                    ),
+                    Err(e) => finding(Kind::NotChecked, Value::Null, json!(e.to_string())),
+                }
+            }
+            FileKind::Symlink => {
+                let target = h
+                    .link_name()
+                    .ok()
+                    .flatten()
+                    .map(|t| t.to_string_lossy().into_owned());
+                let found = croot
+                    .dir(&at)
+                    .and_then(|d| d.read_link(OsStr::new(&target_name)))
+                    .map(|t| t.to_string_lossy().into_owned())
+                    .ok();
+                if target != found {
+                    finding(Kind::LinkTargetChanged, json!(target), json!(found));
+                }
+            }
+            _ => {}
+        }
+    }
+    Ok(())
 }
