@@ -194,7 +194,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Orphans(args) => {
             let report = orphans_report(&root, croot, &model, None);
             if args.print0 {
-                report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
+                if model.containerd.is_some() {
+                    report::c8d_orphans::print0(&report, &root, croot, out)?;
+                } else {
+                    report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
+                }
                 report::write_problems(&report.problems, err)?;
             } else {
                 report::emit(&report, json, out, err, report::orphans::render)?;

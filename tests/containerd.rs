@@ -703,3 +703,57 @@ fn verify_content_names_a_flipped_byte_in_a_snapshot_file() {
         .iter()
         .any(|f| f["kind"] == "content-missing" && f["file"] == "bk/hello.txt"));
 }
+
+#[test]
+fn leftovers_no_gc_sees_are_found_and_printed_under_containerds_root() {
+    let s = c8d();
+    let c = s.root.join("containerd");
+    let snap = c.join("io.containerd.snapshotter.v1.overlayfs/snapshots/999");
+    std::fs::create_dir_all(snap.join("fs")).unwrap();
+    std::fs::write(snap.join("fs/junk"), vec![7u8; 10000]).unwrap();
+    let blob = c.join(format!(
+        "io.containerd.content.v1.content/blobs/sha256/{}",
+        "ab".repeat(32)
+    ));
+    std::fs::write(&blob, b"no record names me").unwrap();
+    std::fs::create_dir_all(c.join("tmpmounts/containerd-mount42")).unwrap();
+    let v = json(&docker(&s), &["orphans"]);
+    let kinds: BTreeMap<String, &Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["kind"].as_str().unwrap().to_owned(), f))
+        .collect();
+    assert_eq!(
+        kinds.keys().cloned().collect::<Vec<_>>(),
+        [
+            "blob-without-record",
+            "snapshot-dir-without-record",
+            "tmpmounts-leftover"
+        ]
+    );
+    for f in kinds.values() {
+        assert_eq!(f["reclaimable"], true);
+    }
+    let snap_f = kinds["snapshot-dir-without-record"];
+    assert_eq!(
+        snap_f["disk_bytes"].as_u64().unwrap(),
+        gnu_du(&[snap.clone()])
+    );
+    let out = dockscope()
+        .arg("--root")
+        .arg(docker(&s))
+        .args(["orphans", "--print0"])
+        .output()
+        .unwrap();
+    let printed: BTreeSet<PathBuf> = out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .map(|p| PathBuf::from(String::from_utf8_lossy(p).into_owned()))
+        .collect();
+    let want: BTreeSet<PathBuf> = [snap, blob, c.join("tmpmounts/containerd-mount42")]
+        .into_iter()
+        .collect();
+    assert_eq!(printed, want);
+}

@@ -664,3 +664,27 @@ pub fn report(
     let known_disk = !root.is_archive() && croot.is_none_or(|c| !c.is_archive());
     super::orphans::build(candidates, &sizes, known_disk, problems, cannot_judge)
 }
+
+/// `orphans --print0` on the containerd store: containerd's paths under its root, the
+/// rest under Docker's (absolute for directories, as shown for archives).
+pub fn print0(
+    r: &super::orphans::OrphansReport,
+    root: &crate::root::DataRoot,
+    croot: Option<&crate::root::DataRoot>,
+    out: &mut dyn std::io::Write,
+) -> std::io::Result<()> {
+    for f in r.findings.iter().filter(|f| f.reclaimable) {
+        for p in &f.paths {
+            let (in_c8d, rel) = split_path(p);
+            let base = if in_c8d { croot } else { Some(root) };
+            match base {
+                Some(b) if !b.is_archive() => {
+                    out.write_all(b.shown().join(rel).as_os_str().as_encoded_bytes())?;
+                }
+                _ => out.write_all(p.as_bytes())?,
+            }
+            out.write_all(b"\0")?;
+        }
+    }
+    Ok(())
+}
