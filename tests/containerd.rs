@@ -738,7 +738,7 @@ fn leftovers_no_gc_sees_are_found_and_printed_under_containerds_root() {
     let snap_f = kinds["snapshot-dir-without-record"];
     assert_eq!(
         snap_f["disk_bytes"].as_u64().unwrap(),
-        gnu_du(&[snap.clone()])
+        gnu_du(std::slice::from_ref(&snap))
     );
     let out = dockscope()
         .arg("--root")
