@@ -385,22 +385,31 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
         return sandbox::disabled();
     }
     let mut policy = sandbox::Policy::new().read_only(&cli.global.root);
+    for p in extra_read_only(cli) {
+        policy = policy.read_only(p);
+    }
+    policy.enforce()
+}
+
+/// Paths besides `--root` that the command line names for reading (a containerd root, a
+/// second data root ...): each is readable beneath in the sandbox. Add them here.
+fn extra_read_only(cli: &Cli) -> Vec<std::path::PathBuf> {
     // Docker's containerd image store: containerd's root, as given or beside the root
     // (`<root>/containerd/daemon` lies beneath the root already).
     if let Some(c) = &cli.global.containerd_root {
-        policy = policy.read_only(c);
-    } else {
-        let parent = cli.global.root.parent().unwrap_or(std::path::Path::new(""));
-        let sibling = if parent.as_os_str().is_empty() {
-            std::path::PathBuf::from("containerd")
-        } else {
-            parent.join("containerd")
-        };
-        if sibling.is_dir() && !cli.global.root.is_file() {
-            policy = policy.read_only(sibling);
-        }
+        return vec![c.clone()];
     }
-    policy.enforce()
+    let parent = cli.global.root.parent().unwrap_or(std::path::Path::new(""));
+    let sibling = if parent.as_os_str().is_empty() {
+        std::path::PathBuf::from("containerd")
+    } else {
+        parent.join("containerd")
+    };
+    if sibling.is_dir() && !cli.global.root.is_file() {
+        vec![sibling]
+    } else {
+        Vec::new()
+    }
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
@@ -499,8 +508,50 @@ fn orphans_report(
     if model.containerd.is_some() {
         return report::c8d_orphans::report(root, croot, model);
     }
-    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref());
-    let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
+    let odd = odd_overlay2_names(root);
+    let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref(), &odd);
+    // Names that are not UTF-8 are measured from a walk of overlay2/ (the du walk when
+    // there is one), whose buckets are keyed by the name made lossy.
+    let odd_walk =
+        (!odd.is_empty() && du.is_none()).then(|| walk::walk_from(root, "overlay2", None));
+    let mut odd_sizes: Vec<(String, walk::Usage)> = Vec::new();
+    for c in &candidates {
+        for (shown, bytes) in &c.raw {
+            let lossy = String::from_utf8_lossy(bytes.strip_prefix(b"overlay2/").unwrap_or(bytes))
+                .into_owned();
+            let usage = match (&odd_walk, du) {
+                (Some(w), _) => {
+                    let mut u = walk::Usage {
+                        disk_bytes: (!root.is_archive()).then_some(0),
+                        ..walk::Usage::default()
+                    };
+                    for b in [
+                        walk::Bucket::LayerRest(lossy.clone()),
+                        walk::Bucket::LayerDiff(lossy.clone()),
+                    ] {
+                        if let Some(x) = w.buckets.get(&b) {
+                            u.add(x);
+                        }
+                    }
+                    Some(u)
+                }
+                (None, Some(d)) => d.usage_of(&format!("overlay2/{lossy}")),
+                (None, None) => None,
+            };
+            if let Some(u) = usage {
+                odd_sizes.push((shown.clone(), u));
+            }
+        }
+    }
+    let raw_shown: std::collections::HashSet<&String> = candidates
+        .iter()
+        .flat_map(|c| c.raw.iter().map(|(p, _)| p))
+        .collect();
+    let paths: Vec<&String> = candidates
+        .iter()
+        .flat_map(|c| &c.paths)
+        .filter(|p| !raw_shown.contains(p))
+        .collect();
     let from_du = |p: &str| du.and_then(|d| d.usage_of(p));
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
         .par_iter()
@@ -518,7 +569,10 @@ fn orphans_report(
         // The walk's read errors (EACCES, EIO, EMFILE ...) touch what they lie under.
         problems.extend(du.problems.iter().cloned());
     }
-    let mut sizes = std::collections::HashMap::new();
+    let mut sizes: std::collections::HashMap<String, walk::Usage> = odd_sizes.into_iter().collect();
+    if let Some(w) = odd_walk {
+        problems.extend(w.problems);
+    }
     for (p, u, pr) in measured {
         sizes.insert(p, u);
         problems.extend(pr);
@@ -540,6 +594,24 @@ fn orphans_report(
         problems,
         cannot_judge,
     )
+}
+
+/// The names in `overlay2/` that are not UTF-8 (the scan leaves them out: no record can
+/// name them), as bytes.
+fn odd_overlay2_names(root: &DataRoot) -> Vec<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let Ok(dir) = root.dir("overlay2") else {
+        return Vec::new();
+    };
+    let mut v: Vec<Vec<u8>> = dir
+        .entries()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| e.name_str().is_none())
+        .map(|e| e.name.as_bytes().to_vec())
+        .collect();
+    v.sort();
+    v
 }
 
 /// The record areas (and their parents) that do not exist in the root.

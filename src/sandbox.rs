@@ -204,3 +204,48 @@ pub fn describe(s: &SandboxState) -> String {
     }
     line
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    /// The one writable path of a future `-o FILE`: writable, while creating any other
+    /// file fails. Landlock restricts the calling thread (and its children), so the
+    /// policy is entered on a thread of its own.
+    #[test]
+    fn one_writable_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let out = dir.path().join("out.txt");
+        std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(&out)
+            .unwrap();
+        let other = dir.path().join("other.txt");
+        let (o, x) = (out.clone(), other.clone());
+        let r = std::thread::spawn(move || {
+            let s = Policy::new().writable(&o).enforce();
+            if s.state != "enforced" {
+                return None; // a kernel without Landlock: nothing to prove here
+            }
+            let wrote = std::fs::OpenOptions::new()
+                .write(true)
+                .truncate(true)
+                .open(&o)
+                .and_then(|mut f| f.write_all(b"report\n"));
+            let created = std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&x);
+            Some((wrote.is_ok(), created.map_err(|e| e.raw_os_error())))
+        })
+        .join()
+        .unwrap();
+        if let Some((wrote, created)) = r {
+            assert!(wrote);
+            assert_eq!(created.err(), Some(Some(13)));
+            assert!(!other.exists());
+        }
+    }
+}

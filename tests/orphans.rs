@@ -785,3 +785,135 @@ fn partial_download_in_tmp() {
     assert_eq!(f["apparent_bytes"], 521_940);
     bytes_match_du(&s.root, f);
 }
+
+/// An `l/` link whose dir lost its `diff/` points at nothing: `dangling-l-link`.
+#[test]
+fn l_link_to_a_dir_without_diff_is_dangling() {
+    let s = SampleRoot::unpack("full");
+    let (_, cache) = layer_of(&s, "base2:1", 0);
+    let link = link_of(&s, &cache);
+    fs::rename(
+        s.path(&format!("overlay2/{cache}/diff")),
+        s.dir.path().join("moved-diff"),
+    )
+    .unwrap();
+    let v = json(&s.root, &["orphans"]);
+    let f = findings(&v, "dangling-l-link");
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(paths(f[0]), [format!("overlay2/l/{link}")]);
+    assert!(
+        f[0]["reason"].as_str().unwrap().contains("has no diff/"),
+        "{}",
+        f[0]
+    );
+    bytes_match_du(&s.root, f[0]);
+}
+
+/// c-mounts uses the named volume vol1 (container-inspect.json): with vol1 gone, the
+/// reference is reported; it holds no bytes, so `check` passes unless --strict.
+#[test]
+fn container_referring_to_a_missing_volume() {
+    let s = SampleRoot::unpack("full");
+    let ctrs = s.daemon_json("container-inspect.json");
+    let ctr = ctrs
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["Name"] == "/c-mounts")
+        .unwrap();
+    let mount = ctr["Mounts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["Name"] == "vol1")
+        .unwrap();
+    assert_eq!(mount["Type"], "volume");
+    let dest = mount["Destination"].as_str().unwrap();
+    assert_eq!(
+        json(&s.root, &["orphans"])["findings"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
+    fs::remove_dir_all(s.path("volumes/vol1")).unwrap();
+    let v = json(&s.root, &["orphans"]);
+    let f = findings(&v, "container-missing-volume");
+    assert_eq!(f.len(), 1, "{v:#}");
+    assert_eq!(f[0]["reclaimable"], false);
+    assert_eq!(f[0]["paths"], serde_json::json!([]));
+    let reason = f[0]["reason"].as_str().unwrap();
+    assert!(
+        reason.contains("c-mounts") && reason.contains("vol1") && reason.contains(dest),
+        "{reason}"
+    );
+    // (metadata.db still lists vol1: that is a problem of its own, allowed here.)
+    let (code, out, err) = run(&s.root, &["check", "--allow", "problem"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(
+        out.contains("container-missing-volume: 1 (0B, passes)"),
+        "{out}"
+    );
+    let (code, out, _) = run(&s.root, &["check", "--allow", "problem", "--strict"]);
+    assert_eq!(code, 1);
+    assert!(
+        out.contains("FAIL: container-missing-image, container-missing-volume"),
+        "{out}"
+    );
+}
+
+/// An overlay2 dir whose name is not UTF-8 is an orphan like any other: its bytes (GNU
+/// du), its exact name in `raw_paths` and in `--print0`.
+#[test]
+fn non_utf8_overlay2_dir_is_a_finding_printed_losslessly() {
+    use base64::Engine as _;
+    use std::os::unix::ffi::OsStrExt;
+    let s = SampleRoot::unpack("full");
+    let name: &[u8] = b"crashed-\xff\xfe-pull";
+    let dir = s.path("overlay2").join(std::ffi::OsStr::from_bytes(name));
+    fs::create_dir_all(dir.join("diff")).unwrap();
+    fs::write(dir.join("diff/blob"), vec![1u8; 123_456]).unwrap();
+    let shown = "overlay2/crashed-\\xff\\xfe-pull";
+    for args in [&["orphans", "--json"][..], &["check", "--json"]] {
+        let (_, out, err) = run(&s.root, args);
+        let v: Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {err}"));
+        let f = findings(&v, "orphan-cache-dir");
+        assert_eq!(f.len(), 1, "{v:#}");
+        assert_eq!(paths(f[0]), [shown]);
+        assert_eq!(f[0]["reclaimable"], true);
+        let b64 = f[0]["raw_paths"][shown].as_str().unwrap();
+        let mut raw = b"overlay2/".to_vec();
+        raw.extend_from_slice(name);
+        assert_eq!(
+            base64::engine::general_purpose::STANDARD
+                .decode(b64)
+                .unwrap(),
+            raw
+        );
+        // du on the real name.
+        let du_out = Command::new("du").args(["-sb"]).arg(&dir).output().unwrap();
+        let du_b: u64 = String::from_utf8_lossy(&du_out.stdout)
+            .split_whitespace()
+            .next()
+            .unwrap()
+            .parse()
+            .unwrap();
+        assert_eq!(f[0]["apparent_bytes"].as_u64(), Some(du_b), "{args:?}");
+    }
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(&s.root)
+        .args(["orphans", "--print0"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let printed: Vec<&[u8]> = out
+        .stdout
+        .split(|&b| b == 0)
+        .filter(|p| !p.is_empty())
+        .collect();
+    assert_eq!(printed, [dir.as_os_str().as_bytes()]);
+    assert!(Path::new(std::ffi::OsStr::from_bytes(printed[0])).is_dir());
+    let (_, text, _) = run(&s.root, &["orphans"]);
+    assert!(text.contains(&format!("path:  {shown}")), "{text}");
+}

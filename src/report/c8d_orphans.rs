@@ -84,6 +84,7 @@ impl Claims {
             reason,
             cleanup: cleanup.to_owned(),
             docker,
+            raw: Vec::new(),
         });
     }
 }

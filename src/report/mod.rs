@@ -157,6 +157,19 @@ pub fn sanitize(s: &str) -> String {
         .collect()
 }
 
+/// A name from a directory listing that may not be UTF-8, for JSON and keys: valid UTF-8
+/// kept as it is, each other byte as `\xNN` (docs/json.md).
+pub fn escape_bytes(b: &[u8]) -> String {
+    let mut out = String::new();
+    for chunk in b.utf8_chunks() {
+        out.push_str(chunk.valid());
+        for byte in chunk.invalid() {
+            let _ = std::fmt::Write::write_fmt(&mut out, format_args!("\\x{byte:02x}"));
+        }
+    }
+    out
+}
+
 /// Bytes from a directory listing (maybe not UTF-8) as text: valid UTF-8 as
 /// `sanitize` shows it, each other byte as `\xNN`.
 pub fn sanitize_bytes(b: &[u8]) -> String {

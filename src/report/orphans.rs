@@ -26,6 +26,8 @@ pub struct Candidate {
     pub cleanup: String,
     /// Managed by Docker itself (`docker_reclaimable`), not an orphan.
     pub docker: bool,
+    /// Paths whose names are not UTF-8: (the path as in `paths`, its exact bytes).
+    pub raw: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Serialize, Clone)]
@@ -40,6 +42,13 @@ pub struct Finding {
     pub reason: String,
     /// How it could be cleaned safely.
     pub cleanup: String,
+    /// For a path whose name is not UTF-8 (written in `paths` with `\xNN` for each byte
+    /// that is not), its exact bytes, base64: `{"overlay2/\\xff…": "b3Zlcmxh…"}`.
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub raw_paths: BTreeMap<String, String>,
+    /// The exact bytes of those paths, for `--print0`.
+    #[serde(skip)]
+    pub raw: Vec<(String, Vec<u8>)>,
 }
 
 #[derive(Serialize, Default)]
@@ -484,6 +493,7 @@ impl Claims {
             reason,
             cleanup: cleanup.to_owned(),
             docker,
+            raw: Vec::new(),
         });
     }
 }
@@ -511,7 +521,11 @@ fn layer_paths(model: &Model, l: usize) -> Vec<String> {
 
 /// Decide every finding from the model. `snapshots`: the BuildKit snapshot keys of
 /// `buildkit/snapshots.db`, when it could be read.
-pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candidate> {
+pub fn classify(
+    model: &Model,
+    snapshots: Option<&HashSet<String>>,
+    odd_dirs: &[Vec<u8>],
+) -> Vec<Candidate> {
     let mut c = Claims {
         taken: HashSet::new(),
         orphaned: HashSet::new(),
@@ -731,6 +745,36 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
                 false,
             );
         }
+        let volumes: HashSet<&str> = model.volumes.iter().map(|v| v.name.as_str()).collect();
+        let mut missing: Vec<(&str, &str)> = ct
+            .rec
+            .mounts
+            .iter()
+            .filter(|mp| {
+                (mp.kind == "volume" || (mp.kind.is_empty() && !mp.name.is_empty()))
+                    && (mp.driver.is_empty() || mp.driver == "local")
+                    && !volumes.contains(mp.name.as_str())
+            })
+            .map(|mp| (mp.name.as_str(), mp.destination.as_str()))
+            .collect();
+        missing.sort_unstable();
+        missing.dedup();
+        for (name, dest) in missing {
+            c.add(
+                "container-missing-volume",
+                Vec::new(),
+                false,
+                format!(
+                    "container {} ({}) mounts volume {} at {}, which is not in volumes/",
+                    ct.rec.id.short(),
+                    sanitize(ct.rec.name.trim_start_matches('/')),
+                    sanitize(name),
+                    sanitize(dest)
+                ),
+                "restore the volume, or docker rm the container (Docker would start it with a new, empty volume of that name)",
+                false,
+            );
+        }
         let st = &ct.rec.state;
         if !(st.running || st.paused || st.restarting) {
             let mut paths = Vec::new();
@@ -865,12 +909,44 @@ pub fn classify(model: &Model, snapshots: Option<&HashSet<String>>) -> Vec<Candi
         }
     }
 
+    // overlay2 dirs whose names are not UTF-8: no record can name them (ids are hex or
+    // base32), so nothing claims them.
+    for name in odd_dirs {
+        let path = format!("overlay2/{}", super::escape_bytes(name));
+        if !c.taken.insert(path.clone()) {
+            continue;
+        }
+        let mut raw = b"overlay2/".to_vec();
+        raw.extend_from_slice(name);
+        c.orphaned.insert(path.clone());
+        c.out.push(Candidate {
+            kind: "orphan-cache-dir",
+            paths: vec![path.clone()],
+            reclaimable: true,
+            reason: "its name is not UTF-8: Docker never names a dir so, and no layerdb cache-id, container mount or BuildKit snapshot can name it".into(),
+            cleanup: STOP_FIRST.to_owned(),
+            docker: false,
+            raw: vec![(path, raw)],
+        });
+    }
+
     // l/ links and lower files.
     for l in &model.links {
         if c.taken.contains(&l.path) {
             continue;
         }
         match l.dir_id.as_ref().and_then(|id| model.dir_index(id)) {
+            Some(d) if !model.dirs[d].has_diff => c.add(
+                "dangling-l-link",
+                vec![l.path.clone()],
+                true,
+                format!(
+                    "points at overlay2/{}/diff, which does not exist (the dir has no diff/)",
+                    sanitize(&model.dirs[d].id)
+                ),
+                STOP_FIRST,
+                false,
+            ),
             None => c.add(
                 "dangling-l-link",
                 vec![l.path.clone()],
@@ -971,6 +1047,18 @@ pub fn build(
             reclaimable: cand.reclaimable && !undecided,
             reason: cand.reason,
             cleanup: cand.cleanup,
+            raw_paths: cand
+                .raw
+                .iter()
+                .map(|(p, b)| {
+                    use base64::Engine as _;
+                    (
+                        p.clone(),
+                        base64::engine::general_purpose::STANDARD.encode(b),
+                    )
+                })
+                .collect(),
+            raw: cand.raw,
         };
         if cand.docker {
             totals.docker_reclaimable += 1;
@@ -1100,15 +1188,106 @@ pub fn print0(
     archive: bool,
     out: &mut dyn Write,
 ) -> io::Result<()> {
+    use std::os::unix::ffi::OsStrExt;
     for f in r.findings.iter().filter(|f| f.reclaimable) {
         for p in &f.paths {
+            // A name that is not UTF-8 is written as its exact bytes.
+            let bytes = f
+                .raw
+                .iter()
+                .find(|(shown, _)| shown == p)
+                .map_or(p.as_bytes(), |(_, b)| b.as_slice());
             if archive {
-                out.write_all(p.as_bytes())?;
+                out.write_all(bytes)?;
             } else {
-                out.write_all(root.join(p).as_os_str().as_encoded_bytes())?;
+                out.write_all(
+                    root.join(std::ffi::OsStr::from_bytes(bytes))
+                        .as_os_str()
+                        .as_bytes(),
+                )?;
             }
             out.write_all(b"\0")?;
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::ProblemKind;
+
+    fn candidate(kind: &'static str, path: &str) -> Candidate {
+        Candidate {
+            kind,
+            paths: vec![path.to_owned()],
+            reclaimable: true,
+            reason: String::new(),
+            cleanup: String::new(),
+            docker: false,
+            raw: Vec::new(),
+        }
+    }
+
+    /// A read error under a finding's path, from the problems or from a walk's
+    /// incomplete marker, leaves that finding (and only it) undecided.
+    #[test]
+    fn read_errors_touch_what_they_lie_under_from_either_source() {
+        let model = Model::build(crate::scan::Scan::default());
+        let cands = [
+            candidate("orphan-cache-dir", "overlay2/aaa"),
+            candidate("orphan-cache-dir", "overlay2/bbb"),
+        ];
+        let eacces = Problem::new(
+            "overlay2/aaa/diff/etc",
+            ProblemKind::Unreadable,
+            "Permission denied (os error 13)",
+        );
+        let from_problems = judge(&model, &cands, &[], &[eacces], &[]);
+        let from_marker = judge(
+            &model,
+            &cands,
+            &[],
+            &[],
+            &[("overlay2/aaa/diff/etc".into(), "Permission denied".into())],
+        );
+        for cj in [&from_problems, &from_marker] {
+            assert_eq!(cj.len(), 1, "{cj:?}");
+            assert_eq!(cj[0].area, "overlay2/aaa");
+            assert!(cj[0].touches("orphan-cache-dir", &cands[0].paths));
+            assert!(!cj[0].touches("orphan-cache-dir", &cands[1].paths));
+        }
+        // A malformed file inside a finding is that finding's own story, not a read error.
+        let bad = Problem::new("overlay2/aaa/link", ProblemKind::Malformed, "bad");
+        assert!(judge(&model, &cands, &[], &[bad], &[]).is_empty());
+        // An empty root has nothing to judge: absent areas do not matter.
+        assert!(judge(&model, &cands, &["containers".into()], &[], &[]).is_empty());
+    }
+
+    #[test]
+    fn record_damage_scopes() {
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc/cache-id"),
+            Damage::DirName
+        ));
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc/size"),
+            Damage::Nothing
+        ));
+        assert!(matches!(
+            record_damage("image/overlay2/layerdb/sha256/abc"),
+            Damage::Record("image/overlay2/layerdb")
+        ));
+        assert!(matches!(
+            record_damage("containers/abc/config.v2.json"),
+            Damage::Record("containers")
+        ));
+        assert!(matches!(
+            record_damage("containers/abc/hostconfig.json"),
+            Damage::Nothing
+        ));
+        assert!(matches!(record_damage(""), Damage::Area));
+        assert!(beneath("a/b", "a") && beneath("a", "a") && beneath("x", ""));
+        assert!(!beneath("ab", "a"));
+    }
 }
