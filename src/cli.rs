@@ -32,6 +32,18 @@ pub struct GlobalArgs {
     /// Print one JSON object (schema: docs/json.md) instead of tables
     #[arg(long, global = true)]
     pub json: bool,
+    /// containerd's root (or an archive of it) for Docker's containerd image store
+    /// (default: `containerd/` beside the root, else `<root>/containerd/daemon`)
+    #[arg(
+        long,
+        global = true,
+        env = "DOCKSCOPE_CONTAINERD_ROOT",
+        value_name = "DIR|ARCHIVE"
+    )]
+    pub containerd_root: Option<PathBuf>,
+    /// containerd namespace holding Docker's images (containerd image store)
+    #[arg(long, global = true, default_value = "moby")]
+    pub namespace: String,
     /// Do not enter the Landlock sandbox (read-only beneath --root, no writes); for
     /// debugging
     #[arg(long, global = true)]

@@ -166,15 +166,22 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         cli.command,
         Command::Du(_) | Command::Check(_) | Command::Volumes(_)
     );
-    let (model, mut walked) = if needs_walk {
-        let (model, walked) = rayon::join(
-            || Model::build(scan::scan(&root, layout)),
-            || walk_with_progress(&root),
-        );
+    let c8d_opts = scan::containerd::Options {
+        root: cli.global.containerd_root.clone(),
+        namespace: cli.global.namespace.clone(),
+    };
+    let scan_c8d = |layout| {
+        let (scanned, croot) =
+            scan::containerd::scan_root(&root, &cli.global.root, layout, &c8d_opts);
+        (Model::build(scanned), croot)
+    };
+    let ((model, croot), mut walked) = if needs_walk {
+        let (model, walked) = rayon::join(|| scan_c8d(layout), || walk_with_progress(&root));
         (model, Some(walked))
     } else {
-        (Model::build(scan::scan(&root, layout)), None)
+        (scan_c8d(layout), None)
     };
+    let croot = croot.as_ref();
     let mut take_walk = || walked.take().unwrap_or_else(|| walk_with_progress(&root));
     let json = cli.global.json;
     match &cli.command {
@@ -228,7 +235,9 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Du(args) => {
             let mut report =
                 report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
-            let orphans = orphans_report(&root, &model, Some(&report));
+            report::c8d::patch_du(&mut report, &model, croot);
+            report::c8d::add_areas(&mut report, &model, croot);
+            let orphans = orphans_report(&root, croot, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
             report.unowned = report::du::Unowned {
@@ -251,9 +260,13 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Orphans(args) => {
-            let report = orphans_report(&root, &model, None);
+            let report = orphans_report(&root, croot, &model, None);
             if args.print0 {
-                report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
+                if model.containerd.is_some() {
+                    report::c8d_orphans::print0(&report, &root, croot, out)?;
+                } else {
+                    report::orphans::print0(&report, root.shown(), root.is_archive(), out)?;
+                }
                 report::write_problems(&report.problems, err)?;
             } else {
                 report::emit(&report, json, out, err, report::orphans::render)?;
@@ -277,7 +290,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 report::du::DfCompat::V23,
                 !root.is_archive(),
             );
-            let orphans = orphans_report(&root, &model, Some(&du));
+            let orphans = orphans_report(&root, croot, &model, Some(&du));
             let loaded: Vec<usize> = model.loaded_images().collect();
             let counts = report::check::CheckCounts {
                 images: loaded.len(),
@@ -357,7 +370,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             };
             // Check the filters before the walk: a bad one must not cost a measure.
             report::ps::build_filtered(&model, None, opts, &filters).map_err(Fatal::Usage)?;
-            let du = want_size.then(|| sized(&root, &model));
+            let du = want_size.then(|| sized(&root, &model, croot));
             let report = report::ps::build_filtered(&model, du.as_ref(), opts, &filters)
                 .map_err(Fatal::Usage)?;
             if let Some(t) = tmpl {
@@ -406,7 +419,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 None | Some("json") => None,
                 Some(f) => report::format::parse(Some(f)).map_err(|e| Fatal::Usage(e.0))?,
             };
-            let sizes = args.size.then(|| sized(&root, &model));
+            let sizes = args.size.then(|| sized(&root, &model, croot));
             let opts = report::inspect::Options {
                 show_env: args.show_env,
             };
@@ -458,7 +471,11 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 }
                 Some(v)
             };
-            let verified = verify_with_progress(&root, &model, images.as_deref(), level, err);
+            let verified = if model.containerd.is_some() {
+                verify::c8d::run(croot, &model, images.as_deref(), level)
+            } else {
+                verify_with_progress(&root, &model, images.as_deref(), level, err)
+            };
             let report = report::verify::build(&model, verified);
             report::emit(&report, json, out, err, report::verify::render)?;
             Ok(if report.ok {
@@ -652,8 +669,23 @@ fn output_dir(cli: &Cli) -> Option<std::path::PathBuf> {
 
 /// Paths besides `--root` that the command line names for reading (a containerd root, a
 /// second data root ...): each is readable beneath in the sandbox. Add them here.
-fn extra_read_only(_cli: &Cli) -> Vec<std::path::PathBuf> {
-    Vec::new()
+fn extra_read_only(cli: &Cli) -> Vec<std::path::PathBuf> {
+    // Docker's containerd image store: containerd's root, as given or beside the root
+    // (`<root>/containerd/daemon` lies beneath the root already).
+    if let Some(c) = &cli.global.containerd_root {
+        return vec![c.clone()];
+    }
+    let parent = cli.global.root.parent().unwrap_or(std::path::Path::new(""));
+    let sibling = if parent.as_os_str().is_empty() {
+        std::path::PathBuf::from("containerd")
+    } else {
+        parent.join("containerd")
+    };
+    if sibling.is_dir() && !cli.global.root.is_file() {
+        vec![sibling]
+    } else {
+        Vec::new()
+    }
 }
 
 /// `scan::layout::detect`, or, for `--root` pointed at a directory inside a data root,
@@ -799,9 +831,11 @@ fn print_template(
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
-fn sized(root: &DataRoot, model: &Model) -> report::du::DuReport {
+fn sized(root: &DataRoot, model: &Model, croot: Option<&DataRoot>) -> report::du::DuReport {
     let walked = walk_with_progress(root);
-    report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive())
+    let mut du = report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive());
+    report::c8d::patch_du(&mut du, model, croot);
+    du
 }
 
 /// The size walk, with a progress line on stderr when stderr is a terminal.
@@ -884,10 +918,14 @@ fn verify_with_progress(
 /// when there is one, the rest by walking just those paths), and build the report.
 fn orphans_report(
     root: &DataRoot,
+    croot: Option<&DataRoot>,
     model: &Model,
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
     use rayon::prelude::*;
+    if model.containerd.is_some() {
+        return report::c8d_orphans::report(root, croot, model);
+    }
     let odd = odd_overlay2_names(root);
     let candidates = report::orphans::classify(model, model.buildkit_snapshots.as_ref(), &odd);
     // Names that are not UTF-8 are measured from a walk of overlay2/ (the du walk when

@@ -154,6 +154,8 @@ pub struct Model {
     pub download_tmp: Vec<String>,
     /// BuildKit's snapshot keys, when `buildkit/snapshots.db` was read.
     pub buildkit_snapshots: Option<HashSet<String>>,
+    /// Docker's containerd image store: containerd's own facts (`None` on a classic root).
+    pub containerd: Option<Box<crate::scan::containerd::records::C8d>>,
     pub problems: Vec<Problem>,
     image_nodes: Vec<NodeIndex>,
     layer_nodes: Vec<NodeIndex>,
@@ -185,6 +187,7 @@ impl Model {
             containers,
             volumes,
             buildkit_snapshots,
+            containerd,
             mut problems,
         } = scan;
         let mut graph = DiGraph::new();
@@ -249,10 +252,12 @@ impl Model {
         for rec in images {
             let chain = ChainId::chain(&rec.diff_ids);
             let meta = meta_by_id.remove(&rec.id);
+            // containerd store: an image lists when its config reads, unpacked or not.
             let loaded = rec.digest_ok
-                && chain
-                    .iter()
-                    .all(|c| layer_by_chain.get(c).is_some_and(|&l| layer_loadable[l]));
+                && (containerd.is_some()
+                    || chain
+                        .iter()
+                        .all(|c| layer_by_chain.get(c).is_some_and(|&l| layer_loadable[l])));
             if rec.digest_ok && !loaded {
                 let missing = chain.iter().find(|c| !layer_by_chain.contains_key(*c));
                 let detail = match missing {
@@ -383,6 +388,7 @@ impl Model {
             layerdb_tmp,
             download_tmp,
             buildkit_snapshots,
+            containerd,
             problems,
             image_nodes,
             layer_nodes,
@@ -507,6 +513,13 @@ impl Model {
     /// Docker's `Size` of an image: the sum of its chain's `size` files, capped at the
     /// int64 maximum when it overflows (a problem names the image then).
     pub fn image_size(&self, image: usize) -> u64 {
+        if let Some(f) = self
+            .containerd
+            .as_ref()
+            .and_then(|c| c.image(&self.images[image].rec.id))
+        {
+            return f.size; // content + unpacked snapshots, as the daemon counts
+        }
         size::sum_capped(self.image_layers(image).iter().map(|&l| self.layer_size(l)))
     }
 

@@ -90,7 +90,21 @@ pub fn build(model: &Model, image: usize) -> HistoryReport {
         });
     }
     rows.reverse();
-    let mut current = Some(image);
+    if model.containerd.is_some() {
+        // The containerd store: parents by the classic builder's label of each record.
+        let chain = super::c8d::history_images(model, image);
+        for (row, &i) in rows.iter_mut().zip(&chain) {
+            row.id = Some(model.images[i].rec.id.clone());
+            row.tags = model
+                .image_refs(i)
+                .iter()
+                .filter(|r| !r.is_digest)
+                .map(|r| r.reference.clone())
+                .collect();
+        }
+        rows.iter_mut().skip(chain.len()).for_each(|r| r.id = None);
+    }
+    let mut current = Some(image).filter(|_| model.containerd.is_none());
     for row in &mut rows {
         let Some(i) = current else { break };
         row.id = Some(model.images[i].rec.id.clone());
@@ -100,6 +114,8 @@ pub fn build(model: &Model, image: usize) -> HistoryReport {
             .filter(|r| !r.is_digest)
             .map(|r| r.reference.clone())
             .collect();
+        // The containerd store's daemon names only the image itself: the steps below
+        // it are `<missing>`, parent images or not.
         current = model.image_parent(i).filter(|&p| model.images[p].loaded);
     }
     problems.sort();

@@ -23,6 +23,10 @@ pub struct InfoReport {
     pub areas: Vec<Area>,
     pub counts: Counts,
     pub version_hints: Vec<String>,
+    /// Docker's containerd image store: containerd's root and its namespaces (absent
+    /// on a classic root).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub containerd: Option<super::c8d::C8dInfo>,
     pub problems: Vec<Problem>,
 }
 
@@ -95,11 +99,16 @@ pub fn build(root: &DataRoot, model: &Model) -> InfoReport {
         root: root.shown().display().to_string(),
         archive: root.is_archive(),
         archive_prefix: root.archive_prefix().map(str::to_owned),
-        driver: "overlay2",
+        driver: if model.containerd.is_some() {
+            "overlayfs"
+        } else {
+            "overlay2"
+        },
         layouts: model.layout.layouts.clone(),
         areas: model.layout.areas.clone(),
         counts,
         version_hints: model.layout.version_hints.clone(),
+        containerd: super::c8d::info(model),
         problems: model.problems.clone(),
     }
 }
@@ -115,6 +124,9 @@ pub fn render(r: &InfoReport, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "Root in archive: {}/", sanitize(p))?;
     }
     writeln!(out, "Storage driver:  {}", r.driver)?;
+    if let Some(c) = &r.containerd {
+        super::c8d::render_info(c, out)?;
+    }
     for l in r.layouts.iter().filter(|l| !l.analysed) {
         writeln!(
             out,

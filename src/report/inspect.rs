@@ -528,6 +528,9 @@ pub struct ContainerInspect {
     args: Vec<String>,
     state: State,
     image: String,
+    /// The containerd store: the platform manifest the container was created from.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    image_manifest_descriptor: Option<Value>,
     resolv_conf_path: String,
     hostname_path: String,
     hosts_path: String,
@@ -645,6 +648,15 @@ fn container(
             .image
             .as_ref()
             .map_or_else(String::new, |i| i.as_str().to_owned()),
+        image_manifest_descriptor: get(raw, "ImageManifest").as_object().map(|o| {
+            // The daemon fills the platform from `ImagePlatform` when the descriptor has none.
+            let mut o = o.clone();
+            let platform = get(raw, "ImagePlatform");
+            if !o.contains_key("platform") && platform.is_object() {
+                o.insert("platform".into(), platform.clone());
+            }
+            Value::Object(o)
+        }),
         resolv_conf_path: rebase(&c.resolv_conf_path, rec, base),
         hostname_path: rebase(&c.hostname_path, rec, base),
         hosts_path: rebase(&c.hosts_path, rec, base),
@@ -659,7 +671,8 @@ fn container(
         exec_ids: None,
         host_config: c.raw_hostconfig.clone().unwrap_or(Value::Null),
         graph_driver: GraphDriver {
-            data,
+            // The containerd store's daemon gives no paths (the snapshotter owns them).
+            data: data.filter(|_| model.containerd.is_none()),
             name: c.driver.clone(),
         },
         size_rw: size.map(|s| s.0),
@@ -686,6 +699,46 @@ struct RootFs {
     layers: Vec<String>,
 }
 
+/// An image's `Config`: Docker's container config, or (containerd store, API 1.50+)
+/// the OCI image config's fields only.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum ImageConfig {
+    Docker(Box<DockerConfig>),
+    Oci(serde_json::Value),
+}
+
+/// The OCI image config fields of a Docker config; the always-present ones default to
+/// null or "" as the daemon prints them.
+fn oci_config(c: &DockerConfig) -> serde_json::Value {
+    let full = serde_json::to_value(c).unwrap_or_default();
+    let mut out = serde_json::Map::new();
+    for k in [
+        "Cmd",
+        "Entrypoint",
+        "Env",
+        "Labels",
+        "OnBuild",
+        "User",
+        "Volumes",
+        "WorkingDir",
+    ] {
+        out.insert(k.to_owned(), full.get(k).cloned().unwrap_or_default());
+    }
+    for k in [
+        "ArgsEscaped",
+        "ExposedPorts",
+        "Healthcheck",
+        "Shell",
+        "StopSignal",
+    ] {
+        if let Some(v) = full.get(k).filter(|v| !v.is_null()) {
+            out.insert(k.to_owned(), v.clone());
+        }
+    }
+    serde_json::Value::Object(out)
+}
+
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
 struct Metadata {
@@ -701,11 +754,14 @@ pub struct ImageInspect {
     parent: String,
     comment: String,
     created: String,
-    container: String,
-    container_config: DockerConfig,
+    /// Absent in the containerd store's answer (API 1.44+ dropped them there).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    container_config: Option<DockerConfig>,
     docker_version: String,
     author: String,
-    config: Option<DockerConfig>,
+    config: Option<ImageConfig>,
     architecture: String,
     #[serde(skip_serializing_if = "String::is_empty")]
     variant: String,
@@ -713,11 +769,15 @@ pub struct ImageInspect {
     #[serde(skip_serializing_if = "String::is_empty")]
     os_version: String,
     size: u64,
-    virtual_size: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    virtual_size: Option<u64>,
     graph_driver: GraphDriver,
     #[serde(rename = "RootFS")]
     root_fs: RootFs,
     metadata: Metadata,
+    /// The containerd store only: the image record's target.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    descriptor: Option<crate::scan::containerd::meta::DescriptorJson>,
     dockscope: Provenance,
 }
 
@@ -808,16 +868,16 @@ fn image(
             .map_or_else(String::new, |p| p.as_str().to_owned()),
         comment,
         created: r.created.clone().unwrap_or_else(|| ZERO_TIME.to_owned()),
-        container: r.container.clone().unwrap_or_default(),
-        container_config: docker_config(
+        container: Some(r.container.clone().unwrap_or_default()),
+        container_config: Some(docker_config(
             parsed(r.container_config.as_deref()).as_ref(),
             opts.show_env,
-        ),
+        )),
         docker_version: r.docker_version.clone().unwrap_or_default(),
         author: r.author.clone().unwrap_or_default(),
         config: parsed(r.config.as_deref())
             .filter(|c| !c.is_null())
-            .map(|c| docker_config(Some(&c), opts.show_env)),
+            .map(|c| ImageConfig::Docker(Box::new(docker_config(Some(&c), opts.show_env)))),
         architecture: r.architecture.clone().unwrap_or_default(),
         variant: r.variant.clone().unwrap_or_default(),
         os: r
@@ -827,7 +887,7 @@ fn image(
             .unwrap_or_else(|| "linux".to_owned()),
         os_version: r.os_version.clone().unwrap_or_default(),
         size: model.image_size(i),
-        virtual_size: model.image_size(i),
+        virtual_size: Some(model.image_size(i)),
         graph_driver: GraphDriver {
             data,
             name: "overlay2".to_owned(),
@@ -842,6 +902,7 @@ fn image(
                 .filter(|t| !is_zero_time(t))
                 .unwrap_or_else(|| ZERO_TIME.to_owned()),
         },
+        descriptor: None,
         dockscope: Provenance {
             sources,
             layer_dirs,
@@ -849,6 +910,42 @@ fn image(
             recorded_running: None,
         },
     };
+    let mut out = out;
+    if let Some(f) = model.containerd.as_ref().and_then(|c| c.image(&r.id)) {
+        // The containerd store's answer (API 1.51): content size only, no
+        // Container/ContainerConfig/VirtualSize, the target descriptor, every repository's digest.
+        out.container = None;
+        out.container_config = None;
+        out.virtual_size = None;
+        out.size = f.inspect_size;
+        out.graph_driver = GraphDriver {
+            data: None,
+            name: "overlayfs".to_owned(),
+        };
+        out.descriptor = Some(f.target.clone().into());
+        if let Some(ImageConfig::Docker(c)) = &out.config {
+            out.config = Some(ImageConfig::Oci(oci_config(c)));
+        }
+        let mut repos: Vec<String> = f
+            .names
+            .iter()
+            .filter(|n| !n.starts_with(crate::scan::containerd::records::DANGLING_PREFIX))
+            .map(|n| {
+                let fam = crate::scan::containerd::records::familiar(n);
+                let repo = fam.split('@').next().unwrap_or(&fam);
+                let slash = repo.rfind('/').map_or(0, |i| i + 1);
+                let repo = match repo[slash..].rfind(':') {
+                    Some(c) => &repo[..slash + c],
+                    None => repo,
+                };
+                format!("{repo}@{}", f.target.digest)
+            })
+            .collect();
+        repos.sort_by_key(|r| full_name(r));
+        repos.dedup();
+        out.repo_digests = repos;
+        out.dockscope.layer_dirs = Vec::new();
+    }
     Object::Image(Box::new(out))
 }
 

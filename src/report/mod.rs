@@ -2,6 +2,8 @@
 //! renders it as a table for people or as JSON for programs (schema: docs/json.md).
 //! Reports never touch the disk.
 
+pub mod c8d;
+pub mod c8d_orphans;
 pub mod check;
 pub mod diff;
 pub mod du;

@@ -75,6 +75,20 @@ pub struct OrphansReport {
 /// Every finding kind `orphans` and `check` report (what `check --allow` accepts, with
 /// `problem`).
 pub const KINDS: &[&str] = &[
+    // Docker's containerd image store (report/c8d_orphans.rs)
+    "blob-without-record",
+    "container-without-snapshot",
+    "gc-content",
+    "gc-expired-lease",
+    "gc-ingest",
+    "gc-snapshot",
+    "ingest-without-record",
+    "interrupted-pull",
+    "rootfs-without-container",
+    "snapshot-dir-without-record",
+    "snapshot-record-without-dir",
+    "tmpmounts-leftover",
+    // overlay2
     "build-cache",
     "container-missing-image",
     "container-missing-volume",

@@ -34,6 +34,9 @@ pub struct StackLayer {
     pub created_by: Vec<String>,
     /// Other loaded images whose chain holds this layer.
     pub shared_with: Vec<ImageId>,
+    /// containerd image store only: the compressed blob, the snapshot and its dir.
+    #[serde(flatten, skip_serializing_if = "Option::is_none")]
+    pub containerd: Option<super::c8d::LayerC8d>,
 }
 
 impl Report for StackReport {
@@ -73,6 +76,7 @@ pub fn build_stack(model: &Model, image: usize) -> StackReport {
                     .filter(|&&o| o != image)
                     .map(|&o| model.images[o].rec.id.clone())
                     .collect(),
+                containerd: super::c8d::layer(model, &im.rec.id, pos, &rec.chain_id),
             }
         })
         .collect();
@@ -110,12 +114,13 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
         human_size(report.size),
         report.layers.len()
     )?;
+    let c8d = report.layers.iter().any(|l| l.containerd.is_some());
     let mut t = table(&[
         "#",
         "CHAIN ID",
         "DIFF ID",
-        "CACHE ID",
-        "LINK",
+        if c8d { "SNAPSHOT" } else { "CACHE ID" },
+        if c8d { "BLOB" } else { "LINK" },
         "SIZE",
         "CREATED BY",
         "SHARED WITH",
@@ -141,8 +146,32 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
             (n + 1).to_string(),
             l.chain_id.short().to_owned(),
             short_opt(l.diff_id.as_ref().map(DiffId::short)),
-            short_opt(l.cache_id.as_deref()),
-            l.link.clone().unwrap_or_else(|| "-".into()),
+            match &l.containerd {
+                Some(c) => c
+                    .snapshot_dir
+                    .as_deref()
+                    .and_then(|d| d.rsplit_once("/snapshots/"))
+                    .map_or_else(|| "-".to_owned(), |(_, n)| format!("snapshots/{n}")),
+                None => short_opt(l.cache_id.as_deref()),
+            },
+            match &l.containerd {
+                Some(c) => c.blob.as_ref().map_or_else(
+                    || "-".to_owned(),
+                    |b| {
+                        format!(
+                            "{} {}{}",
+                            b.digest
+                                .trim_start_matches("sha256:")
+                                .chars()
+                                .take(12)
+                                .collect::<String>(),
+                            human_size(crate::scan::containerd::nonneg(b.size)),
+                            if c.blob_present { "" } else { " (absent)" }
+                        )
+                    },
+                ),
+                None => l.link.clone().unwrap_or_else(|| "-".into()),
+            },
             human_size(l.size),
             steps.join("\n"),
             format!("{}", l.shared_with.len()),

@@ -597,6 +597,19 @@ impl Index {
             {
                 break;
             }
+            // Docker's and containerd's trees side by side (`docker/` + `containerd/`,
+            // or `var/lib/docker` + `var/lib/containerd`): the data root is `docker/`.
+            let dir_child = |name: &str| {
+                node.children
+                    .get(OsStr::new(name))
+                    .copied()
+                    .filter(|&c| self.nodes[c].meta.kind == FileKind::Dir)
+            };
+            if let (Some(docker), Some(_)) = (dir_child("docker"), dir_child("containerd")) {
+                prefix.push("docker".to_owned());
+                cur = docker;
+                break;
+            }
             let mut dirs = node
                 .children
                 .values()
@@ -611,6 +624,16 @@ impl Index {
         }
         self.top = cur;
         self.prefix = prefix.join("/");
+    }
+
+    /// The node at a `/`-separated path from the archive's own top.
+    pub fn lookup_rel(&self, rel: &str) -> Option<usize> {
+        let parts: Vec<OsString> = rel
+            .split('/')
+            .filter(|p| !p.is_empty())
+            .map(OsString::from)
+            .collect();
+        self.lookup(&parts)
     }
 
     pub fn top(&self) -> usize {

@@ -112,7 +112,7 @@ pub enum OpenError {
 
 enum Backend {
     Fs(OwnedFd),
-    Archive(archive::Index),
+    Archive(std::sync::Arc<archive::Index>),
 }
 
 /// A Docker data root, opened read-only.
@@ -120,6 +120,9 @@ pub struct DataRoot {
     backend: Backend,
     shown: PathBuf,
     problems: Vec<Problem>,
+    /// For a second root inside the same archive (`archive_root`): its top node and
+    /// the folder holding it.
+    archive_top: Option<(usize, String)>,
 }
 
 /// A directory inside the root, open for listing and reading its entries.
@@ -329,6 +332,7 @@ impl DataRoot {
                 backend: Backend::Fs(fd),
                 shown: path.to_owned(),
                 problems: Vec::new(),
+                archive_top: None,
             });
         }
         if !meta.is_file() {
@@ -353,9 +357,29 @@ impl DataRoot {
             archive::ReadError::Io(e) => OpenError::Io(path.to_owned(), e),
         })?;
         Ok(DataRoot {
-            backend: Backend::Archive(index),
+            backend: Backend::Archive(std::sync::Arc::new(index)),
             shown: path.to_owned(),
             problems,
+            archive_top: None,
+        })
+    }
+
+    /// Another data root inside the same archive: the directory at `rel` from the
+    /// archive's own top (`None` when it is absent or this root is not an archive).
+    /// The archive is indexed once and shared.
+    pub fn archive_root(&self, rel: &str) -> Option<DataRoot> {
+        let Backend::Archive(ix) = &self.backend else {
+            return None;
+        };
+        let node = ix.lookup_rel(rel)?;
+        if ix.meta(node).kind != FileKind::Dir {
+            return None;
+        }
+        Some(DataRoot {
+            backend: Backend::Archive(std::sync::Arc::clone(ix)),
+            shown: self.shown.join(rel),
+            problems: Vec::new(),
+            archive_top: Some((node, rel.to_owned())),
         })
     }
 
@@ -372,7 +396,11 @@ impl DataRoot {
     /// For an archive, the folder inside it that holds the data root ("" when at top).
     pub fn archive_prefix(&self) -> Option<&str> {
         match &self.backend {
-            Backend::Archive(ix) => Some(ix.prefix()),
+            Backend::Archive(ix) => Some(
+                self.archive_top
+                    .as_ref()
+                    .map_or(ix.prefix(), |(_, p)| p.as_str()),
+            ),
             Backend::Fs(_) => None,
         }
     }
@@ -388,7 +416,9 @@ impl DataRoot {
             Backend::Fs(fd) => {
                 Handle::Fd(open_noatime(fd, OsStr::new("."), DIR_FLAGS).map_err(io::Error::from)?)
             }
-            Backend::Archive(ix) => Handle::Node(ix.top()),
+            Backend::Archive(ix) => {
+                Handle::Node(self.archive_top.as_ref().map_or(ix.top(), |(n, _)| *n))
+            }
         };
         Ok(Dir {
             root: self,

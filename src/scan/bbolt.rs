@@ -307,6 +307,16 @@ impl<'a> Db<'a> {
     }
 }
 
+impl Db<'_> {
+    /// A sub-bucket from its raw value (as listed in `Bucket::buckets`), read with a
+    /// fresh loop guard: walking a large tree one bucket at a time stays linear.
+    pub fn open_bucket(&self, raw: &[u8]) -> Result<Bucket, BoltError> {
+        Walk::new(self)
+            .bucket_value(raw)
+            .map(|b| b.to_owned_bucket())
+    }
+}
+
 /// Values larger than this are refused (bbolt allows 2 GiB; no file dockscope reads
 /// holds a value near this).
 const MAX_VALUE: usize = 16 << 20;

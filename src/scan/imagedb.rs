@@ -194,7 +194,7 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> ImageScan {
     out
 }
 
-fn read_config(
+pub fn read_config(
     dir: &crate::root::Dir<'_>,
     name: &str,
     pool: &Pool,

@@ -4,6 +4,7 @@
 
 pub mod bbolt;
 pub mod buildkit;
+pub mod containerd;
 pub mod containers;
 pub mod imagedb;
 pub mod layerdb;
@@ -54,6 +55,9 @@ pub struct Scan {
     pub volumes: Vec<VolumeRec>,
     /// BuildKit's snapshot keys (`buildkit/snapshots.db`), when the file exists and reads.
     pub buildkit_snapshots: Option<std::collections::HashSet<String>>,
+    /// Docker's containerd image store: what containerd's root adds (`None` on a
+    /// classic root).
+    pub containerd: Option<Box<containerd::records::C8d>>,
     pub problems: Vec<Problem>,
 }
 

@@ -13,6 +13,7 @@
 //! This is the scanner for file contents: it reads through `DataRoot` (never follows a
 //! symlink, never writes). Findings are data; the report module renders them.
 
+pub mod c8d;
 pub mod content;
 pub mod drift;
 pub mod tarsplit;

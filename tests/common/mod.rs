@@ -88,6 +88,7 @@ impl SampleRoot {
 pub fn dockscope() -> Command {
     let mut c = Command::cargo_bin("dockscope").expect("binary");
     c.env_remove("DOCKSCOPE_ROOT");
+    c.env_remove("DOCKSCOPE_CONTAINERD_ROOT");
     c
 }
 

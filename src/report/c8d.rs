@@ -1,0 +1,545 @@
+//! Docker's containerd image store: the sizes the daemon computes in this mode, which the
+//! classic reports cannot know (they come from containerd's root, not Docker's).
+//!
+//! SizeRw is the snapshotter's usage of the container's active snapshot: a disk-usage
+//! walk of `snapshots/<id>/fs` (allocated blocks of every entry, directories and the
+//! `fs/` root included, each inode once). SizeRootFs adds the `-init` snapshot and the
+//! image's chain (sizes stored at commit).
+
+use crate::model::Model;
+use crate::problem::{Problem, ProblemKind};
+use crate::report::du::DuReport;
+use crate::root::DataRoot;
+use crate::scan::containerd::{shown, OVERLAYFS};
+use crate::walk;
+use std::collections::HashMap;
+
+/// Usage of an active snapshot: what the overlayfs snapshotter's `Usage` walks.
+/// On an archive (no allocated blocks) the apparent size stands in, with a problem.
+pub fn active_usage(croot: &DataRoot, id: u64, problems: &mut Vec<Problem>) -> u64 {
+    let rel = format!("{OVERLAYFS}/snapshots/{id}/fs");
+    let (u, p) = walk::measure(croot, &rel);
+    for mut pr in p {
+        pr.path = shown(&pr.path);
+        problems.push(pr);
+    }
+    match u.disk_bytes {
+        Some(d) => d,
+        None => u.apparent_bytes,
+    }
+}
+
+/// (SizeRw, SizeRootFs) per container id, as the daemon computes them in this mode.
+pub fn container_sizes(
+    model: &Model,
+    croot: &DataRoot,
+    problems: &mut Vec<Problem>,
+) -> HashMap<String, (u64, u64)> {
+    let mut out = HashMap::new();
+    let Some(c8d) = model.containerd.as_ref() else {
+        return out;
+    };
+    let mut cache: HashMap<u64, u64> = HashMap::new();
+    let mut measure = |id: u64, problems: &mut Vec<Problem>| -> u64 {
+        *cache
+            .entry(id)
+            .or_insert_with(|| active_usage(croot, id, problems))
+    };
+    for ct in &model.containers {
+        let id = ct.rec.id.as_str();
+        let Some(s) = c8d.snapshots.get(id) else {
+            continue;
+        };
+        let rw = match (s.kind, s.id) {
+            (Some("active"), Some(n)) => measure(n, problems),
+            (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
+            _ => 0,
+        };
+        // Active snapshots below the RW one are rare (none in Docker's own chains); measure them too.
+        let below_active = std::cell::RefCell::new(Vec::new());
+        let below = s
+            .parent
+            .as_deref()
+            .and_then(|p| {
+                c8d.chain_usage(p, &|n| {
+                    below_active.borrow_mut().push(n);
+                    0
+                })
+            })
+            .unwrap_or(0);
+        let extra: u64 = below_active
+            .into_inner()
+            .into_iter()
+            .map(|n| measure(n, problems))
+            .sum();
+        out.insert(id.to_owned(), (rw, rw + below + extra));
+    }
+    if croot.is_archive() && !out.is_empty() {
+        problems.push(Problem::new(
+            shown(&format!("{OVERLAYFS}/snapshots")),
+            ProblemKind::NotAnalysed,
+            "containers' SizeRw is the allocated blocks of their RW snapshot; an archive has no blocks, so apparent sizes stand in",
+        ));
+    }
+    out
+}
+
+/// Replace the classic containers' sizes of a du report with the daemon's numbers in
+/// this mode.
+pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
+    let Some(croot) = croot else {
+        return;
+    };
+    let mut problems = Vec::new();
+    let sizes = container_sizes(model, croot, &mut problems);
+    for c in &mut du.containers {
+        if let Some(&(rw, rootfs)) = sizes.get(c.id.as_str()) {
+            c.size_rw = rw;
+            c.size_root_fs = rootfs;
+        }
+    }
+    images_df(du, model, croot, &mut problems);
+    du.problems.extend(problems);
+    du.problems.sort();
+    du.problems.dedup();
+}
+
+/// `info`'s section for the containerd image store.
+#[derive(serde::Serialize, Clone, Debug)]
+pub struct C8dInfo {
+    /// containerd's root, and the rule that found it (`flag`, `sibling`, `embedded`, `archive`).
+    pub root: Option<String>,
+    pub found_by: Option<&'static str>,
+    /// `overlayfs`
+    pub driver: &'static str,
+    /// `io.containerd.snapshotter.v1`, as `docker info` reports it.
+    pub driver_type: &'static str,
+    /// The namespace Docker's images were read from.
+    pub namespace: String,
+    /// `docker info` Images: the namespace's image records (one per name).
+    pub image_records: usize,
+    pub namespaces: Vec<NamespaceCounts>,
+    /// Why containerd's records could not be read (nothing is then reclaimable).
+    pub unusable: Option<String>,
+}
+
+#[derive(serde::Serialize, Clone, Debug, Default)]
+pub struct NamespaceCounts {
+    pub name: String,
+    pub images: usize,
+    pub containers: usize,
+    pub blobs: usize,
+    pub snapshots: usize,
+    pub leases: usize,
+    pub ingests: usize,
+}
+
+pub fn info(model: &Model) -> Option<C8dInfo> {
+    let c = model.containerd.as_ref()?;
+    let mut namespaces = Vec::new();
+    let mut image_records = 0;
+    if let Some(store) = &c.store {
+        for ns in &store.meta.namespaces {
+            let m = &store.meta;
+            let counts = NamespaceCounts {
+                name: ns.clone(),
+                images: m.images.iter().filter(|x| &x.namespace == ns).count(),
+                containers: m.containers.iter().filter(|x| &x.namespace == ns).count(),
+                blobs: m.blobs.iter().filter(|x| &x.namespace == ns).count(),
+                snapshots: m.snapshots.iter().filter(|x| &x.namespace == ns).count(),
+                leases: m.leases.iter().filter(|x| &x.namespace == ns).count(),
+                ingests: m.ingests.iter().filter(|x| &x.namespace == ns).count(),
+            };
+            if *ns == c.namespace {
+                image_records = counts.images;
+            }
+            namespaces.push(counts);
+        }
+    }
+    Some(C8dInfo {
+        root: c.found.as_ref().map(|f| f.path.clone()),
+        found_by: c.found.as_ref().map(|f| f.rule),
+        driver: "overlayfs",
+        driver_type: "io.containerd.snapshotter.v1",
+        namespace: c.namespace.clone(),
+        image_records,
+        namespaces,
+        unusable: c.unusable.as_ref().map(|u| u.reason.clone()),
+    })
+}
+
+pub fn render_info(i: &C8dInfo, out: &mut dyn std::io::Write) -> std::io::Result<()> {
+    use crate::report::{sanitize, table, write_table};
+    writeln!(
+        out,
+        "containerd root: {}{}",
+        sanitize(i.root.as_deref().unwrap_or("(not found)")),
+        i.found_by
+            .map_or(String::new(), |r| format!(" (found by rule: {r})"))
+    )?;
+    writeln!(out, "driver-type:     {}", i.driver_type)?;
+    writeln!(
+        out,
+        "Images:          {} image records in namespace {}",
+        i.image_records,
+        sanitize(&i.namespace)
+    )?;
+    if let Some(u) = &i.unusable {
+        writeln!(out, "containerd:      {}", sanitize(u))?;
+    }
+    let mut t = table(&[
+        "NAMESPACE",
+        "IMAGES",
+        "CONTAINERS",
+        "BLOBS",
+        "SNAPSHOTS",
+        "LEASES",
+        "INGESTS",
+    ]);
+    for n in &i.namespaces {
+        t.add_row(vec![
+            sanitize(&n.name),
+            n.images.to_string(),
+            n.containers.to_string(),
+            n.blobs.to_string(),
+            n.snapshots.to_string(),
+            n.leases.to_string(),
+            n.ingests.to_string(),
+        ]);
+    }
+    if !i.namespaces.is_empty() {
+        write_table(t, out)?;
+    }
+    Ok(())
+}
+
+/// A layer's containerd facts, for `tree` (flattened into its JSON layer object).
+#[derive(serde::Serialize, Clone, Debug)]
+pub struct LayerC8d {
+    /// The compressed layer blob (digest, size, media type), from the image's manifest.
+    pub blob: Option<crate::scan::containerd::content::Desc>,
+    /// The blob is in the content store (and recorded in the namespace).
+    pub blob_present: bool,
+    /// The snapshot's key in the namespace (= the chain id).
+    pub snapshot_key: String,
+    /// `containerd:io.containerd.snapshotter.v1.overlayfs/snapshots/<n>`.
+    pub snapshot_dir: Option<String>,
+    /// `committed`, `active`, `view`, or null when the snapshot is missing.
+    pub snapshot_kind: Option<&'static str>,
+}
+
+/// `pos`: the layer's place in the image's stack (its blob is the image's own, from
+/// the manifest Docker shows: another image may hold the same layer compressed otherwise).
+pub fn layer(
+    model: &Model,
+    image: &crate::model::ids::ImageId,
+    pos: usize,
+    chain: &crate::model::ids::ChainId,
+) -> Option<LayerC8d> {
+    let c = model.containerd.as_ref()?;
+    let f = c.layers.get(chain.as_str())?;
+    let own = c
+        .image(image)
+        .and_then(|i| i.best_manifest())
+        .filter(|m| m.chain_ids.get(pos).map(String::as_str) == Some(chain.as_str()))
+        .and_then(|m| m.layers.get(pos).cloned());
+    let present = |d: &str| {
+        c.store.as_ref().is_some_and(|s| {
+            s.meta
+                .blobs
+                .iter()
+                .any(|b| b.namespace == c.namespace && b.digest == d)
+        })
+    };
+    let (blob, blob_present) = match own {
+        Some(b) => {
+            let p = present(&b.digest);
+            (Some(b), p)
+        }
+        None => (f.blob.clone(), f.blob_present),
+    };
+    Some(LayerC8d {
+        blob,
+        blob_present,
+        snapshot_key: f.snapshot_key.clone(),
+        snapshot_dir: f.snapshot_dir.as_deref().map(shown),
+        snapshot_kind: f.kind,
+    })
+}
+
+/// The images `docker history` names, top first, in the containerd store: from the
+/// image's first record (by name), each step to the parent its classic-builder label
+/// names, continuing from the last parent record that has the label itself.
+pub fn history_images(model: &Model, image: usize) -> Vec<usize> {
+    let mut out = vec![image];
+    let Some(c) = model.containerd.as_ref() else {
+        return out;
+    };
+    let mut label = c
+        .image(&model.images[image].rec.id)
+        .and_then(|f| f.record_parents.first().cloned().flatten());
+    while let Some(p) = label.take() {
+        if out.len() > model.images.len() {
+            break; // a label cycle (tampered records)
+        }
+        let Some(pid) = crate::model::ids::ImageId::parse(&p) else {
+            break;
+        };
+        let (Some(pi), Some(pf)) = (model.image_index(&pid), c.image(&pid)) else {
+            break;
+        };
+        if !model.images[pi].loaded {
+            break;
+        }
+        out.push(pi);
+        label = pf
+            .record_parents
+            .iter()
+            .rev()
+            .find(|l| l.is_some())
+            .cloned()
+            .flatten();
+    }
+    out
+}
+
+/// `docker system df`'s images in this mode: per listed image the daemon's Size and
+/// SharedSize (Usage of each chain id held by more than one listed image), and
+/// LayersSize: Docker 28 sums the usage of every snapshot of the namespace (image
+/// layers, containers' RW and `-init`, BuildKit's) and the present content reachable
+/// from any image record (each digest once); Docker 29 counts the images' snapshot
+/// chains (each snapshot once) instead of every snapshot.
+fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut Vec<Problem>) {
+    let Some(c8d) = model.containerd.as_ref() else {
+        return;
+    };
+    let Some(store) = c8d.store.as_ref() else {
+        return;
+    };
+    let listed: Vec<usize> = model
+        .loaded_images()
+        .filter(|&i| model.is_listed(i))
+        .collect();
+    let mut holders: HashMap<&str, usize> = HashMap::new();
+    for &i in &listed {
+        if let Some(f) = c8d.image(&model.images[i].rec.id) {
+            for ch in f.all_chain_ids() {
+                *holders.entry(ch.as_str()).or_default() += 1;
+            }
+        }
+    }
+    let usage_of = |key: &str| -> u64 {
+        c8d.snapshots.get(key).map_or(0, |s| match s.kind {
+            Some("committed") => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
+            _ => 0,
+        })
+    };
+    let mut images = Vec::new();
+    for &i in &listed {
+        let im = &model.images[i];
+        let Some(f) = c8d.image(&im.rec.id) else {
+            continue;
+        };
+        let shared: u64 = f
+            .all_chain_ids()
+            .filter(|c| holders.get(c.as_str()).copied().unwrap_or(0) > 1)
+            .map(|c| usage_of(c))
+            .sum();
+        images.push(crate::report::du::ImageUsage {
+            id: im.rec.id.clone(),
+            repo_tags: model.tags_and_digests(i).0,
+            size: f.size,
+            shared_size: shared,
+            unique_size: f.size.saturating_sub(shared),
+            containers: model.image_containers(i).len(),
+        });
+    }
+    // Content reachable from any image record of the namespace, each digest once.
+    let present: std::collections::HashSet<&str> = store
+        .meta
+        .blobs
+        .iter()
+        .filter(|b| b.namespace == c8d.namespace)
+        .map(|b| b.digest.as_str())
+        .collect();
+    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut content: u64 = 0;
+    for im in store
+        .meta
+        .images
+        .iter()
+        .filter(|x| x.namespace == c8d.namespace)
+    {
+        let mut stack = vec![(im.target.digest.clone(), im.target.size)];
+        while let Some((d, size)) = stack.pop() {
+            if !present.contains(d.as_str()) || seen.len() > 1_000_000 {
+                continue;
+            }
+            if !seen.insert(d.clone()) {
+                continue;
+            }
+            content += crate::scan::containerd::nonneg(size);
+            match store.docs.get(&d) {
+                Some(crate::scan::containerd::content::Doc::Index { manifests }) => {
+                    stack.extend(manifests.iter().map(|m| (m.digest.clone(), m.size)));
+                }
+                Some(crate::scan::containerd::content::Doc::Manifest { config, layers }) => {
+                    stack.push((config.digest.clone(), config.size));
+                    stack.extend(layers.iter().map(|l| (l.digest.clone(), l.size)));
+                }
+                None => {}
+            }
+        }
+    }
+    let docker29 = model
+        .layout
+        .version_hints
+        .iter()
+        .any(|h| h.contains("Docker 29"));
+    let snapshots: u64 = if docker29 {
+        let mut keys: std::collections::HashSet<&str> = std::collections::HashSet::new();
+        for f in &c8d.images {
+            for ch in f.all_chain_ids() {
+                keys.insert(ch.as_str());
+            }
+        }
+        keys.iter().map(|k| usage_of(k)).sum()
+    } else {
+        let mut total = 0u64;
+        for s in c8d.snapshots.values() {
+            total += match (s.kind, s.id) {
+                (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
+                (Some("active"), Some(n)) => active_usage(croot, n, problems),
+                _ => 0,
+            };
+        }
+        total
+    };
+    let layers_size = snapshots + content;
+    let in_use: u64 = images
+        .iter()
+        .filter(|i| i.containers > 0)
+        .map(|i| i.size.saturating_sub(i.shared_size))
+        .sum();
+    let df = &mut du.system_df;
+    df.images_total = images.len();
+    df.images_active = images.iter().filter(|i| i.containers > 0).count();
+    df.layers_size = layers_size;
+    df.images_reclaimable = layers_size.saturating_sub(in_use);
+    // Build cache: BuildKit's records; the daemon's size of each is the size BuildKit
+    // cached, else the usage of its snapshot plus its blob; `docker system df` sums the
+    // records not shared with images.
+    if let Some(records) = &c8d.build_cache {
+        let mut size = 0u64;
+        let mut all = 0u64;
+        for r in records {
+            let s = if let Some(s) = r.cached_size {
+                crate::scan::containerd::nonneg(s)
+            } else {
+                let snap = r.snapshot.as_deref().and_then(|k| c8d.snapshots.get(k));
+                let u = match snap.map(|s| (s.kind, s.id)) {
+                    Some((Some("committed"), _)) => snap
+                        .and_then(|s| s.size)
+                        .map_or(0, crate::scan::containerd::nonneg),
+                    Some((Some("active"), Some(n))) => active_usage(croot, n, problems),
+                    _ => 0,
+                };
+                u + r.blob_size.map_or(0, crate::scan::containerd::nonneg)
+            };
+            all += s;
+            if !r.shared {
+                size += s;
+            }
+        }
+        du.build_cache = crate::report::du::BuildCacheUsage {
+            dirs: records.len(),
+            size,
+            size_with_layers: all,
+            disk_bytes: None,
+        };
+        df.build_cache_size = size;
+    }
+    df.containers_size = du.containers.iter().map(|c| c.size_rw).sum();
+    df.containers_reclaimable = du
+        .containers
+        .iter()
+        .filter(|c| !c.active)
+        .map(|c| c.size_rw)
+        .sum();
+    du.images = images;
+}
+
+/// containerd's root in `du`: one area per top-level entry, named `containerd:<name>`,
+/// added to the total (both trees are what the host spends).
+pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
+    let Some(croot) = croot else {
+        return;
+    };
+    let Ok(top) = croot.top() else {
+        return;
+    };
+    let Ok(mut entries) = top.entries() else {
+        return;
+    };
+    entries.sort_by(|a, b| a.name.cmp(&b.name));
+    // The root dir itself, as du counts it (the Docker root's own is in the total).
+    if let Ok(m) = top.meta() {
+        du.total.disk_bytes = du.total.disk_bytes.zip(m.disk).map(|(a, b)| a + b);
+        du.total.apparent_bytes += m.len;
+        du.total.dirs += 1;
+    }
+    for e in entries {
+        let name = e.name.to_string_lossy().into_owned();
+        let (u, problems) = walk::measure(croot, &name);
+        for mut p in problems {
+            p.path = shown(&p.path);
+            du.problems.push(p);
+        }
+        du.total.disk_bytes = du.total.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
+        du.total.apparent_bytes += u.apparent_bytes;
+        du.total.size += u.size;
+        du.total.files += u.files;
+        du.total.dirs += u.dirs;
+        du.total.hardlinks_folded += u.hardlinks_folded;
+        du.areas.push(crate::report::du::AreaUsage {
+            name: shown(&name),
+            disk_bytes: u.disk_bytes,
+            apparent_bytes: u.apparent_bytes,
+            size: u.size,
+            files: u.files,
+            dirs: u.dirs,
+            hardlinks_folded: u.hardlinks_folded,
+        });
+    }
+    // Per layer: its snapshot dir (as overlay2/<cache-id> is measured classically).
+    for l in &mut du.layers {
+        let Some(n) = l.cache_id.clone() else {
+            continue;
+        };
+        let dir = format!("{OVERLAYFS}/snapshots/{n}");
+        let (u, _) = walk::measure(croot, &dir);
+        let (fs, _) = walk::measure(croot, &format!("{dir}/fs"));
+        l.disk_bytes = u.disk_bytes;
+        l.apparent_bytes = u.apparent_bytes;
+        l.diff_size = fs.size;
+    }
+    // Per container: its RW and -init snapshot dirs besides `containers/<id>`.
+    if let Some(c8d) = model.containerd.as_ref() {
+        for c in &mut du.containers {
+            let id = c.id.as_str().to_owned();
+            for key in [id.clone(), format!("{id}-init")] {
+                if let Some(n) = c8d.snapshots.get(&key).and_then(|s| s.id) {
+                    let (u, _) = walk::measure(croot, &format!("{OVERLAYFS}/snapshots/{n}"));
+                    c.disk_bytes = c.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
+                }
+            }
+        }
+    }
+    du.areas.sort_by(|a, b| {
+        b.disk_bytes
+            .cmp(&a.disk_bytes)
+            .then(b.apparent_bytes.cmp(&a.apparent_bytes))
+    });
+    du.problems.sort();
+    du.problems.dedup();
+}

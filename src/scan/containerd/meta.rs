@@ -1,0 +1,507 @@
+//! containerd's metadata database (`io.containerd.metadata.v1.bolt/meta.db`), read from
+//! its bytes with the read-only bbolt walker: per namespace, images, content blob
+//! records, snapshot records, leases, ingests and containers.
+//!
+//! Schema (containerd `core/metadata/buckets.go`): `v1/<namespace>/{labels, images,
+//! content/{blob,ingests}, snapshots/<snapshotter>, leases, containers}`. Sizes are
+//! signed varints, times Go's `time.MarshalBinary`.
+
+use crate::scan::bbolt::{Bucket, Db};
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// A content descriptor as an image record holds it.
+#[derive(Clone, Debug, Default, Serialize, PartialEq, Eq)]
+pub struct Descriptor {
+    pub media_type: String,
+    pub digest: String,
+    pub size: i64,
+}
+
+/// A descriptor as the Engine API shows it.
+#[derive(Clone, Debug, Serialize)]
+pub struct DescriptorJson {
+    #[serde(rename = "mediaType")]
+    pub media_type: String,
+    pub digest: String,
+    pub size: i64,
+}
+
+impl From<Descriptor> for DescriptorJson {
+    fn from(d: Descriptor) -> Self {
+        DescriptorJson {
+            media_type: d.media_type,
+            digest: d.digest,
+            size: d.size,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ImageRecord {
+    pub namespace: String,
+    pub name: String,
+    pub target: Descriptor,
+    pub created: Option<String>,
+    pub updated: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct BlobRecord {
+    pub namespace: String,
+    pub digest: String,
+    pub size: i64,
+    pub created: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct SnapshotRecord {
+    pub namespace: String,
+    pub snapshotter: String,
+    pub key: String,
+    /// The snapshotter's own key (`<namespace>/<n>/<key>`).
+    pub name: String,
+    pub parent: Option<String>,
+    pub created: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct LeaseRecord {
+    pub namespace: String,
+    pub id: String,
+    pub created: Option<String>,
+    pub labels: BTreeMap<String, String>,
+    /// (snapshotter, key)
+    pub snapshots: Vec<(String, String)>,
+    pub content: Vec<String>,
+    pub ingests: Vec<String>,
+    pub images: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct IngestRecord {
+    pub namespace: String,
+    pub key: String,
+    /// The content store's ingest ref (its dir is `ingest/<sha256 of ref>`).
+    pub backend_ref: Option<String>,
+    pub expire_at: Option<String>,
+    pub expected: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct ContainerRecord {
+    pub namespace: String,
+    pub id: String,
+    pub image: Option<String>,
+    pub snapshotter: Option<String>,
+    pub snapshot_key: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+/// Everything meta.db holds that dockscope uses.
+#[derive(Clone, Debug, Default)]
+pub struct MetaDb {
+    pub namespaces: Vec<String>,
+    pub images: Vec<ImageRecord>,
+    pub blobs: Vec<BlobRecord>,
+    pub snapshots: Vec<SnapshotRecord>,
+    pub leases: Vec<LeaseRecord>,
+    pub ingests: Vec<IngestRecord>,
+    pub containers: Vec<ContainerRecord>,
+    /// Parts that could not be read: (where, what).
+    pub errors: Vec<(String, String)>,
+}
+
+/// Go's `binary.Varint` (zig-zag).
+pub fn varint(b: &[u8]) -> Option<i64> {
+    let u = uvarint(b)?;
+    let x = i64::try_from(u >> 1).ok()?; // always fits: the top bit is shifted out
+    Some(if u & 1 != 0 { !x } else { x })
+}
+
+/// Go's `binary.Uvarint`.
+pub fn uvarint(b: &[u8]) -> Option<u64> {
+    let mut x: u64 = 0;
+    let mut s = 0u32;
+    for (i, &byte) in b.iter().enumerate() {
+        if i >= 10 {
+            return None;
+        }
+        if byte < 0x80 {
+            if i == 9 && byte > 1 {
+                return None;
+            }
+            return Some(x | u64::from(byte) << s);
+        }
+        x |= u64::from(byte & 0x7f) << s;
+        s += 7;
+    }
+    None
+}
+
+/// Go's `time.Time.MarshalBinary` -> RFC 3339 (UTC, nanoseconds when non-zero).
+pub fn go_time(b: &[u8]) -> Option<String> {
+    // version 1: 15 bytes; version 2: 16 (seconds of the offset added)
+    if b.len() < 15 || !(b[0] == 1 || b[0] == 2) {
+        return None;
+    }
+    let secs = i64::from_be_bytes(b[1..9].try_into().ok()?);
+    let nanos = u32::from_be_bytes(b[9..13].try_into().ok()?);
+    if secs == 0 {
+        return None; // the zero time: unset
+    }
+    let unix = secs.checked_sub(62_135_596_800)?;
+    let t = jiff::Timestamp::new(unix, i32::try_from(nanos).ok()?).ok()?;
+    Some(t.to_string())
+}
+
+fn text(v: &[u8]) -> String {
+    String::from_utf8_lossy(v).into_owned()
+}
+
+fn pair<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
+    b.pairs
+        .iter()
+        .find(|p| p.key == key.as_bytes())
+        .map(|p| p.value.as_slice())
+}
+
+fn sub<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
+    b.buckets
+        .iter()
+        .find(|(k, _)| k == key.as_bytes())
+        .map(|(_, v)| v.as_slice())
+}
+
+struct Reader<'d, 'a> {
+    db: &'d Db<'a>,
+    errors: Vec<(String, String)>,
+}
+
+impl Reader<'_, '_> {
+    fn open(&mut self, raw: &[u8], at: &str) -> Option<Bucket> {
+        match self.db.open_bucket(raw) {
+            Ok(b) => Some(b),
+            Err(e) => {
+                self.errors.push((at.to_owned(), e.to_string()));
+                None
+            }
+        }
+    }
+
+    fn child(&mut self, b: &Bucket, key: &str, at: &str) -> Option<Bucket> {
+        let raw = sub(b, key)?;
+        self.open(raw, &format!("{at}/{key}"))
+    }
+
+    fn labels(&mut self, b: &Bucket, at: &str) -> BTreeMap<String, String> {
+        self.child(b, "labels", at)
+            .map(|l| {
+                l.pairs
+                    .iter()
+                    .map(|p| (text(&p.key), text(&p.value)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// The names of a bucket's sub-buckets (their values are empty buckets or nil).
+    fn names(&mut self, b: &Bucket, key: &str, at: &str) -> Vec<String> {
+        self.child(b, key, at)
+            .map(|c| {
+                c.pairs
+                    .iter()
+                    .map(|p| text(&p.key))
+                    .chain(c.buckets.iter().map(|(k, _)| text(k)))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// Parse meta.db's bytes. `Err` when the file is not a readable bbolt database or has
+/// no `v1` bucket; damage inside is listed in `errors`.
+pub fn read(bytes: &[u8]) -> Result<MetaDb, String> {
+    let db = Db::parse(bytes).map_err(|e| e.to_string())?;
+    let top = db.root().map_err(|e| e.to_string())?;
+    let v1raw = sub(&top, "v1").ok_or("no v1 bucket: not containerd's metadata database")?;
+    let v1 = db.open_bucket(v1raw).map_err(|e| format!("v1: {e}"))?;
+    let mut r = Reader {
+        db: &db,
+        errors: Vec::new(),
+    };
+    let mut out = MetaDb::default();
+    for (nsname, nsraw) in &v1.buckets {
+        let ns = text(nsname);
+        let at = format!("v1/{ns}");
+        let Some(nsb) = r.open(nsraw, &at) else {
+            continue;
+        };
+        out.namespaces.push(ns.clone());
+        read_images(&mut r, &nsb, &ns, &at, &mut out);
+        read_content(&mut r, &nsb, &ns, &at, &mut out);
+        read_snapshots(&mut r, &nsb, &ns, &at, &mut out);
+        read_leases(&mut r, &nsb, &ns, &at, &mut out);
+        read_containers(&mut r, &nsb, &ns, &at, &mut out);
+    }
+    out.errors = r.errors;
+    Ok(out)
+}
+
+fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let Some(images) = r.child(nsb, "images", at) else {
+        return;
+    };
+    let at = format!("{at}/images");
+    for (name, raw) in &images.buckets {
+        let name = text(name);
+        let iat = format!("{at}/{name}");
+        let Some(ib) = r.open(raw, &iat) else {
+            continue;
+        };
+        let mut target = Descriptor::default();
+        if let Some(t) = r.child(&ib, "target", &iat) {
+            target.digest = pair(&t, "digest").map(text).unwrap_or_default();
+            target.media_type = pair(&t, "mediatype").map(text).unwrap_or_default();
+            target.size = pair(&t, "size").and_then(varint).unwrap_or(0);
+        }
+        let labels = r.labels(&ib, &iat);
+        out.images.push(ImageRecord {
+            namespace: ns.to_owned(),
+            name,
+            target,
+            created: pair(&ib, "createdat").and_then(go_time),
+            updated: pair(&ib, "updatedat").and_then(go_time),
+            labels,
+        });
+    }
+}
+
+fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let Some(content) = r.child(nsb, "content", at) else {
+        return;
+    };
+    let cat = format!("{at}/content");
+    if let Some(blobs) = r.child(&content, "blob", &cat) {
+        for (dg, raw) in &blobs.buckets {
+            let digest = text(dg);
+            let bat = format!("{cat}/blob/{digest}");
+            let Some(bb) = r.open(raw, &bat) else {
+                continue;
+            };
+            let labels = r.labels(&bb, &bat);
+            out.blobs.push(BlobRecord {
+                namespace: ns.to_owned(),
+                digest,
+                size: pair(&bb, "size").and_then(varint).unwrap_or(0),
+                created: pair(&bb, "createdat").and_then(go_time),
+                labels,
+            });
+        }
+    }
+    if let Some(ingests) = r.child(&content, "ingests", &cat) {
+        for (k, raw) in &ingests.buckets {
+            let key = text(k);
+            let Some(ib) = r.open(raw, &format!("{cat}/ingests/{key}")) else {
+                continue;
+            };
+            out.ingests.push(IngestRecord {
+                namespace: ns.to_owned(),
+                key,
+                backend_ref: pair(&ib, "ref").map(text),
+                expire_at: pair(&ib, "expireat").and_then(go_time),
+                expected: pair(&ib, "expected").map(text),
+            });
+        }
+    }
+}
+
+fn read_snapshots(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let Some(snaps) = r.child(nsb, "snapshots", at) else {
+        return;
+    };
+    for (ss, raw) in &snaps.buckets {
+        let snapshotter = text(ss);
+        let sat = format!("{at}/snapshots/{snapshotter}");
+        let Some(sb) = r.open(raw, &sat) else {
+            continue;
+        };
+        for (k, raw) in &sb.buckets {
+            let key = text(k);
+            let kat = format!("{sat}/{key}");
+            let Some(kb) = r.open(raw, &kat) else {
+                continue;
+            };
+            let labels = r.labels(&kb, &kat);
+            out.snapshots.push(SnapshotRecord {
+                namespace: ns.to_owned(),
+                snapshotter: snapshotter.clone(),
+                key,
+                name: pair(&kb, "name").map(text).unwrap_or_default(),
+                parent: pair(&kb, "parent").map(text).filter(|p| !p.is_empty()),
+                created: pair(&kb, "createdat").and_then(go_time),
+                labels,
+            });
+        }
+    }
+}
+
+fn read_leases(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let Some(leases) = r.child(nsb, "leases", at) else {
+        return;
+    };
+    for (id, raw) in &leases.buckets {
+        let id = text(id);
+        let lat = format!("{at}/leases/{id}");
+        let Some(lb) = r.open(raw, &lat) else {
+            continue;
+        };
+        let labels = r.labels(&lb, &lat);
+        let mut snapshots = Vec::new();
+        if let Some(sb) = r.child(&lb, "snapshots", &lat) {
+            for (ss, raw) in &sb.buckets {
+                let snapshotter = text(ss);
+                if let Some(keys) = r.open(raw, &format!("{lat}/snapshots/{snapshotter}")) {
+                    for p in &keys.pairs {
+                        snapshots.push((snapshotter.clone(), text(&p.key)));
+                    }
+                }
+            }
+        }
+        let content = r.names(&lb, "content", &lat);
+        let ingests = r.names(&lb, "ingests", &lat);
+        let images = r.names(&lb, "images", &lat);
+        out.leases.push(LeaseRecord {
+            namespace: ns.to_owned(),
+            id,
+            created: pair(&lb, "createdat").and_then(go_time),
+            labels,
+            snapshots,
+            content,
+            ingests,
+            images,
+        });
+    }
+}
+
+fn read_containers(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let Some(cs) = r.child(nsb, "containers", at) else {
+        return;
+    };
+    for (id, raw) in &cs.buckets {
+        let id = text(id);
+        let cat = format!("{at}/containers/{id}");
+        let Some(cb) = r.open(raw, &cat) else {
+            continue;
+        };
+        let labels = r.labels(&cb, &cat);
+        out.containers.push(ContainerRecord {
+            namespace: ns.to_owned(),
+            id,
+            image: pair(&cb, "image").map(text).filter(|s| !s.is_empty()),
+            snapshotter: pair(&cb, "snapshotter").map(text).filter(|s| !s.is_empty()),
+            snapshot_key: pair(&cb, "snapshotKey").map(text).filter(|s| !s.is_empty()),
+            labels,
+        });
+    }
+}
+
+/// The overlayfs snapshotter's `metadata.db`: one record per snapshot it holds.
+#[derive(Clone, Debug, Serialize)]
+pub struct BackendSnapshot {
+    /// `<namespace>/<n>/<key>`.
+    pub key: String,
+    /// Its directory is `snapshots/<id>`.
+    pub id: u64,
+    pub kind: &'static str,
+    pub parent: Option<String>,
+    /// Stored at commit (committed snapshots only).
+    pub size: Option<i64>,
+    pub inodes: Option<i64>,
+    pub created: Option<String>,
+    pub labels: BTreeMap<String, String>,
+}
+
+pub fn kind_name(k: Option<u8>) -> &'static str {
+    match k {
+        Some(1) => "view",
+        Some(2) => "active",
+        Some(3) => "committed",
+        _ => "unknown",
+    }
+}
+
+/// Parse the snapshotter's metadata.db (`v1/snapshots/<key>`).
+pub fn read_snapshotter(bytes: &[u8]) -> Result<(Vec<BackendSnapshot>, Vec<String>), String> {
+    let db = Db::parse(bytes).map_err(|e| e.to_string())?;
+    let top = db.root().map_err(|e| e.to_string())?;
+    let Some(v1raw) = sub(&top, "v1") else {
+        return Ok((Vec::new(), Vec::new())); // a snapshotter that never held anything
+    };
+    let v1 = db.open_bucket(v1raw).map_err(|e| format!("v1: {e}"))?;
+    let mut r = Reader {
+        db: &db,
+        errors: Vec::new(),
+    };
+    let mut out = Vec::new();
+    if let Some(snaps) = r.child(&v1, "snapshots", "v1") {
+        for (k, raw) in &snaps.buckets {
+            let key = text(k);
+            let at = format!("v1/snapshots/{key}");
+            let Some(b) = r.open(raw, &at) else {
+                continue;
+            };
+            let labels = r.labels(&b, &at);
+            let Some(id) = pair(&b, "id").and_then(uvarint) else {
+                r.errors.push((at, "no id".into()));
+                continue;
+            };
+            out.push(BackendSnapshot {
+                key,
+                id,
+                kind: kind_name(pair(&b, "kind").and_then(|k| k.first().copied())),
+                parent: pair(&b, "parent").map(text).filter(|p| !p.is_empty()),
+                size: pair(&b, "size").and_then(varint),
+                inodes: pair(&b, "inodes").and_then(varint),
+                created: pair(&b, "createdat").and_then(go_time),
+                labels,
+            });
+        }
+    }
+    let errors = r
+        .errors
+        .into_iter()
+        .map(|(a, e)| format!("{a}: {e}"))
+        .collect();
+    Ok((out, errors))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn varints_as_go_writes_them() {
+        assert_eq!(uvarint(&[0x96, 0x01]), Some(150));
+        assert_eq!(varint(&[0x02]), Some(1));
+        assert_eq!(varint(&[0x01]), Some(-1));
+        assert_eq!(varint(&[0xac, 0x02]), Some(150));
+        assert_eq!(uvarint(&[0x80]), None);
+        assert_eq!(uvarint(&[]), None);
+    }
+
+    #[test]
+    fn go_binary_time() {
+        // 2024-01-02T03:04:05Z: unix 1704164645 + 62135596800 seconds of year 1
+        let secs: i64 = 1_704_164_645 + 62_135_596_800;
+        let mut b = vec![1u8];
+        b.extend(secs.to_be_bytes());
+        b.extend(0u32.to_be_bytes());
+        b.extend((-1i16).to_be_bytes());
+        assert_eq!(go_time(&b).as_deref(), Some("2024-01-02T03:04:05Z"));
+        assert_eq!(go_time(&b[..10]), None);
+    }
+}
