@@ -93,9 +93,13 @@ pub struct DuArgs {
     /// What the table lists
     #[arg(long, value_enum, default_value = "area")]
     pub by: crate::report::du::By,
-    /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed images)
-    #[arg(long, value_enum, default_value = "23")]
-    pub df_compat: crate::report::du::DfCompat,
+    /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed
+    /// images). Default: the rule of the Docker release the root's version hints name
+    #[arg(long, value_enum)]
+    pub df_compat: Option<crate::report::du::DfCompat>,
+    /// Print only `docker system df`'s table, as the docker CLI prints it
+    #[arg(long)]
+    pub system_df: bool,
 }
 
 #[derive(Debug, Args)]

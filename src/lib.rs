@@ -92,8 +92,13 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Du(args) => {
-            let mut report =
-                report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
+            let (rule, source, reason) = report::du::choose_rule(&model, args.df_compat);
+            let mut report = report::du::build(&model, take_walk(), rule, !root.is_archive());
+            report.df_compat_source = source;
+            report.df_compat_reason = reason;
+            let (records, bk_problems) = scan::buildcache::scan(&root);
+            report.system_df.build_cache_total = records.as_ref().map(Vec::len);
+            report.problems.extend(bk_problems);
             let orphans = orphans_report(&root, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
@@ -112,6 +117,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 bytes: args.bytes,
                 sort: args.sort,
                 top: args.top,
+                system_df_only: args.system_df,
             });
             report::emit(&report, json, out, err, report::du::render)?;
             Ok(ExitStatus::Done)

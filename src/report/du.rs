@@ -47,6 +47,8 @@ pub struct View {
     pub bytes: bool,
     pub sort: SortBy,
     pub top: Option<usize>,
+    /// Print only `docker system df`'s table (`--system-df`).
+    pub system_df_only: bool,
 }
 
 #[derive(Serialize)]
@@ -57,6 +59,11 @@ pub struct DuReport {
     /// counts files and links only there.
     pub dir_sizes_known: bool,
     pub df_compat: DfCompat,
+    /// Why `df_compat` was chosen: `option` (`--df-compat`), `version-hint` (the root's
+    /// version hints) or `default` (no hint: the Docker 23+ rule).
+    pub df_compat_source: &'static str,
+    /// The hint or option behind `df_compat`, in words.
+    pub df_compat_reason: String,
     pub areas: Vec<AreaUsage>,
     pub total: AreaUsage,
     pub layers: Vec<LayerUsage>,
@@ -175,6 +182,12 @@ pub struct SystemDf {
     pub volumes_size: u64,
     pub volumes_reclaimable: u64,
     pub build_cache_size: u64,
+    /// BuildKit's cache records (`buildkit/metadata_v2.db`), as `docker system df` counts
+    /// them; `None` when the database is absent or unreadable (the count of BuildKit's
+    /// overlay2 dirs is shown instead).
+    pub build_cache_total: Option<usize>,
+    /// Records in use by a running build: always 0 offline (no build runs in a copy).
+    pub build_cache_active: usize,
 }
 
 impl Report for DuReport {
@@ -204,6 +217,39 @@ fn sum<'a>(known: bool, it: impl Iterator<Item = &'a Usage>) -> Usage {
         total.add(u);
     }
     total
+}
+
+/// The `system df` rule for this root: `--df-compat` when given, else the root's version
+/// hints (a 20.10 root gets the 20.10 rule, a 23+ root the 23+ rule), else the 23+ rule.
+/// Returns the rule, its source and the reason in words.
+pub fn choose_rule(model: &Model, option: Option<DfCompat>) -> (DfCompat, &'static str, String) {
+    if let Some(c) = option {
+        let name = match c {
+            DfCompat::V23 => "23",
+            DfCompat::V20_10 => "20.10",
+        };
+        return (c, "option", format!("--df-compat {name}"));
+    }
+    let hints = &model.layout.version_hints;
+    let modern = [
+        "engine-id",
+        "buildkit/history.db",
+        "image/identity-cache.db",
+    ];
+    if let Some(h) = hints
+        .iter()
+        .find(|h| modern.iter().any(|m| h.starts_with(m)))
+    {
+        return (DfCompat::V23, "version-hint", h.clone());
+    }
+    if let Some(h) = hints.iter().find(|h| h.starts_with("trust/")) {
+        return (DfCompat::V20_10, "version-hint", h.clone());
+    }
+    (
+        DfCompat::V23,
+        "default",
+        "no version hint: the Docker 23+ rule".to_owned(),
+    )
 }
 
 pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool) -> DuReport {
@@ -432,6 +478,8 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
             .map(|v| v.size)
             .sum(),
         build_cache_size: build_cache.size,
+        build_cache_total: None,
+        build_cache_active: 0,
     };
     let mut problems = model.problems.clone();
     problems.extend(walk_problems);
@@ -441,6 +489,8 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         disk_bytes_known: known_disk,
         dir_sizes_known: known_disk,
         df_compat: compat,
+        df_compat_source: "option",
+        df_compat_reason: String::new(),
         areas,
         total: area_usage("total", &total),
         layers,
@@ -508,9 +558,140 @@ impl Fmt {
     }
 }
 
-fn pct(part: u64, whole: u64) -> String {
-    // Integer percent, truncated, as the docker CLI prints it.
-    format!("{}%", (part * 100).checked_div(whole).unwrap_or(0))
+/// Go's `fmt.Sprintf("%.*g", prec, x)` for a finite, non-negative `x`.
+fn go_g(x: f64, prec: usize) -> String {
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let prec = prec.max(1);
+    // Rust and Go both round the exact binary value to `prec` significant digits.
+    let e = format!("{:.*e}", prec - 1, x);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let strip = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
+        }
+    };
+    if exp < -4 || exp >= prec as i32 {
+        let m = if digits.len() > 1 {
+            strip(format!("{}.{}", &digits[..1], &digits[1..]))
+        } else {
+            digits
+        };
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let s = if exp >= 0 {
+        let point = (exp + 1) as usize;
+        if digits.len() > point {
+            format!("{}.{}", &digits[..point], &digits[point..])
+        } else {
+            format!("{digits}{}", "0".repeat(point - digits.len()))
+        }
+    } else {
+        format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+    };
+    strip(s)
+}
+
+/// go-units' `HumanSizeWithPrecision(size, prec)`: decimal units, `prec` significant
+/// digits (`docker system df` uses 4, `docker images` 3).
+pub fn go_human_size(bytes: u64, prec: usize) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, prec), UNITS[i])
+}
+
+/// Go's `text/tabwriter` as the docker CLI sets it up (`minwidth 10, tabwidth 1,
+/// padding 3, padchar ' '`): every cell but a line's last is padded to its column's width.
+pub fn go_tabwriter(rows: &[Vec<String>], out: &mut dyn Write) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![10usize; cols];
+    for row in rows {
+        for (c, cell) in row.iter().enumerate().take(row.len().saturating_sub(1)) {
+            widths[c] = widths[c].max(cell.chars().count() + 3);
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                let pad = widths[c].saturating_sub(cell.chars().count());
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `docker system df`'s summary table, byte for byte as the docker CLI prints it
+/// (cli/command/formatter/disk_usage.go): sizes with 4 significant digits, and the
+/// reclaimable percentage (integer, truncated) only where the total is not zero.
+pub fn write_system_df(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
+    let d = &r.system_df;
+    let size = |n: u64| go_human_size(n, 4);
+    let with_pct = |recl: u64, total: u64| {
+        if total > 0 {
+            format!(
+                "{} ({}%)",
+                size(recl),
+                (u128::from(recl) * 100) / u128::from(total)
+            )
+        } else {
+            size(recl)
+        }
+    };
+    let rows = vec![
+        vec![
+            "TYPE".into(),
+            "TOTAL".into(),
+            "ACTIVE".into(),
+            "SIZE".into(),
+            "RECLAIMABLE".into(),
+        ],
+        vec![
+            "Images".into(),
+            d.images_total.to_string(),
+            d.images_active.to_string(),
+            size(d.layers_size),
+            with_pct(d.images_reclaimable, d.layers_size),
+        ],
+        vec![
+            "Containers".into(),
+            d.containers_total.to_string(),
+            d.containers_active.to_string(),
+            size(d.containers_size),
+            with_pct(d.containers_reclaimable, d.containers_size),
+        ],
+        vec![
+            "Local Volumes".into(),
+            d.volumes_total.to_string(),
+            d.volumes_active.to_string(),
+            size(d.volumes_size),
+            with_pct(d.volumes_reclaimable, d.volumes_size),
+        ],
+        vec![
+            "Build Cache".into(),
+            d.build_cache_total
+                .unwrap_or(r.build_cache.dirs)
+                .to_string(),
+            d.build_cache_active.to_string(),
+            size(d.build_cache_size),
+            size(d.build_cache_size),
+        ],
+    ];
+    go_tabwriter(&rows, out)
 }
 
 fn cut<T>(mut rows: Vec<T>, top: Option<usize>) -> Vec<T> {
@@ -527,7 +708,11 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
         bytes: false,
         sort: SortBy::Size,
         top: None,
+        system_df_only: false,
     });
+    if view.system_df_only {
+        return write_system_df(r, out);
+    }
     let f = Fmt { bytes: view.bytes };
     let used = |disk: Option<u64>, apparent: u64| {
         if view.apparent {
@@ -575,48 +760,16 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
             }
             write_table(t, out)?;
             writeln!(out)?;
-            let d = &r.system_df;
-            let mut t = table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-            let rows = [
-                (
-                    "Images",
-                    d.images_total,
-                    d.images_active,
-                    d.layers_size,
-                    d.images_reclaimable,
-                ),
-                (
-                    "Containers",
-                    d.containers_total,
-                    d.containers_active,
-                    d.containers_size,
-                    d.containers_reclaimable,
-                ),
-                (
-                    "Local Volumes",
-                    d.volumes_total,
-                    d.volumes_active,
-                    d.volumes_size,
-                    d.volumes_reclaimable,
-                ),
-                (
-                    "Build Cache",
-                    r.build_cache.dirs,
-                    0,
-                    d.build_cache_size,
-                    d.build_cache_size,
-                ),
-            ];
-            for (kind, total, active, size, recl) in rows {
-                t.add_row(vec![
-                    kind.to_owned(),
-                    total.to_string(),
-                    active.to_string(),
-                    f.size(size),
-                    format!("{} ({})", f.size(recl), pct(recl, size)),
-                ]);
-            }
-            write_table(t, out)?;
+            write_system_df(r, out)?;
+            let rule = match r.df_compat {
+                DfCompat::V23 => "23+",
+                DfCompat::V20_10 => "20.10",
+            };
+            writeln!(
+                out,
+                "(docker system df, Docker {rule} rule: {}; --df-compat to change)",
+                sanitize(&r.df_compat_reason)
+            )?;
             if r.unowned.findings > 0 {
                 writeln!(
                     out,
@@ -733,4 +886,47 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_units_sizes() {
+        // As go-units prints them (fmt's %.4g / %.3g on the value divided by 1000s).
+        assert_eq!(go_human_size(0, 4), "0B");
+        assert_eq!(go_human_size(999, 4), "999B");
+        assert_eq!(go_human_size(1000, 4), "1kB");
+        assert_eq!(go_human_size(8198, 4), "8.198kB");
+        assert_eq!(go_human_size(16_410, 4), "16.41kB");
+        assert_eq!(go_human_size(24_604, 4), "24.6kB");
+        assert_eq!(go_human_size(1_999_959, 4), "2MB");
+        assert_eq!(go_human_size(1_998_959, 4), "1.999MB");
+        assert_eq!(go_human_size(12_587_060, 4), "12.59MB");
+        assert_eq!(go_human_size(999_950, 4), "1000kB");
+        assert_eq!(go_human_size(1_983_000, 3), "1.98MB");
+        assert_eq!(go_human_size(u64::MAX, 4), "18.45EB");
+        assert_eq!(go_g(1234.0, 3), "1.23e+03");
+        assert_eq!(go_g(0.000_012_5, 4), "1.25e-05");
+        assert_eq!(go_g(0.5, 4), "0.5");
+    }
+
+    #[test]
+    fn tabwriter_pads_like_go() {
+        let mut out = Vec::new();
+        let rows = vec![
+            vec!["TYPE".to_owned(), "TOTAL".to_owned(), "X".to_owned()],
+            vec![
+                "Local Volumes".to_owned(),
+                "2".to_owned(),
+                "0B (0%)".to_owned(),
+            ],
+        ];
+        go_tabwriter(&rows, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "TYPE            TOTAL     X\nLocal Volumes   2         0B (0%)\n"
+        );
+    }
 }

@@ -3,6 +3,7 @@
 //! here prints or interprets: relations between records are the model's job.
 
 pub mod bbolt;
+pub mod buildcache;
 pub mod buildkit;
 pub mod containers;
 pub mod imagedb;
