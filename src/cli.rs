@@ -64,9 +64,13 @@ pub enum Command {
 pub struct TreeArgs {
     /// Image name, `repo:tag`, `repo@sha256:…`, id, or unique id prefix
     pub image: Option<String>,
-    /// In the forest, also name the classic builder's intermediate images
+    /// In the forest, also name the classic builder's intermediate images; for one image,
+    /// count them in SHARED WITH (default: the images `docker images` lists)
     #[arg(short, long)]
     pub all: bool,
+    /// Full ids and build steps as recorded, not cut to the terminal's width
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 #[derive(Debug, Args)]
