@@ -32,6 +32,55 @@ pub struct GlobalArgs {
     /// Print one JSON object (schema: docs/json.md) instead of tables
     #[arg(long, global = true)]
     pub json: bool,
+    /// Colour states and findings: `auto` on a terminal unless NO_COLOR is set
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+}
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Container name, id, or unique id prefix
+    pub container: String,
+    /// Only entries at or after this time: a duration before now (10m, 1h30m), an RFC 3339
+    /// time, a date, or Unix seconds
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only entries at or before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the last N entries (`all` for every one)
+    #[arg(short = 'n', long, value_name = "N", default_value = "all")]
+    pub tail: String,
+    /// Prefix each entry with its time (RFC 3339, nanoseconds)
+    #[arg(short, long)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -58,6 +107,13 @@ pub enum Command {
     Volumes,
     /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
     Verify(VerifyArgs),
+    /// A container's log, as `docker logs` prints it (json-file and local drivers, rotated
+    /// and compressed files); stdout entries to stdout, stderr entries to stderr
+    Logs(LogsArgs),
+    /// Print a shell completion script (bash, zsh, fish) to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    Man,
 }
 
 #[derive(Debug, Args)]

@@ -44,6 +44,37 @@ pub fn load(path: &std::path::Path) -> Result<(DataRoot, Model), Fatal> {
 
 /// Run one command; what it prints goes to `out` (data) and `err` (messages).
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
+    // Commands that need no root.
+    match &cli.command {
+        Command::Completions(args) => {
+            return finish(completions(args.shell, out), err);
+        }
+        Command::Man => return finish(man_page(out), err),
+        _ => {}
+    }
+    // States and findings in colour for people at a terminal.
+    let paintable = !cli.global.json
+        && match &cli.command {
+            Command::Ps(_) | Command::Verify(_) => true,
+            Command::Orphans(a) => !a.print0,
+            Command::Check(a) => a.format == cli::CheckFormat::Text,
+            _ => false,
+        };
+    let colour = paintable && {
+        use std::io::IsTerminal;
+        report::color::enabled(
+            cli.global.color,
+            io::stdout().is_terminal(),
+            std::env::var("NO_COLOR").ok().as_deref(),
+        )
+    };
+    let mut painter;
+    let out: &mut dyn Write = if colour {
+        painter = report::color::Painter::new(out);
+        &mut painter
+    } else {
+        out
+    };
     match run_inner(cli, out, err) {
         Ok(status) => status,
         Err(Fatal::Output(e)) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
@@ -52,6 +83,38 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
             ExitStatus::Failure
         }
     }
+}
+
+fn finish(r: io::Result<()>, err: &mut dyn Write) -> ExitStatus {
+    match r {
+        Ok(()) => ExitStatus::Done,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
+        Err(e) => {
+            let _ = writeln!(err, "dockscope: error: writing output: {e}");
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// `dockscope completions SHELL`: clap_complete's script for the command line.
+pub fn completions(shell: cli::Shell, out: &mut dyn Write) -> io::Result<()> {
+    use clap::CommandFactory;
+    let shell = match shell {
+        cli::Shell::Bash => clap_complete::Shell::Bash,
+        cli::Shell::Zsh => clap_complete::Shell::Zsh,
+        cli::Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "dockscope", &mut buf);
+    out.write_all(&buf)
+}
+
+/// `dockscope man`: the man page (roff), from the same clap definitions.
+pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    out.write_all(&buf)
 }
 
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
@@ -186,7 +249,18 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             })
         }
         Command::Info => {
-            let report = report::info::build(&root, &model);
+            let mut report = report::info::build(&root, &model);
+            // Image layers, newest image first: their files show how the driver ran.
+            let mut layers: Vec<(String, u64, String)> = Vec::new();
+            for l in 0..model.layers.len() {
+                if let (Some(c), Some(size)) =
+                    (model.layers[l].cache_id.clone(), model.layers[l].size)
+                {
+                    layers.push((c, size, model.layers[l].chain_id.to_string()));
+                }
+            }
+            let evidence = scan::driverhints::scan(&root, &layers);
+            report.docker = report::info::docker_info(&model, &evidence);
             report::emit(&report, json, out, err, report::info::render)?;
             Ok(ExitStatus::Done)
         }
@@ -249,6 +323,32 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 ExitStatus::Findings
             })
         }
+        Command::Logs(args) => {
+            let now = jiff::Timestamp::now();
+            let time = |v: &Option<String>| {
+                v.as_deref()
+                    .map(|s| report::logs::parse_time(s, now))
+                    .transpose()
+                    .map_err(Fatal::Usage)
+            };
+            let tail = match args.tail.as_str() {
+                "all" | "-1" => None,
+                n => Some(n.parse::<usize>().map_err(|_| {
+                    Fatal::Usage(format!(
+                        "invalid --tail {:?}: a number or `all`",
+                        report::sanitize(n)
+                    ))
+                })?),
+            };
+            let opts = report::logs::Options {
+                since: time(&args.since)?,
+                until: time(&args.until)?,
+                tail,
+                timestamps: args.timestamps,
+            };
+            report::logs::run(&root, &model, &args.container, &opts, json, out, err)
+        }
+        Command::Completions(_) | Command::Man => Ok(ExitStatus::Done),
         Command::Volumes => {
             let du = report::du::build(
                 &model,

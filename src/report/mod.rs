@@ -3,11 +3,13 @@
 //! Reports never touch the disk.
 
 pub mod check;
+pub mod color;
 pub mod du;
 pub mod history;
 pub mod images;
 pub mod info;
 pub mod inspect;
+pub mod logs;
 pub mod orphans;
 pub mod ps;
 pub mod tree;
