@@ -178,6 +178,13 @@ pub fn run(
         Err(e) => return Err(Fatal::Usage(e.to_string())),
     };
     let rec = &model.containers[c].rec;
+    if root.is_archive() {
+        // The archive index keeps metadata files only, never log contents (they are bulk).
+        return Err(Fatal::Usage(format!(
+            "logs of {}: log files are not read from an archive; unpack it and give the directory",
+            sanitize(rec.name.trim_start_matches('/'))
+        )));
+    }
     let (set, mut problems): (LogSet, Vec<Problem>) = logs::log_set(root, rec);
     if set.files.is_empty() && set.driver != "json-file" && set.driver != "local" {
         problems.push(Problem::new(
