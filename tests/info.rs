@@ -1,4 +1,5 @@
 //! `dockscope info` against `docker info`, and the same answers from an archive.
+#![allow(clippy::disallowed_methods)]
 
 mod common;
 use common::{json, run, SampleRoot};

@@ -31,7 +31,7 @@ fn recorded(s: &SampleRoot, id: &str) -> Vec<Rec> {
             Some((n, p))
         })
         .collect();
-    files.sort_by(|a, b| b.0.cmp(&a.0));
+    files.sort_by_key(|f| std::cmp::Reverse(f.0));
     let mut out = Vec::new();
     for (_, f) in files {
         for line in std::fs::read_to_string(f).unwrap().lines() {
@@ -158,14 +158,17 @@ fn tail_since_until_and_timestamps() {
             "-t",
         ],
     );
-    let want: String = recs[3..=6]
-        .iter()
-        .map(|r| {
-            // RFC3339NanoFixed: the recorded time with nine fraction digits.
-            let (secs, frac) = r.time.trim_end_matches('Z').split_once('.').unwrap();
-            format!("{secs}.{frac:0<9}Z {}", r.log)
-        })
-        .collect();
+    let mut want = String::new();
+    for r in &recs[3..=6] {
+        // RFC3339NanoFixed: the recorded time with nine fraction digits.
+        let (secs, frac) = r.time.trim_end_matches('Z').split_once('.').unwrap();
+        want.push_str(secs);
+        want.push('.');
+        want.push_str(frac);
+        want.push_str(&"0".repeat(9 - frac.len()));
+        want.push_str("Z ");
+        want.push_str(&r.log);
+    }
     assert_eq!(out, want);
     // A relative time long ago: everything; Unix seconds after the capture: nothing.
     let (_, out, _) = logs(&s.root, &[C_LOGS, "--since", "87600h"]);
@@ -228,7 +231,7 @@ fn frame(r: &Rec) -> Vec<u8> {
     varint(r.stream.len() as u64, &mut msg);
     msg.extend_from_slice(r.stream.as_bytes());
     msg.push(0x10);
-    varint(t.as_nanosecond() as u64, &mut msg);
+    varint(u64::try_from(t.as_nanosecond()).unwrap(), &mut msg);
     msg.push(0x1a);
     varint(r.log.len() as u64, &mut msg);
     msg.extend_from_slice(r.log.as_bytes());

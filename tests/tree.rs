@@ -1,4 +1,5 @@
 //! `dockscope tree` against `docker image inspect` and the Engine API's image history.
+#![allow(clippy::disallowed_methods, clippy::print_stderr)]
 
 mod common;
 use common::{json, run, strs, SampleRoot};
@@ -502,6 +503,7 @@ fn deep_chain(s: &SampleRoot, n: usize) -> (String, Vec<String>) {
 }
 
 #[test]
+#[allow(clippy::many_single_char_names)]
 fn a_twenty_thousand_layer_chain_in_seconds_and_flat_json() {
     let s = SampleRoot::unpack("full");
     let n = 20_000;

@@ -63,7 +63,9 @@ pub fn paint(line: &str) -> String {
         // Keep the trailing space of "Up " unpainted.
         let painted = word.trim_end();
         out.push_str(&rest[..at]);
-        out.push_str(&format!("{}{painted}{}", s.render(), s.render_reset()));
+        out.push_str(&s.render().to_string());
+        out.push_str(painted);
+        out.push_str(&s.render_reset().to_string());
         rest = &rest[at + painted.len()..];
     }
 }
@@ -119,6 +121,7 @@ mod tests {
 
     #[test]
     fn paints_states_and_findings() {
+        use crate::cli::ColorWhen;
         let p = paint("c1  Up (Paused) (recorded paused at capture)  x");
         assert!(p.contains("\u{1b}[33mUp (Paused)\u{1b}[0m"), "{p:?}");
         let p = paint("Exited (137) 2026  Exited (0) 2026");
@@ -127,7 +130,6 @@ mod tests {
         assert_eq!(paint("nothing here"), "nothing here");
         let p = paint("Up (recorded running at capture)");
         assert!(p.starts_with("\u{1b}[32mUp\u{1b}[0m "), "{p:?}");
-        use crate::cli::ColorWhen;
         assert!(enabled(ColorWhen::Auto, true, None));
         assert!(enabled(ColorWhen::Auto, true, Some("")));
         assert!(!enabled(ColorWhen::Auto, true, Some("1")));

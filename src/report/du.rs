@@ -576,7 +576,8 @@ fn go_g(x: f64, prec: usize) -> String {
             s
         }
     };
-    if exp < -4 || exp >= prec as i32 {
+    let prec_i = i32::try_from(prec).unwrap_or(i32::MAX);
+    if exp < -4 || exp >= prec_i {
         let m = if digits.len() > 1 {
             strip(format!("{}.{}", &digits[..1], &digits[1..]))
         } else {
@@ -586,14 +587,17 @@ fn go_g(x: f64, prec: usize) -> String {
         return format!("{m}e{sign}{:02}", exp.abs());
     }
     let s = if exp >= 0 {
-        let point = (exp + 1) as usize;
+        let point = usize::try_from(exp + 1).unwrap_or(0);
         if digits.len() > point {
             format!("{}.{}", &digits[..point], &digits[point..])
         } else {
             format!("{digits}{}", "0".repeat(point - digits.len()))
         }
     } else {
-        format!("0.{}{digits}", "0".repeat((-exp - 1) as usize))
+        format!(
+            "0.{}{digits}",
+            "0".repeat(usize::try_from(-exp - 1).unwrap_or(0))
+        )
     };
     strip(s)
 }

@@ -99,7 +99,9 @@ fn go_duration(s: &str) -> Option<u128> {
         rest = &rest[unit_end..];
         total += n * mult;
     }
-    (total.is_finite() && total < 1e20).then_some(total as u128)
+    // Non-negative and below 1e20 here, so the conversion is exact enough and in range.
+    #[allow(clippy::cast_sign_loss)]
+    (total.is_finite() && (0.0..1e20).contains(&total)).then_some(total as u128)
 }
 
 /// docker's timestamp prefix (`jsonmessage.RFC3339NanoFixed`): nine fraction digits.

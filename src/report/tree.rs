@@ -147,7 +147,13 @@ fn last_step(model: &Model, image: usize) -> (usize, Option<HistoryEntry>) {
     (n, h.into_iter().last())
 }
 
-pub fn build_stack(model: &Model, image: usize, all: bool) -> StackReport {
+/// The stack of one image; SHARED WITH counts the images `docker images` lists.
+pub fn build_stack(model: &Model, image: usize) -> StackReport {
+    build_stack_with(model, image, false)
+}
+
+/// The stack of one image; with `all`, SHARED WITH counts every image (`tree -a`).
+pub fn build_stack_with(model: &Model, image: usize, all: bool) -> StackReport {
     let im = &model.images[image];
     let chain = model.image_layers(image);
     let history = im.rec.history();

@@ -37,7 +37,7 @@ fn walk_layer(
     diff: &str,
     budget: &mut usize,
     ev: &mut DriverEvidence,
-) -> Option<LayerWalk> {
+) -> LayerWalk {
     let mut w = LayerWalk {
         total: 0,
         symlinks: 0,
@@ -98,7 +98,7 @@ fn walk_layer(
             }
         }
     }
-    Some(w)
+    w
 }
 
 /// Look at image layers (`(cache-id, recorded size, name for the report)`) until both
@@ -110,14 +110,12 @@ pub fn scan(root: &DataRoot, layers: &[(String, u64, String)]) -> DriverEvidence
         if budget == 0 || (ev.userxattr.is_some() && ev.native_overlay_diff.is_some()) {
             break;
         }
-        let Some(w) = walk_layer(
+        let w = walk_layer(
             root,
             &format!("overlay2/{cache}/diff"),
             &mut budget,
             &mut ev,
-        ) else {
-            continue;
-        };
+        );
         if ev.native_overlay_diff.is_none() && w.complete && w.symlinks > 0 {
             if *size == w.total {
                 ev.native_overlay_diff = Some(true);

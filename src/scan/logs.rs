@@ -166,7 +166,8 @@ fn decode_local(b: &[u8]) -> Option<Entry> {
             0 => {
                 let v = varint(b, &mut at)?;
                 if field == 2 {
-                    let nanos = i128::from(v as i64);
+                    // int64 on the wire: the varint holds its two's complement.
+                    let nanos = i128::from(i64::from_ne_bytes(v.to_ne_bytes()));
                     e.time = jiff::Timestamp::from_nanosecond(nanos).ok();
                 }
             }
@@ -227,7 +228,7 @@ pub fn read(
 
 fn read_json_file(
     path: &str,
-    r: &mut dyn BufRead,
+    reader: &mut dyn BufRead,
     problems: &mut Vec<Problem>,
     each: &mut dyn FnMut(Entry) -> io::Result<bool>,
 ) -> io::Result<bool> {
@@ -235,7 +236,10 @@ fn read_json_file(
     let mut buf = Vec::new();
     loop {
         buf.clear();
-        let got = match r.take(MAX_ENTRY as u64 + 1).read_until(b'\n', &mut buf) {
+        let got = match reader
+            .take(MAX_ENTRY as u64 + 1)
+            .read_until(b'\n', &mut buf)
+        {
             Ok(g) => g,
             Err(e) => {
                 problems.push(Problem::io(format!("{path}:{}", n + 1), &e));
@@ -252,7 +256,7 @@ fn read_json_file(
             let mut rest = Vec::new();
             loop {
                 rest.clear();
-                let g = r.take(1 << 20).read_until(b'\n', &mut rest)?;
+                let g = reader.take(1 << 20).read_until(b'\n', &mut rest)?;
                 if g == 0 || rest.last() == Some(&b'\n') {
                     break;
                 }
@@ -284,14 +288,14 @@ fn read_json_file(
 
 fn read_local(
     path: &str,
-    r: &mut dyn BufRead,
+    reader: &mut dyn BufRead,
     problems: &mut Vec<Problem>,
     each: &mut dyn FnMut(Entry) -> io::Result<bool>,
 ) -> io::Result<bool> {
     let mut n = 0u64;
     loop {
         let mut len = [0u8; 4];
-        match r.read_exact(&mut len) {
+        match reader.read_exact(&mut len) {
             Ok(()) => {}
             Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => return Ok(true),
             Err(e) => {
@@ -310,7 +314,7 @@ fn read_local(
             return Ok(true);
         }
         let mut msg = vec![0u8; size + 4];
-        if let Err(e) = r.read_exact(&mut msg) {
+        if let Err(e) = reader.read_exact(&mut msg) {
             problems.push(damaged(path, n, format!("truncated entry: {e}")));
             return Ok(true);
         }
