@@ -148,6 +148,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 let i = report::resolve_or_fail(&model, name)?;
                 let mut report = report::tree::build_stack_with(&model, i, args.all);
                 report.no_trunc = args.no_trunc;
+                report.prefer_name(name);
                 report.glyphs = report::tree::Glyphs::from_locale(|k| std::env::var(k).ok());
                 report::emit(&report, json, out, err, report::tree::render_stack)?;
             } else {

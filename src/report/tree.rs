@@ -29,6 +29,9 @@ pub struct StackReport {
     pub no_trunc: bool,
     #[serde(skip)]
     pub glyphs: Glyphs,
+    /// The tag to name the image by in the human rendering.
+    #[serde(skip)]
+    pub preferred: Option<String>,
 }
 
 #[derive(Serialize)]
@@ -292,6 +295,29 @@ pub fn build_stack_with(model: &Model, image: usize, all: bool) -> StackReport {
         problems: model.problems.clone(),
         no_trunc: false,
         glyphs: Glyphs::default(),
+        preferred: None,
+    }
+}
+
+impl StackReport {
+    /// Name the image by the reference the user gave when it is one of its tags
+    /// (`app` is `app:latest`), rather than by the first tag in order.
+    /// (The JSON keeps docker's order; only the human rendering changes.)
+    pub fn prefer_name(&mut self, name: &str) {
+        let want = [name.to_owned(), format!("{name}:latest")];
+        self.preferred = self.repo_tags.iter().find(|t| want.contains(t)).cloned();
+    }
+
+    /// The tags with the preferred one first.
+    fn tags_shown(&self, tags: &[String]) -> Vec<String> {
+        let mut v = tags.to_vec();
+        if let Some(p) = &self.preferred {
+            if let Some(k) = v.iter().position(|t| t == p) {
+                let t = v.remove(k);
+                v.insert(0, t);
+            }
+        }
+        v
     }
 }
 
@@ -332,15 +358,15 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
     const WIDTH: usize = 80;
     let g = report.glyphs;
     let nt = report.no_trunc;
+    let my_tags = report.tags_shown(&report.repo_tags);
     writeln!(
         out,
         "{}  {} in {} layer(s)",
-        image_name(&report.repo_tags, &report.repo_digests, &report.id, nt),
+        image_name(&my_tags, &report.repo_digests, &report.id, nt),
         human_size(report.size),
         report.layers.len()
     )?;
-    let others: Vec<String> = report
-        .repo_tags
+    let others: Vec<String> = my_tags
         .iter()
         .skip(1)
         .chain(
@@ -388,7 +414,12 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
     };
     let mut prev: Option<String> = None;
     for img in &report.images {
-        let name = image_name(&img.repo_tags, &img.repo_digests, &img.id, nt);
+        let tags = if img.id == report.id {
+            report.tags_shown(&img.repo_tags)
+        } else {
+            img.repo_tags.clone()
+        };
+        let name = image_name(&tags, &img.repo_digests, &img.id, nt);
         let head = match &prev {
             None => name.clone(),
             Some(p) => format!("{p} ends here; {name} adds:"),
@@ -434,8 +465,7 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
             }
         }
         prev = Some(
-            img.repo_tags
-                .first()
+            tags.first()
                 .or(img.repo_digests.first())
                 .map_or_else(|| name.clone(), |n| sanitize(n)),
         );
