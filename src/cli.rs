@@ -160,6 +160,10 @@ pub struct DuArgs {
     /// Print only `docker system df`'s table, as the docker CLI prints it
     #[arg(long)]
     pub system_df: bool,
+    /// With --system-df: also list images, containers, volumes and build cache records, as
+    /// `docker system df -v` (times relative to now)
+    #[arg(short, long, requires = "system_df")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

@@ -166,6 +166,14 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             let (records, bk_problems) = scan::buildcache::scan(&root);
             report.system_df.build_cache_total = records.as_ref().map(Vec::len);
             report.problems.extend(bk_problems);
+            if args.verbose {
+                report.verbose = Some(report::du::verbose(
+                    &model,
+                    &report,
+                    records.as_deref(),
+                    jiff::Timestamp::now(),
+                ));
+            }
             let orphans = orphans_report(&root, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();

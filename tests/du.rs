@@ -483,3 +483,81 @@ fn system_df_rule_follows_the_roots_version_hints() {
     assert_eq!(v["df_compat"], "23");
     assert_eq!(v["df_compat_source"], "default");
 }
+
+/// A `docker system df -v` text with its relative times replaced and its columns split:
+/// per section, the header and the set of rows (docker's order of equal times, of
+/// volumes and of build cache records is the daemon's map order, not a rule).
+fn df_sections(text: &str) -> Vec<(String, Vec<String>, std::collections::BTreeSet<Vec<String>>)> {
+    let time = |cell: &str| {
+        let words: Vec<&str> = cell.split(' ').collect();
+        let units = [
+            "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week",
+            "weeks", "month", "months", "year", "years",
+        ];
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < words.len() {
+            if k + 1 < words.len()
+                && units.contains(&words[k + 1])
+                && (words[k].parse::<u64>().is_ok() || ["About", "a", "an"].contains(&words[k]))
+            {
+                out.push("<T>");
+                k += 2;
+            } else if units.contains(&words[k]) {
+                // "Less than a second": the unit alone, after the words skipped below.
+                out.push("<T>");
+                k += 1;
+            } else if words[k] == "About" || words[k] == "Less" {
+                k += 1;
+            } else if words[k] == "than" && k + 1 < words.len() && words[k + 1] == "a" {
+                k += 2;
+            } else {
+                out.push(words[k]);
+                k += 1;
+            }
+        }
+        out.join(" ")
+    };
+    let mut sections = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(title) = lines.next() {
+        if title.is_empty() {
+            continue;
+        }
+        assert_eq!(lines.next(), Some(""), "a blank line after {title:?}");
+        let split = |l: &str| -> Vec<String> {
+            l.split("   ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(time)
+                .collect()
+        };
+        let header = split(lines.next().unwrap());
+        let mut rows = std::collections::BTreeSet::new();
+        while let Some(l) = lines.peek() {
+            if l.is_empty() {
+                break;
+            }
+            rows.insert(split(lines.next().unwrap()));
+        }
+        // "Build cache usage: 216B" carries a size, not a time.
+        sections.push((title.to_owned(), header, rows));
+    }
+    sections
+}
+
+#[test]
+fn system_df_verbose_lists_what_docker_listed() {
+    for name in ["full", "crashed", "empty"] {
+        let s = SampleRoot::unpack(name);
+        let want = s.daemon_text("system-df.txt");
+        let (code, out, err) = run(&s.root, &["du", "--system-df", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        let ours = df_sections(&out);
+        let theirs = df_sections(&want);
+        assert_eq!(ours.len(), 4, "{out}");
+        assert_eq!(ours, theirs, "{name}:\n{out}\n---\n{want}");
+        // Same layout too: each line as long as docker's once times are equal width.
+        assert_eq!(out.lines().count(), want.lines().count(), "{name}");
+    }
+}

@@ -191,7 +191,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__du)
-            opts="-h --apparent-size --bytes --sort --top --by --df-compat --system-df --root --json --color --help"
+            opts="-v -h --apparent-size --bytes --sort --top --by --df-compat --system-df --verbose --root --json --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0

@@ -84,6 +84,7 @@ never\t''"
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l apparent-size -d 'Rank by apparent size (as `du -b`) instead of allocated blocks'
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l bytes -d 'Print exact byte counts instead of human sizes'
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l system-df -d 'Print only `docker system df`\'s table, as the docker CLI prints it'
+complete -c dockscope -n "__fish_dockscope_using_subcommand du" -s v -l verbose -d 'With --system-df: also list images, containers, volumes and build cache records, as `docker system df -v` (times relative to now)'
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l json -d 'Print one JSON object (schema: docs/json.md) instead of tables'
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F

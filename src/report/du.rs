@@ -78,6 +78,9 @@ pub struct DuReport {
     pub mount_points_skipped: Vec<String>,
     #[serde(skip)]
     pub view: Option<View>,
+    /// `docker system df -v`'s listings, when asked for (`du --system-df -v`).
+    #[serde(skip)]
+    pub verbose: Option<VerboseDf>,
     /// The walk's totals per bucket, so other reports (orphans) measure paths from the
     /// same walk instead of walking them again: see `usage_of`.
     #[serde(skip)]
@@ -502,6 +505,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         system_df,
         mount_points_skipped: mount_points,
         view: None,
+        verbose: None,
         buckets,
         problems,
     }
@@ -715,7 +719,10 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
         system_df_only: false,
     });
     if view.system_df_only {
-        return write_system_df(r, out);
+        return match &r.verbose {
+            Some(v) => write_system_df_verbose(r, v, out),
+            None => write_system_df(r, out),
+        };
     }
     let f = Fmt { bytes: view.bytes };
     let used = |disk: Option<u64>, apparent: u64| {
@@ -933,4 +940,271 @@ mod tests {
             "TYPE            TOTAL     X\nLocal Volumes   2         0B (0%)\n"
         );
     }
+}
+
+/// go-units' `HumanDuration`, as docker's "… ago" columns print it.
+pub fn go_human_duration(secs_f: f64) -> String {
+    let seconds = secs_f as i64;
+    if seconds < 1 {
+        return "Less than a second".to_owned();
+    }
+    if seconds == 1 {
+        return "1 second".to_owned();
+    }
+    if seconds < 60 {
+        return format!("{seconds} seconds");
+    }
+    let minutes = seconds / 60;
+    if minutes == 1 {
+        return "About a minute".to_owned();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (secs_f / 3600.0).round() as i64;
+    if hours == 1 {
+        return "About an hour".to_owned();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", seconds / 3600 / 24 / 365)
+}
+
+/// `docker system df -v`'s listings, as rows of cells (times relative to `now`, as the
+/// docker CLI would print them now).
+#[derive(Default)]
+pub struct VerboseDf {
+    pub images: Vec<Vec<String>>,
+    pub containers: Vec<Vec<String>>,
+    pub volumes: Vec<Vec<String>>,
+    pub build_cache: Vec<Vec<String>>,
+}
+
+/// Build the `-v` listings from the model, the report and BuildKit's records.
+pub fn verbose(
+    model: &Model,
+    r: &DuReport,
+    records: Option<&[crate::scan::buildcache::CacheRecord]>,
+    now: jiff::Timestamp,
+) -> VerboseDf {
+    use super::ps::{api_image, command_string, display_image, ellipsis, go_quote, is_zero_time};
+    let size = |n: u64| go_human_size(n, 4);
+    let ago = |t: Option<jiff::Timestamp>| {
+        t.map_or_else(String::new, |t| {
+            let d = now.duration_since(t).as_secs_f64();
+            format!("{} ago", go_human_duration(d))
+        })
+    };
+    let parse = |s: &str| s.parse::<jiff::Timestamp>().ok();
+    let mut v = VerboseDf::default();
+    // Images, newest first.
+    let mut imgs: Vec<(Option<jiff::Timestamp>, &ImageUsage)> = r
+        .images
+        .iter()
+        .map(|i| {
+            let created = model
+                .image_index(&i.id)
+                .and_then(|k| model.images[k].rec.created.as_deref())
+                .and_then(parse);
+            (created, i)
+        })
+        .collect();
+    imgs.sort_by_key(|x| std::cmp::Reverse(x.0));
+    for (created, i) in imgs {
+        let (repo, tag) = match i.repo_tags.first() {
+            Some(t) => match t.rsplit_once(':') {
+                Some((r, g)) if !g.contains('/') => (r.to_owned(), g.to_owned()),
+                _ => (t.clone(), "<none>".to_owned()),
+            },
+            None => ("<none>".to_owned(), "<none>".to_owned()),
+        };
+        v.images.push(vec![
+            sanitize(&repo),
+            sanitize(&tag),
+            i.id.short().to_owned(),
+            ago(created),
+            size(i.size),
+            size(i.shared_size),
+            size(i.unique_size),
+            i.containers.to_string(),
+        ]);
+    }
+    // Containers, newest first.
+    let mut cts: Vec<(Option<jiff::Timestamp>, usize)> = model
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (parse(&c.rec.created), k))
+        .collect();
+    cts.sort_by_key(|x| std::cmp::Reverse(x.0));
+    for (created, k) in cts {
+        let c = &model.containers[k].rec;
+        let st = &c.state;
+        let since = |t: &str| {
+            if is_zero_time(t) {
+                None
+            } else {
+                parse(t)
+            }
+        };
+        let up = || {
+            since(&st.started_at).map_or_else(String::new, |t| {
+                go_human_duration(now.duration_since(t).as_secs_f64())
+            })
+        };
+        let status = if st.running {
+            if st.paused {
+                format!("Up {} (Paused)", up())
+            } else if st.restarting {
+                format!(
+                    "Restarting ({}) {}",
+                    st.exit_code,
+                    ago(since(&st.finished_at))
+                )
+            } else if let Some(h) = st.health.as_ref().filter(|h| !h.status.is_empty()) {
+                let h = if h.status == "starting" {
+                    "health: starting".to_owned()
+                } else {
+                    h.status.clone()
+                };
+                format!("Up {} ({h})", up())
+            } else {
+                format!("Up {}", up())
+            }
+        } else if st.dead {
+            "Dead".to_owned()
+        } else if is_zero_time(&st.started_at) {
+            "Created".to_owned()
+        } else if is_zero_time(&st.finished_at) {
+            String::new()
+        } else {
+            format!("Exited ({}) {}", st.exit_code, ago(since(&st.finished_at)))
+        };
+        let size_rw = r
+            .containers
+            .iter()
+            .find(|u| u.id == c.id)
+            .map_or(0, |u| u.size_rw);
+        v.containers.push(vec![
+            c.id.short().to_owned(),
+            sanitize(&display_image(
+                &api_image(model, c),
+                c.image.as_ref(),
+                false,
+            )),
+            sanitize(&go_quote(&ellipsis(&command_string(c), 20))),
+            c.mounts
+                .iter()
+                .filter(|m| m.kind == "volume")
+                .count()
+                .to_string(),
+            // The containers' formatter prints 3 significant digits (`12.6MB`).
+            go_human_size(size_rw, 3),
+            ago(created),
+            status,
+            sanitize(c.name.trim_start_matches('/')),
+        ]);
+    }
+    for vol in &r.volumes {
+        v.volumes.push(vec![
+            sanitize(&vol.name),
+            vol.links.to_string(),
+            size(vol.size),
+        ]);
+    }
+    // Build cache: a record is shared unless it is a BuildKit dir no image layer uses
+    // (the same rule as the build cache size).
+    let layer_dirs: HashSet<&str> = model
+        .layers
+        .iter()
+        .filter_map(|l| l.cache_id.as_deref())
+        .collect();
+    for rec in records.unwrap_or_default() {
+        let own_dir = model.dir_index(&rec.id).is_some() && !layer_dirs.contains(rec.id.as_str());
+        let nanos =
+            |n: Option<i64>| n.and_then(|n| jiff::Timestamp::from_nanosecond(i128::from(n)).ok());
+        v.build_cache.push(vec![
+            rec.id.chars().take(12).collect(),
+            sanitize(&rec.kind),
+            size(u64::try_from(rec.size.unwrap_or(0)).unwrap_or(0)),
+            ago(nanos(rec.created_at)),
+            if rec.last_used_at.is_some() {
+                ago(nanos(rec.last_used_at))
+            } else {
+                String::new()
+            },
+            rec.usage_count.to_string(),
+            (!own_dir).to_string(),
+        ]);
+    }
+    v
+}
+
+/// `docker system df -v`, laid out as the docker CLI lays it out.
+pub fn write_system_df_verbose(r: &DuReport, v: &VerboseDf, out: &mut dyn Write) -> io::Result<()> {
+    let table = |head: &[&str], rows: &[Vec<String>], out: &mut dyn Write| {
+        let mut all = vec![head.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+        all.extend(rows.iter().cloned());
+        go_tabwriter(&all, out)
+    };
+    writeln!(out, "Images space usage:\n")?;
+    table(
+        &[
+            "REPOSITORY",
+            "TAG",
+            "IMAGE ID",
+            "CREATED",
+            "SIZE",
+            "SHARED SIZE",
+            "UNIQUE SIZE",
+            "CONTAINERS",
+        ],
+        &v.images,
+        out,
+    )?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    table(
+        &[
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "LOCAL VOLUMES",
+            "SIZE",
+            "CREATED",
+            "STATUS",
+            "NAMES",
+        ],
+        &v.containers,
+        out,
+    )?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    table(&["VOLUME NAME", "LINKS", "SIZE"], &v.volumes, out)?;
+    writeln!(
+        out,
+        "\nBuild cache usage: {}\n",
+        go_human_size(r.system_df.build_cache_size, 4)
+    )?;
+    table(
+        &[
+            "CACHE ID",
+            "CACHE TYPE",
+            "SIZE",
+            "CREATED",
+            "LAST USED",
+            "USAGE",
+            "SHARED",
+        ],
+        &v.build_cache,
+        out,
+    )
 }
