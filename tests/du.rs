@@ -420,6 +420,23 @@ fn system_df_table_is_dockers_byte_for_byte_empty_and_crashed() {
     assert_system_df_is_dockers(&SampleRoot::unpack("crashed"));
 }
 
+/// A root written by dockerd 28.5 (overlay2, `engine-id`, no `trust/`): the 23+ rule is
+/// chosen from its hints, and Build Cache counts BuildKit's records.
+#[test]
+fn system_df_table_is_dockers_byte_for_byte_modern() {
+    let s = SampleRoot::unpack("modern");
+    assert_system_df_is_dockers(&s);
+    let v = json(&s.root, &["du"]);
+    assert_eq!(v["df_compat"], "23");
+    assert_eq!(v["df_compat_source"], "version-hint");
+    let df = s.daemon_json("api-system-df.json");
+    assert_eq!(
+        v["system_df"]["build_cache_total"].as_u64(),
+        Some(df["BuildCache"].as_array().unwrap().len() as u64)
+    );
+    assert_eq!(v["system_df"]["layers_size"].as_u64(), df["LayersSize"].as_u64());
+}
+
 #[test]
 fn system_df_rule_follows_the_roots_version_hints() {
     let s = SampleRoot::unpack("full");
@@ -548,7 +565,7 @@ fn df_sections(text: &str) -> Vec<(String, Vec<String>, std::collections::BTreeS
 
 #[test]
 fn system_df_verbose_lists_what_docker_listed() {
-    for name in ["full", "crashed", "empty"] {
+    for name in ["full", "crashed", "empty", "modern"] {
         let s = SampleRoot::unpack(name);
         let want = s.daemon_text("system-df.txt");
         let (code, out, err) = run(&s.root, &["du", "--system-df", "-v"]);

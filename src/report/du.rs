@@ -1020,6 +1020,12 @@ pub fn verbose(
         })
         .collect();
     imgs.sort_by_key(|x| std::cmp::Reverse(x.0));
+    // The image SIZE column: 4 significant digits in the 20.10 CLI, 3 from 23 on (its
+    // SHARED and UNIQUE sizes keep 4); the release the root's version hints name decides.
+    let image_prec = match r.df_compat {
+        DfCompat::V20_10 => 4,
+        DfCompat::V23 => 3,
+    };
     for (created, i) in imgs {
         let (repo, tag) = match i.repo_tags.first() {
             Some(t) => match t.rsplit_once(':') {
@@ -1033,7 +1039,7 @@ pub fn verbose(
             sanitize(&tag),
             i.id.short().to_owned(),
             ago(created),
-            size(i.size),
+            go_human_size(i.size, image_prec),
             size(i.shared_size),
             size(i.unique_size),
             i.containers.to_string(),
