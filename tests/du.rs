@@ -434,7 +434,10 @@ fn system_df_table_is_dockers_byte_for_byte_modern() {
         v["system_df"]["build_cache_total"].as_u64(),
         Some(df["BuildCache"].as_array().unwrap().len() as u64)
     );
-    assert_eq!(v["system_df"]["layers_size"].as_u64(), df["LayersSize"].as_u64());
+    assert_eq!(
+        v["system_df"]["layers_size"].as_u64(),
+        df["LayersSize"].as_u64()
+    );
 }
 
 #[test]

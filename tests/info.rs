@@ -101,7 +101,8 @@ fn plain_and_zstd_archives_read_in_place() {
 /// sample root, from the directory and from the archive.
 #[test]
 fn docker_info_where_the_files_tell() {
-    for name in ["full", "crashed", "empty"] {
+    // modern: a root written by dockerd 28.5.
+    for name in ["full", "crashed", "empty", "modern"] {
         let s = SampleRoot::unpack(name);
         let info = s.daemon_json("info.json");
         for root in [&s.root, &s.archive] {

@@ -98,6 +98,15 @@ fn id_of(s: &SampleRoot, name: &str) -> String {
 
 #[test]
 fn every_containers_log_as_recorded_with_rotation_and_streams_apart() {
+    // Also the root written by dockerd 28.5.
+    let m = SampleRoot::unpack("modern");
+    for (id, name) in containers(&m) {
+        let recs = recorded(&m, &id);
+        let (code, out, err) = logs(&m.root, &[&name]);
+        assert_eq!(code, 0, "{name}: {err}");
+        assert_eq!(out, joined(&recs, "stdout"), "modern {name} stdout");
+        assert_eq!(err, joined(&recs, "stderr"), "modern {name} stderr");
+    }
     let s = SampleRoot::unpack("full");
     let mut with_stderr = 0;
     for (id, name) in containers(&s) {

@@ -266,7 +266,14 @@ fn human_stack_and_forest_name_what_matters() {
 /// each step the daemon tagged with another image's names is where that image ends.
 #[test]
 fn stack_images_end_where_dockers_history_says() {
-    let s = SampleRoot::unpack("full");
+    // modern: a root written by dockerd 28.5.
+    for root in ["full", "modern"] {
+        stack_images_end_where_history_says(root);
+    }
+}
+
+fn stack_images_end_where_history_says(root: &str) {
+    let s = SampleRoot::unpack(root);
     let hist_dir = s.daemon.as_ref().unwrap().join("api-history");
     let mut checked = 0;
     for entry in std::fs::read_dir(&hist_dir).unwrap() {
