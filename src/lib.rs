@@ -259,7 +259,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Info => {
             let mut report = report::info::build(&root, &model);
-            // Image layers, newest image first: their files show how the driver ran.
+            // Image layers (with a recorded size): their files show how the driver ran.
             let mut layers: Vec<(String, u64, String)> = Vec::new();
             for l in 0..model.layers.len() {
                 if let (Some(c), Some(size)) =

@@ -359,13 +359,14 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
     let g = report.glyphs;
     let nt = report.no_trunc;
     let my_tags = report.tags_shown(&report.repo_tags);
-    writeln!(
-        out,
+    let width = if nt { usize::MAX } else { WIDTH };
+    let head = format!(
         "{}  {} in {} layer(s)",
         image_name(&my_tags, &report.repo_digests, &report.id, nt),
         human_size(report.size),
         report.layers.len()
-    )?;
+    );
+    writeln!(out, "{}", cut_to(&head, width, g))?;
     let others: Vec<String> = my_tags
         .iter()
         .skip(1)
@@ -404,7 +405,7 @@ pub fn render_stack(report: &StackReport, out: &mut dyn Write) -> io::Result<()>
         "#", "LAYER", "SIZE", "SHARED WITH"
     )?;
     let rule = |text: &str| {
-        let t = format!("{0}{0} {text}", g.rule());
+        let t = cut_to(&format!("{0}{0} {text}", g.rule()), width, g);
         let fill = WIDTH.saturating_sub(t.chars().count() + 1);
         if fill == 0 {
             t
