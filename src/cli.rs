@@ -48,6 +48,55 @@ pub struct GlobalArgs {
     /// debugging
     #[arg(long, global = true)]
     pub no_sandbox: bool,
+    /// Colour states and findings: `auto` on a terminal unless NO_COLOR is set
+    #[arg(
+        long,
+        global = true,
+        value_enum,
+        default_value = "auto",
+        value_name = "WHEN"
+    )]
+    pub color: ColorWhen,
+}
+
+/// When to colour the output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorWhen {
+    Auto,
+    Always,
+    Never,
+}
+
+/// Shells `completions` writes for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct LogsArgs {
+    /// Container name, id, or unique id prefix
+    pub container: String,
+    /// Only entries at or after this time: a duration before now (10m, 1h30m), an RFC 3339
+    /// time, a date, or Unix seconds
+    #[arg(long, value_name = "TIME")]
+    pub since: Option<String>,
+    /// Only entries at or before this time (same forms as --since)
+    #[arg(long, value_name = "TIME")]
+    pub until: Option<String>,
+    /// Only the last N entries (`all` for every one)
+    #[arg(short = 'n', long, value_name = "N", default_value = "all")]
+    pub tail: String,
+    /// Prefix each entry with its time (RFC 3339, nanoseconds)
+    #[arg(short, long)]
+    pub timestamps: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    pub shell: Shell,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,15 +139,26 @@ pub enum Command {
     Waste(WasteArgs),
     /// What the root records, as one sorted list of timestamped events with their source files
     Timeline(TimelineArgs),
+    /// A container's log, as `docker logs` prints it (json-file and local drivers, rotated
+    /// and compressed files); stdout entries to stdout, stderr entries to stderr
+    Logs(LogsArgs),
+    /// Print a shell completion script (bash, zsh, fish) to stdout
+    Completions(CompletionsArgs),
+    /// Print the man page (roff) to stdout
+    Man,
 }
 
 #[derive(Debug, Args)]
 pub struct TreeArgs {
     /// Image name, `repo:tag`, `repo@sha256:…`, id, or unique id prefix
     pub image: Option<String>,
-    /// In the forest, also name the classic builder's intermediate images
+    /// In the forest, also name the classic builder's intermediate images; for one image,
+    /// count them in SHARED WITH (default: the images `docker images` lists)
     #[arg(short, long)]
     pub all: bool,
+    /// Full ids and build steps as recorded, not cut to the terminal's width
+    #[arg(long)]
+    pub no_trunc: bool,
 }
 
 #[derive(Debug, Args)]
@@ -158,9 +218,17 @@ pub struct DuArgs {
     /// What the table lists
     #[arg(long, value_enum, default_value = "area")]
     pub by: crate::report::du::By,
-    /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed images)
-    #[arg(long, value_enum, default_value = "23")]
-    pub df_compat: crate::report::du::DfCompat,
+    /// Whose rule `shared_size` follows: Docker 23+ (every image counts) or 20.10 (only listed
+    /// images). Default: the rule of the Docker release the root's version hints name
+    #[arg(long, value_enum)]
+    pub df_compat: Option<crate::report::du::DfCompat>,
+    /// Print only `docker system df`'s table, as the docker CLI prints it
+    #[arg(long)]
+    pub system_df: bool,
+    /// With --system-df: also list images, containers, volumes and build cache records, as
+    /// `docker system df -v` (times relative to now)
+    #[arg(short, long, requires = "system_df")]
+    pub verbose: bool,
 }
 
 #[derive(Debug, Args)]

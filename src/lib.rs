@@ -108,11 +108,42 @@ impl Write for Output<'_> {
 /// flushed before returning: an error writing it is exit 2 with a message, a closed pipe
 /// keeps the command's own status.
 pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
+    // Commands that need no root.
+    match &cli.command {
+        Command::Completions(args) => {
+            return finish(completions(args.shell, out), err);
+        }
+        Command::Man => return finish(man_page(out), err),
+        _ => {}
+    }
+    // States and findings in colour for people at a terminal.
+    let paintable = !cli.global.json
+        && match &cli.command {
+            Command::Ps(_) | Command::Verify(_) => true,
+            Command::Orphans(a) => !a.print0,
+            Command::Check(a) => a.format == cli::CheckFormat::Text,
+            _ => false,
+        };
+    let colour = paintable && {
+        use std::io::IsTerminal;
+        report::color::enabled(
+            cli.global.color,
+            io::stdout().is_terminal(),
+            std::env::var("NO_COLOR").ok().as_deref(),
+        )
+    };
     let mut out = Output {
         inner: out,
         closed: false,
     };
-    let result = run_inner(cli, &mut out, err).and_then(|status| {
+    let mut painter;
+    let out: &mut dyn Write = if colour {
+        painter = report::color::Painter::new(&mut out);
+        &mut painter
+    } else {
+        &mut out
+    };
+    let result = run_inner(cli, out, err).and_then(|status| {
         out.flush()?;
         Ok(status)
     });
@@ -154,6 +185,38 @@ fn next_step(e: &Fatal) -> &'static str {
         }
         _ => "",
     }
+}
+
+fn finish(r: io::Result<()>, err: &mut dyn Write) -> ExitStatus {
+    match r {
+        Ok(()) => ExitStatus::Done,
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitStatus::Done,
+        Err(e) => {
+            let _ = writeln!(err, "dockscope: error: writing output: {e}");
+            ExitStatus::Failure
+        }
+    }
+}
+
+/// `dockscope completions SHELL`: clap_complete's script for the command line.
+pub fn completions(shell: cli::Shell, out: &mut dyn Write) -> io::Result<()> {
+    use clap::CommandFactory;
+    let shell = match shell {
+        cli::Shell::Bash => clap_complete::Shell::Bash,
+        cli::Shell::Zsh => clap_complete::Shell::Zsh,
+        cli::Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut buf = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "dockscope", &mut buf);
+    out.write_all(&buf)
+}
+
+/// `dockscope man`: the man page (roff), from the same clap definitions.
+pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
+    use clap::CommandFactory;
+    let mut buf = Vec::new();
+    clap_mangen::Man::new(Cli::command()).render(&mut buf)?;
+    out.write_all(&buf)
 }
 
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
@@ -224,19 +287,36 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Tree(args) => {
             if let Some(name) = &args.image {
                 let i = report::resolve_or_fail(&model, name)?;
-                let report = report::tree::build_stack(&model, i);
+                let mut report = report::tree::build_stack_with(&model, i, args.all);
+                report.no_trunc = args.no_trunc;
+                report.prefer_name(name);
+                report.glyphs = report::tree::Glyphs::from_locale(|k| std::env::var(k).ok());
                 report::emit(&report, json, out, err, report::tree::render_stack)?;
             } else {
-                let report = report::tree::build_forest(&model, args.all);
+                let mut report = report::tree::build_forest(&model, args.all);
+                report.glyphs = report::tree::Glyphs::from_locale(|k| std::env::var(k).ok());
                 report::emit(&report, json, out, err, report::tree::render_forest)?;
             }
             Ok(ExitStatus::Done)
         }
         Command::Du(args) => {
-            let mut report =
-                report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
+            let (rule, source, reason) = report::du::choose_rule(&model, args.df_compat);
+            let mut report = report::du::build(&model, take_walk(), rule, !root.is_archive());
+            report.df_compat_source = source;
+            report.df_compat_reason = reason;
+            let (records, bk_problems) = scan::buildcache::scan(&root);
+            report.system_df.build_cache_total = records.as_ref().map(Vec::len);
+            report.problems.extend(bk_problems);
             report::c8d::patch_du(&mut report, &model, croot);
             report::c8d::add_areas(&mut report, &model, croot);
+            if args.verbose {
+                report.verbose = Some(report::du::verbose(
+                    &model,
+                    &report,
+                    records.as_deref(),
+                    jiff::Timestamp::now(),
+                ));
+            }
             let orphans = orphans_report(&root, croot, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
@@ -255,6 +335,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 bytes: args.bytes,
                 sort: args.sort,
                 top: args.top,
+                system_df_only: args.system_df,
             });
             report::emit(&report, json, out, err, report::du::render)?;
             Ok(ExitStatus::Done)
@@ -343,8 +424,20 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             })
         }
         Command::Info => {
+            let mut report = report::info::build(&root, &model);
+            // Image layers (with a recorded size): their files show how the driver ran.
+            let mut layers: Vec<(String, u64, String)> = Vec::new();
+            for l in 0..model.layers.len() {
+                if let (Some(c), Some(size)) =
+                    (model.layers[l].cache_id.clone(), model.layers[l].size)
+                {
+                    layers.push((c, size, model.layers[l].chain_id.to_string()));
+                }
+            }
+            let evidence = scan::driverhints::scan(&root, &layers);
+            report.docker = report::info::docker_info(&model, &evidence);
             let report = InfoWithSandbox {
-                info: report::info::build(&root, &model),
+                info: report,
                 sandbox: sandbox::state(),
             };
             report::emit(&report, json, out, err, render_info)?;
@@ -484,6 +577,32 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 ExitStatus::Findings
             })
         }
+        Command::Logs(args) => {
+            let now = jiff::Timestamp::now();
+            let time = |v: &Option<String>| {
+                v.as_deref()
+                    .map(|s| report::logs::parse_time(s, now))
+                    .transpose()
+                    .map_err(Fatal::Usage)
+            };
+            let tail = match args.tail.as_str() {
+                "all" | "-1" => None,
+                n => Some(n.parse::<usize>().map_err(|_| {
+                    Fatal::Usage(format!(
+                        "invalid --tail {:?}: a number or `all`",
+                        report::sanitize(n)
+                    ))
+                })?),
+            };
+            let opts = report::logs::Options {
+                since: time(&args.since)?,
+                until: time(&args.until)?,
+                tail,
+                timestamps: args.timestamps,
+            };
+            report::logs::run(&root, &model, &args.container, &opts, json, out, err)
+        }
+        Command::Completions(_) | Command::Man => Ok(ExitStatus::Done),
         Command::Ls(args) if !args.long && !json => {
             report::ls::stream_names(
                 &root,

@@ -2,6 +2,15 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    // Plain `dockscope`: the help, on stdout, as a successful answer.
+    if std::env::args_os().len() == 1 {
+        use clap::CommandFactory;
+        use std::io::Write;
+        let help = dockscope::cli::Cli::command().render_help();
+        let mut out = std::io::stdout();
+        let _ = writeln!(out, "{help}");
+        return ExitCode::SUCCESS;
+    }
     let cli = match dockscope::cli::Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => return dockscope::usage_error(&e),

@@ -3,7 +3,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod common;
-use common::{json, run, SampleRoot};
+use common::{json, run, strs, SampleRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, HashSet};
 use std::os::unix::fs::MetadataExt;
@@ -395,4 +395,189 @@ fn human_views() {
     assert!(d < out.find("vol1").unwrap());
     let (_, out, _) = run(&s.root, &["du", "--by", "layer", "--apparent-size"]);
     assert!(out.contains("APPARENT"), "{out}");
+}
+
+/// `dockscope du --system-df` against `docker system df` as the daemon printed it.
+fn assert_system_df_is_dockers(s: &SampleRoot) {
+    let want = s.daemon_text("system-df-summary.txt");
+    for root in [&s.root, &s.archive] {
+        let (code, out, err) = run(root, &["du", "--system-df"]);
+        assert_eq!(code, 0, "{err}");
+        assert_eq!(out, want, "{}", root.display());
+        let (_, out, _) = run(root, &["du"]);
+        assert!(out.contains(&want), "the area view ends with it: {out}");
+    }
+}
+
+#[test]
+fn system_df_table_is_dockers_byte_for_byte_full() {
+    assert_system_df_is_dockers(&SampleRoot::unpack("full"));
+}
+
+#[test]
+fn system_df_table_is_dockers_byte_for_byte_empty_and_crashed() {
+    assert_system_df_is_dockers(&SampleRoot::unpack("empty"));
+    assert_system_df_is_dockers(&SampleRoot::unpack("crashed"));
+}
+
+/// A root written by dockerd 28.5 (overlay2, `engine-id`, no `trust/`): the 23+ rule is
+/// chosen from its hints, and Build Cache counts BuildKit's records.
+#[test]
+fn system_df_table_is_dockers_byte_for_byte_modern() {
+    let s = SampleRoot::unpack("modern");
+    assert_system_df_is_dockers(&s);
+    let v = json(&s.root, &["du"]);
+    assert_eq!(v["df_compat"], "23");
+    assert_eq!(v["df_compat_source"], "version-hint");
+    let df = s.daemon_json("api-system-df.json");
+    assert_eq!(
+        v["system_df"]["build_cache_total"].as_u64(),
+        Some(df["BuildCache"].as_array().unwrap().len() as u64)
+    );
+    assert_eq!(
+        v["system_df"]["layers_size"].as_u64(),
+        df["LayersSize"].as_u64()
+    );
+}
+
+#[test]
+fn system_df_rule_follows_the_roots_version_hints() {
+    let s = SampleRoot::unpack("full");
+    let df = s.daemon_json("api-system-df.json");
+    // A 20.10 root (trust/ present): the 20.10 rule, and the report says why.
+    let v = json(&s.root, &["du"]);
+    assert_eq!(v["df_compat"], "20.10");
+    assert_eq!(v["df_compat_source"], "version-hint");
+    assert!(v["df_compat_reason"].as_str().unwrap().contains("trust/"));
+    let shared: BTreeMap<String, u64> = df["Images"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["Id"].as_str().unwrap().to_owned(),
+                i["SharedSize"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    for (id, img) in by(&v, "images", "id") {
+        assert_eq!(img["shared_size"].as_u64(), Some(shared[&id]), "{id}");
+    }
+    // Build Cache TOTAL counts BuildKit's records, as the daemon did.
+    assert_eq!(
+        v["system_df"]["build_cache_total"].as_u64(),
+        Some(df["BuildCache"].as_array().unwrap().len() as u64)
+    );
+    let (_, out, _) = run(&s.root, &["du"]);
+    assert!(out.contains("Docker 20.10 rule: trust/ present"), "{out}");
+    // --df-compat overrides the hint.
+    let v = json(&s.root, &["du", "--df-compat", "23"]);
+    assert_eq!(v["df_compat"], "23");
+    assert_eq!(v["df_compat_source"], "option");
+    // The same root made to look like a 23+ root (engine-id written, trust/ gone).
+    std::fs::remove_dir_all(s.path("trust")).unwrap();
+    std::fs::write(
+        s.path("engine-id"),
+        "0b4a4b2c-9d5c-4a6e-9a51-7d0f9b0a1c11\n",
+    )
+    .unwrap();
+    let v = json(&s.root, &["du"]);
+    assert_eq!(v["df_compat"], "23");
+    assert_eq!(v["df_compat_source"], "version-hint");
+    assert!(v["df_compat_reason"]
+        .as_str()
+        .unwrap()
+        .contains("engine-id"));
+    // Under the 23+ rule the intermediate images count: base2-app's own layer is shared
+    // with the classic builder's intermediate image, so nothing of it is unique.
+    let base2_app = by(&v, "images", "id")
+        .into_iter()
+        .find(|(_, i)| strs(&i["repo_tags"]).contains(&"base2-app:1".to_owned()))
+        .unwrap()
+        .1
+        .clone();
+    assert_eq!(base2_app["unique_size"].as_u64(), Some(0));
+    // And with neither hint, the 23+ rule by default.
+    std::fs::remove_file(s.path("engine-id")).unwrap();
+    let v = json(&s.root, &["du"]);
+    assert_eq!(v["df_compat"], "23");
+    assert_eq!(v["df_compat_source"], "default");
+}
+
+/// A `docker system df -v` text with its relative times replaced and its columns split:
+/// per section, the header and the set of rows (docker's order of equal times, of
+/// volumes and of build cache records is the daemon's map order, not a rule).
+fn df_sections(text: &str) -> Vec<(String, Vec<String>, std::collections::BTreeSet<Vec<String>>)> {
+    let time = |cell: &str| {
+        let words: Vec<&str> = cell.split(' ').collect();
+        let units = [
+            "second", "seconds", "minute", "minutes", "hour", "hours", "day", "days", "week",
+            "weeks", "month", "months", "year", "years",
+        ];
+        let mut out = Vec::new();
+        let mut k = 0;
+        while k < words.len() {
+            if k + 1 < words.len()
+                && units.contains(&words[k + 1])
+                && (words[k].parse::<u64>().is_ok() || ["About", "a", "an"].contains(&words[k]))
+            {
+                out.push("<T>");
+                k += 2;
+            } else if units.contains(&words[k]) {
+                // "Less than a second": the unit alone, after the words skipped below.
+                out.push("<T>");
+                k += 1;
+            } else if words[k] == "About" || words[k] == "Less" {
+                k += 1;
+            } else if words[k] == "than" && k + 1 < words.len() && words[k + 1] == "a" {
+                k += 2;
+            } else {
+                out.push(words[k]);
+                k += 1;
+            }
+        }
+        out.join(" ")
+    };
+    let mut sections = Vec::new();
+    let mut lines = text.lines().peekable();
+    while let Some(title) = lines.next() {
+        if title.is_empty() {
+            continue;
+        }
+        assert_eq!(lines.next(), Some(""), "a blank line after {title:?}");
+        let split = |l: &str| -> Vec<String> {
+            l.split("   ")
+                .map(str::trim)
+                .filter(|c| !c.is_empty())
+                .map(time)
+                .collect()
+        };
+        let header = split(lines.next().unwrap());
+        let mut rows = std::collections::BTreeSet::new();
+        while let Some(l) = lines.peek() {
+            if l.is_empty() {
+                break;
+            }
+            rows.insert(split(lines.next().unwrap()));
+        }
+        // "Build cache usage: 216B" carries a size, not a time.
+        sections.push((title.to_owned(), header, rows));
+    }
+    sections
+}
+
+#[test]
+fn system_df_verbose_lists_what_docker_listed() {
+    for name in ["full", "crashed", "empty", "modern"] {
+        let s = SampleRoot::unpack(name);
+        let want = s.daemon_text("system-df.txt");
+        let (code, out, err) = run(&s.root, &["du", "--system-df", "-v"]);
+        assert_eq!(code, 0, "{err}");
+        let ours = df_sections(&out);
+        let theirs = df_sections(&want);
+        assert_eq!(ours.len(), 4, "{out}");
+        assert_eq!(ours, theirs, "{name}:\n{out}\n---\n{want}");
+        // Same layout too: each line as long as docker's once times are equal width.
+        assert_eq!(out.lines().count(), want.lines().count(), "{name}");
+    }
 }

@@ -25,6 +25,7 @@ fn readme_examples_print_what_they_show() {
             .collect();
         let out = dockscope()
             .current_dir(repo())
+            .env("LC_ALL", "C.UTF-8") // the README shows the UTF-8 tree glyphs
             .args(["--root", "sample-roots/full/root.tar.gz"])
             .args(args.split_whitespace())
             .output()

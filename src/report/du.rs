@@ -47,6 +47,8 @@ pub struct View {
     pub bytes: bool,
     pub sort: SortBy,
     pub top: Option<usize>,
+    /// Print only `docker system df`'s table (`--system-df`).
+    pub system_df_only: bool,
 }
 
 #[derive(Serialize)]
@@ -57,6 +59,11 @@ pub struct DuReport {
     /// counts files and links only there.
     pub dir_sizes_known: bool,
     pub df_compat: DfCompat,
+    /// Why `df_compat` was chosen: `option` (`--df-compat`), `version-hint` (the root's
+    /// version hints) or `default` (no hint: the Docker 23+ rule).
+    pub df_compat_source: &'static str,
+    /// The hint or option behind `df_compat`, in words.
+    pub df_compat_reason: String,
     pub areas: Vec<AreaUsage>,
     pub total: AreaUsage,
     pub layers: Vec<LayerUsage>,
@@ -71,6 +78,9 @@ pub struct DuReport {
     pub mount_points_skipped: Vec<String>,
     #[serde(skip)]
     pub view: Option<View>,
+    /// `docker system df -v`'s listings, when asked for (`du --system-df -v`).
+    #[serde(skip)]
+    pub verbose: Option<VerboseDf>,
     /// The walk's totals per bucket, so other reports (orphans) measure paths from the
     /// same walk instead of walking them again: see `usage_of`.
     #[serde(skip)]
@@ -175,6 +185,12 @@ pub struct SystemDf {
     pub volumes_size: u64,
     pub volumes_reclaimable: u64,
     pub build_cache_size: u64,
+    /// BuildKit's cache records (`buildkit/metadata_v2.db`), as `docker system df` counts
+    /// them; `None` when the database is absent or unreadable (the count of BuildKit's
+    /// overlay2 dirs is shown instead).
+    pub build_cache_total: Option<usize>,
+    /// Records in use by a running build: always 0 offline (no build runs in a copy).
+    pub build_cache_active: usize,
 }
 
 impl Report for DuReport {
@@ -204,6 +220,39 @@ fn sum<'a>(known: bool, it: impl Iterator<Item = &'a Usage>) -> Usage {
         total.add(u);
     }
     total
+}
+
+/// The `system df` rule for this root: `--df-compat` when given, else the root's version
+/// hints (a 20.10 root gets the 20.10 rule, a 23+ root the 23+ rule), else the 23+ rule.
+/// Returns the rule, its source and the reason in words.
+pub fn choose_rule(model: &Model, option: Option<DfCompat>) -> (DfCompat, &'static str, String) {
+    if let Some(c) = option {
+        let name = match c {
+            DfCompat::V23 => "23",
+            DfCompat::V20_10 => "20.10",
+        };
+        return (c, "option", format!("--df-compat {name}"));
+    }
+    let hints = &model.layout.version_hints;
+    let modern = [
+        "engine-id",
+        "buildkit/history.db",
+        "image/identity-cache.db",
+    ];
+    if let Some(h) = hints
+        .iter()
+        .find(|h| modern.iter().any(|m| h.starts_with(m)))
+    {
+        return (DfCompat::V23, "version-hint", h.clone());
+    }
+    if let Some(h) = hints.iter().find(|h| h.starts_with("trust/")) {
+        return (DfCompat::V20_10, "version-hint", h.clone());
+    }
+    (
+        DfCompat::V23,
+        "default",
+        "no version hint: the Docker 23+ rule".to_owned(),
+    )
 }
 
 pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool) -> DuReport {
@@ -434,6 +483,8 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
             volumes.iter().filter(|v| v.links == 0).map(|v| v.size),
         ),
         build_cache_size: build_cache.size,
+        build_cache_total: None,
+        build_cache_active: 0,
     };
     let mut problems = model.problems.clone();
     problems.extend(walk_problems);
@@ -453,6 +504,8 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         disk_bytes_known: known_disk,
         dir_sizes_known: known_disk,
         df_compat: compat,
+        df_compat_source: "option",
+        df_compat_reason: String::new(),
         areas,
         total: area_usage("total", &total),
         layers,
@@ -464,6 +517,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         system_df,
         mount_points_skipped: mount_points,
         view: None,
+        verbose: None,
         buckets,
         problems,
     }
@@ -520,9 +574,144 @@ impl Fmt {
     }
 }
 
-fn pct(part: u64, whole: u64) -> String {
-    // Integer percent, truncated, as the docker CLI prints it.
-    format!("{}%", (part * 100).checked_div(whole).unwrap_or(0))
+/// Go's `fmt.Sprintf("%.*g", prec, x)` for a finite, non-negative `x`.
+fn go_g(x: f64, prec: usize) -> String {
+    if x == 0.0 {
+        return "0".to_owned();
+    }
+    let prec = prec.max(1);
+    // Rust and Go both round the exact binary value to `prec` significant digits.
+    let e = format!("{:.*e}", prec - 1, x);
+    let (mant, exp) = e.split_once('e').unwrap_or((&e, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let digits: String = mant.chars().filter(char::is_ascii_digit).collect();
+    let strip = |s: String| {
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_owned()
+        } else {
+            s
+        }
+    };
+    let prec_i = i32::try_from(prec).unwrap_or(i32::MAX);
+    if exp < -4 || exp >= prec_i {
+        let m = if digits.len() > 1 {
+            strip(format!("{}.{}", &digits[..1], &digits[1..]))
+        } else {
+            digits
+        };
+        let sign = if exp < 0 { '-' } else { '+' };
+        return format!("{m}e{sign}{:02}", exp.abs());
+    }
+    let s = if exp >= 0 {
+        let point = usize::try_from(exp + 1).unwrap_or(0);
+        if digits.len() > point {
+            format!("{}.{}", &digits[..point], &digits[point..])
+        } else {
+            format!("{digits}{}", "0".repeat(point - digits.len()))
+        }
+    } else {
+        format!(
+            "0.{}{digits}",
+            "0".repeat(usize::try_from(-exp - 1).unwrap_or(0))
+        )
+    };
+    strip(s)
+}
+
+/// go-units' `HumanSizeWithPrecision(size, prec)`: decimal units, `prec` significant
+/// digits (`docker system df` uses 4, `docker images` 3).
+pub fn go_human_size(bytes: u64, prec: usize) -> String {
+    const UNITS: [&str; 9] = ["B", "kB", "MB", "GB", "TB", "PB", "EB", "ZB", "YB"];
+    let mut size = bytes as f64;
+    let mut i = 0;
+    while size >= 1000.0 && i < UNITS.len() - 1 {
+        size /= 1000.0;
+        i += 1;
+    }
+    format!("{}{}", go_g(size, prec), UNITS[i])
+}
+
+/// Go's `text/tabwriter` as the docker CLI sets it up (`minwidth 10, tabwidth 1,
+/// padding 3, padchar ' '`): every cell but a line's last is padded to its column's width.
+pub fn go_tabwriter(rows: &[Vec<String>], out: &mut dyn Write) -> io::Result<()> {
+    let cols = rows.iter().map(Vec::len).max().unwrap_or(0);
+    let mut widths = vec![10usize; cols];
+    for row in rows {
+        for (c, cell) in row.iter().enumerate().take(row.len().saturating_sub(1)) {
+            widths[c] = widths[c].max(cell.chars().count() + 3);
+        }
+    }
+    for row in rows {
+        let mut line = String::new();
+        for (c, cell) in row.iter().enumerate() {
+            line.push_str(cell);
+            if c + 1 < row.len() {
+                let pad = widths[c].saturating_sub(cell.chars().count());
+                line.extend(std::iter::repeat_n(' ', pad));
+            }
+        }
+        writeln!(out, "{line}")?;
+    }
+    Ok(())
+}
+
+/// `docker system df`'s summary table, byte for byte as the docker CLI prints it
+/// (cli/command/formatter/disk_usage.go): sizes with 4 significant digits, and the
+/// reclaimable percentage (integer, truncated) only where the total is not zero.
+pub fn write_system_df(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
+    let d = &r.system_df;
+    let size = |n: u64| go_human_size(n, 4);
+    let with_pct = |recl: u64, total: u64| {
+        if total > 0 {
+            format!(
+                "{} ({}%)",
+                size(recl),
+                (u128::from(recl) * 100) / u128::from(total)
+            )
+        } else {
+            size(recl)
+        }
+    };
+    let rows = vec![
+        vec![
+            "TYPE".into(),
+            "TOTAL".into(),
+            "ACTIVE".into(),
+            "SIZE".into(),
+            "RECLAIMABLE".into(),
+        ],
+        vec![
+            "Images".into(),
+            d.images_total.to_string(),
+            d.images_active.to_string(),
+            size(d.layers_size),
+            with_pct(d.images_reclaimable, d.layers_size),
+        ],
+        vec![
+            "Containers".into(),
+            d.containers_total.to_string(),
+            d.containers_active.to_string(),
+            size(d.containers_size),
+            with_pct(d.containers_reclaimable, d.containers_size),
+        ],
+        vec![
+            "Local Volumes".into(),
+            d.volumes_total.to_string(),
+            d.volumes_active.to_string(),
+            size(d.volumes_size),
+            with_pct(d.volumes_reclaimable, d.volumes_size),
+        ],
+        vec![
+            "Build Cache".into(),
+            d.build_cache_total
+                .unwrap_or(r.build_cache.dirs)
+                .to_string(),
+            d.build_cache_active.to_string(),
+            size(d.build_cache_size),
+            size(d.build_cache_size),
+        ],
+    ];
+    go_tabwriter(&rows, out)
 }
 
 fn cut<T>(mut rows: Vec<T>, top: Option<usize>) -> Vec<T> {
@@ -539,7 +728,14 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
         bytes: false,
         sort: SortBy::Size,
         top: None,
+        system_df_only: false,
     });
+    if view.system_df_only {
+        return match &r.verbose {
+            Some(v) => write_system_df_verbose(r, v, out),
+            None => write_system_df(r, out),
+        };
+    }
     let f = Fmt { bytes: view.bytes };
     let used = |disk: Option<u64>, apparent: u64| {
         if view.apparent {
@@ -587,48 +783,16 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
             }
             write_table(t, out)?;
             writeln!(out)?;
-            let d = &r.system_df;
-            let mut t = table(&["TYPE", "TOTAL", "ACTIVE", "SIZE", "RECLAIMABLE"]);
-            let rows = [
-                (
-                    "Images",
-                    d.images_total,
-                    d.images_active,
-                    d.layers_size,
-                    d.images_reclaimable,
-                ),
-                (
-                    "Containers",
-                    d.containers_total,
-                    d.containers_active,
-                    d.containers_size,
-                    d.containers_reclaimable,
-                ),
-                (
-                    "Local Volumes",
-                    d.volumes_total,
-                    d.volumes_active,
-                    d.volumes_size,
-                    d.volumes_reclaimable,
-                ),
-                (
-                    "Build Cache",
-                    r.build_cache.dirs,
-                    0,
-                    d.build_cache_size,
-                    d.build_cache_size,
-                ),
-            ];
-            for (kind, total, active, size, recl) in rows {
-                t.add_row(vec![
-                    kind.to_owned(),
-                    total.to_string(),
-                    active.to_string(),
-                    f.size(size),
-                    format!("{} ({})", f.size(recl), pct(recl, size)),
-                ]);
-            }
-            write_table(t, out)?;
+            write_system_df(r, out)?;
+            let rule = match r.df_compat {
+                DfCompat::V23 => "23+",
+                DfCompat::V20_10 => "20.10",
+            };
+            writeln!(
+                out,
+                "(docker system df, Docker {rule} rule: {}; --df-compat to change)",
+                sanitize(&r.df_compat_reason)
+            )?;
             if r.unowned.findings > 0 {
                 writeln!(
                     out,
@@ -745,4 +909,320 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_units_sizes() {
+        // As go-units prints them (fmt's %.4g / %.3g on the value divided by 1000s).
+        assert_eq!(go_human_size(0, 4), "0B");
+        assert_eq!(go_human_size(999, 4), "999B");
+        assert_eq!(go_human_size(1000, 4), "1kB");
+        assert_eq!(go_human_size(8198, 4), "8.198kB");
+        assert_eq!(go_human_size(16_410, 4), "16.41kB");
+        assert_eq!(go_human_size(24_604, 4), "24.6kB");
+        assert_eq!(go_human_size(1_999_959, 4), "2MB");
+        assert_eq!(go_human_size(1_998_959, 4), "1.999MB");
+        assert_eq!(go_human_size(12_587_060, 4), "12.59MB");
+        assert_eq!(go_human_size(999_950, 4), "1000kB");
+        assert_eq!(go_human_size(1_983_000, 3), "1.98MB");
+        assert_eq!(go_human_size(u64::MAX, 4), "18.45EB");
+        assert_eq!(go_g(1234.0, 3), "1.23e+03");
+        assert_eq!(go_g(0.000_012_5, 4), "1.25e-05");
+        assert_eq!(go_g(0.5, 4), "0.5");
+    }
+
+    #[test]
+    fn tabwriter_pads_like_go() {
+        let mut out = Vec::new();
+        let rows = vec![
+            vec!["TYPE".to_owned(), "TOTAL".to_owned(), "X".to_owned()],
+            vec![
+                "Local Volumes".to_owned(),
+                "2".to_owned(),
+                "0B (0%)".to_owned(),
+            ],
+        ];
+        go_tabwriter(&rows, &mut out).unwrap();
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "TYPE            TOTAL     X\nLocal Volumes   2         0B (0%)\n"
+        );
+    }
+}
+
+/// go-units' `HumanDuration`, as docker's "… ago" columns print it.
+pub fn go_human_duration(secs_f: f64) -> String {
+    let seconds = secs_f as i64;
+    if seconds < 1 {
+        return "Less than a second".to_owned();
+    }
+    if seconds == 1 {
+        return "1 second".to_owned();
+    }
+    if seconds < 60 {
+        return format!("{seconds} seconds");
+    }
+    let minutes = seconds / 60;
+    if minutes == 1 {
+        return "About a minute".to_owned();
+    }
+    if minutes < 60 {
+        return format!("{minutes} minutes");
+    }
+    let hours = (secs_f / 3600.0).round() as i64;
+    if hours == 1 {
+        return "About an hour".to_owned();
+    }
+    if hours < 48 {
+        return format!("{hours} hours");
+    }
+    if hours < 24 * 7 * 2 {
+        return format!("{} days", hours / 24);
+    }
+    if hours < 24 * 30 * 2 {
+        return format!("{} weeks", hours / 24 / 7);
+    }
+    if hours < 24 * 365 * 2 {
+        return format!("{} months", hours / 24 / 30);
+    }
+    format!("{} years", seconds / 3600 / 24 / 365)
+}
+
+/// `docker system df -v`'s listings, as rows of cells (times relative to `now`, as the
+/// docker CLI would print them now).
+#[derive(Default)]
+pub struct VerboseDf {
+    pub images: Vec<Vec<String>>,
+    pub containers: Vec<Vec<String>>,
+    pub volumes: Vec<Vec<String>>,
+    pub build_cache: Vec<Vec<String>>,
+}
+
+/// Build the `-v` listings from the model, the report and BuildKit's records.
+pub fn verbose(
+    model: &Model,
+    r: &DuReport,
+    records: Option<&[crate::scan::buildcache::CacheRecord]>,
+    now: jiff::Timestamp,
+) -> VerboseDf {
+    use super::ps::{api_image, command_string, display_image, ellipsis, go_quote, is_zero_time};
+    let size = |n: u64| go_human_size(n, 4);
+    let ago = |t: Option<jiff::Timestamp>| {
+        t.map_or_else(String::new, |t| {
+            let d = now.duration_since(t).as_secs_f64();
+            format!("{} ago", go_human_duration(d))
+        })
+    };
+    let parse = |s: &str| s.parse::<jiff::Timestamp>().ok();
+    let mut v = VerboseDf::default();
+    // Images, newest first.
+    let mut imgs: Vec<(Option<jiff::Timestamp>, &ImageUsage)> = r
+        .images
+        .iter()
+        .map(|i| {
+            let created = model
+                .image_index(&i.id)
+                .and_then(|k| model.images[k].rec.created.as_deref())
+                .and_then(parse);
+            (created, i)
+        })
+        .collect();
+    imgs.sort_by_key(|x| std::cmp::Reverse(x.0));
+    // The image SIZE column: 4 significant digits in the 20.10 CLI, 3 from 23 on (its
+    // SHARED and UNIQUE sizes keep 4); the release the root's version hints name decides.
+    let image_prec = match r.df_compat {
+        DfCompat::V20_10 => 4,
+        DfCompat::V23 => 3,
+    };
+    for (created, i) in imgs {
+        let (repo, tag) = match i.repo_tags.first() {
+            Some(t) => match t.rsplit_once(':') {
+                Some((r, g)) if !g.contains('/') => (r.to_owned(), g.to_owned()),
+                _ => (t.clone(), "<none>".to_owned()),
+            },
+            None => ("<none>".to_owned(), "<none>".to_owned()),
+        };
+        v.images.push(vec![
+            sanitize(&repo),
+            sanitize(&tag),
+            i.id.short().to_owned(),
+            ago(created),
+            go_human_size(i.size, image_prec),
+            size(i.shared_size),
+            size(i.unique_size),
+            i.containers.to_string(),
+        ]);
+    }
+    // Containers, newest first.
+    let mut cts: Vec<(Option<jiff::Timestamp>, usize)> = model
+        .containers
+        .iter()
+        .enumerate()
+        .map(|(k, c)| (parse(&c.rec.created), k))
+        .collect();
+    cts.sort_by_key(|x| std::cmp::Reverse(x.0));
+    for (created, k) in cts {
+        let c = &model.containers[k].rec;
+        let st = &c.state;
+        let since = |t: &str| {
+            if is_zero_time(t) {
+                None
+            } else {
+                parse(t)
+            }
+        };
+        let up = || {
+            since(&st.started_at).map_or_else(String::new, |t| {
+                go_human_duration(now.duration_since(t).as_secs_f64())
+            })
+        };
+        let status = if st.running {
+            if st.paused {
+                format!("Up {} (Paused)", up())
+            } else if st.restarting {
+                format!(
+                    "Restarting ({}) {}",
+                    st.exit_code,
+                    ago(since(&st.finished_at))
+                )
+            } else if let Some(h) = st.health.as_ref().filter(|h| !h.status.is_empty()) {
+                let h = if h.status == "starting" {
+                    "health: starting".to_owned()
+                } else {
+                    h.status.clone()
+                };
+                format!("Up {} ({h})", up())
+            } else {
+                format!("Up {}", up())
+            }
+        } else if st.dead {
+            "Dead".to_owned()
+        } else if is_zero_time(&st.started_at) {
+            "Created".to_owned()
+        } else if is_zero_time(&st.finished_at) {
+            String::new()
+        } else {
+            format!("Exited ({}) {}", st.exit_code, ago(since(&st.finished_at)))
+        };
+        let size_rw = r
+            .containers
+            .iter()
+            .find(|u| u.id == c.id)
+            .map_or(0, |u| u.size_rw);
+        v.containers.push(vec![
+            c.id.short().to_owned(),
+            sanitize(&display_image(
+                &api_image(model, c),
+                c.image.as_ref(),
+                false,
+            )),
+            sanitize(&go_quote(&ellipsis(&command_string(c), 20))),
+            c.mounts
+                .iter()
+                .filter(|m| m.kind == "volume")
+                .count()
+                .to_string(),
+            // The containers' formatter prints 3 significant digits (`12.6MB`).
+            go_human_size(size_rw, 3),
+            ago(created),
+            status,
+            sanitize(c.name.trim_start_matches('/')),
+        ]);
+    }
+    for vol in &r.volumes {
+        v.volumes.push(vec![
+            sanitize(&vol.name),
+            vol.links.to_string(),
+            size(vol.size),
+        ]);
+    }
+    // Build cache: a record is shared unless it is a BuildKit dir no image layer uses
+    // (the same rule as the build cache size).
+    let layer_dirs: HashSet<&str> = model
+        .layers
+        .iter()
+        .filter_map(|l| l.cache_id.as_deref())
+        .collect();
+    for rec in records.unwrap_or_default() {
+        let own_dir = model.dir_index(&rec.id).is_some() && !layer_dirs.contains(rec.id.as_str());
+        let nanos =
+            |n: Option<i64>| n.and_then(|n| jiff::Timestamp::from_nanosecond(i128::from(n)).ok());
+        v.build_cache.push(vec![
+            rec.id.chars().take(12).collect(),
+            sanitize(&rec.kind),
+            size(u64::try_from(rec.size.unwrap_or(0)).unwrap_or(0)),
+            ago(nanos(rec.created_at)),
+            if rec.last_used_at.is_some() {
+                ago(nanos(rec.last_used_at))
+            } else {
+                String::new()
+            },
+            rec.usage_count.to_string(),
+            (!own_dir).to_string(),
+        ]);
+    }
+    v
+}
+
+/// `docker system df -v`, laid out as the docker CLI lays it out.
+pub fn write_system_df_verbose(r: &DuReport, v: &VerboseDf, out: &mut dyn Write) -> io::Result<()> {
+    let table = |head: &[&str], rows: &[Vec<String>], out: &mut dyn Write| {
+        let mut all = vec![head.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>()];
+        all.extend(rows.iter().cloned());
+        go_tabwriter(&all, out)
+    };
+    writeln!(out, "Images space usage:\n")?;
+    table(
+        &[
+            "REPOSITORY",
+            "TAG",
+            "IMAGE ID",
+            "CREATED",
+            "SIZE",
+            "SHARED SIZE",
+            "UNIQUE SIZE",
+            "CONTAINERS",
+        ],
+        &v.images,
+        out,
+    )?;
+    writeln!(out, "\nContainers space usage:\n")?;
+    table(
+        &[
+            "CONTAINER ID",
+            "IMAGE",
+            "COMMAND",
+            "LOCAL VOLUMES",
+            "SIZE",
+            "CREATED",
+            "STATUS",
+            "NAMES",
+        ],
+        &v.containers,
+        out,
+    )?;
+    writeln!(out, "\nLocal Volumes space usage:\n")?;
+    table(&["VOLUME NAME", "LINKS", "SIZE"], &v.volumes, out)?;
+    writeln!(
+        out,
+        "\nBuild cache usage: {}\n",
+        go_human_size(r.system_df.build_cache_size, 4)
+    )?;
+    table(
+        &[
+            "CACHE ID",
+            "CACHE TYPE",
+            "SIZE",
+            "CREATED",
+            "LAST USED",
+            "USAGE",
+            "SHARED",
+        ],
+        &v.build_cache,
+        out,
+    )
 }

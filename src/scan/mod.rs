@@ -3,12 +3,15 @@
 //! here prints or interprets: relations between records are the model's job.
 
 pub mod bbolt;
+pub mod buildcache;
 pub mod buildkit;
 pub mod containerd;
 pub mod containers;
+pub mod driverhints;
 pub mod imagedb;
 pub mod layerdb;
 pub mod layout;
+pub mod logs;
 pub mod overlay2;
 pub mod repositories;
 pub mod volumes;
