@@ -154,12 +154,24 @@ fn colour_only_when_asked_or_on_a_terminal() {
     let o = dockscope()
         .arg("--root")
         .arg(&s.root)
-        .args(["check", "--color", "always"])
+        .args(["check", "--strict", "--color", "always"])
         .output()
         .unwrap();
     let out = String::from_utf8(o.stdout).unwrap();
     assert!(
         out.starts_with("\u{1b}[1m\u{1b}[31mFAIL\u{1b}[0m: "),
         "bold red: {out}"
+    );
+    // A pass is green.
+    let o = dockscope()
+        .arg("--root")
+        .arg(&s.root)
+        .args(["check", "--color", "always"])
+        .output()
+        .unwrap();
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(
+        out.starts_with("\u{1b}[1m\u{1b}[32mOK\u{1b}[0m: "),
+        "bold green: {out}"
     );
 }
