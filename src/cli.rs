@@ -58,6 +58,8 @@ pub enum Command {
     Volumes,
     /// Do the files still say what Docker recorded? Exit 0 clean, 1 mismatches, 2 unreadable
     Verify(VerifyArgs),
+    /// Write a small, secret-free archive of the root that `--root FILE` reads like the root
+    Capture(CaptureArgs),
 }
 
 #[derive(Debug, Args)]
@@ -162,6 +164,22 @@ pub struct InspectArgs {
     /// Add containers' SizeRw and SizeRootFs (walks the root)
     #[arg(short, long)]
     pub size: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The archive to write: FILE.tar.zst, FILE.tar.gz or FILE.tar (outside the root)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Keep Env values in container and image configs (default: `NAME=<redacted>`)
+    #[arg(long)]
+    pub keep_env: bool,
+    /// Keep the contents of layer files up to BYTES (for `verify --content`; default none)
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub include_content: u64,
 }
 
 #[derive(Debug, Args)]

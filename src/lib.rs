@@ -4,6 +4,7 @@
 //! records, problems as data) -> `model` (records to one graph) -> `report` (graph to
 //! tables or JSON). Each step depends only on the ones before it.
 
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod model;
@@ -56,6 +57,18 @@ pub fn run(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> ExitStatus {
 
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     let started = std::time::Instant::now();
+    if let Command::Capture(args) = &cli.command {
+        use std::io::IsTerminal;
+        let opts = capture::Options {
+            output: args.output.clone(),
+            force: args.force,
+            keep_env: args.keep_env,
+            include_content: args.include_content,
+        };
+        let report = capture::run(&cli.global.root, &opts, std::io::stderr().is_terminal())?;
+        report::emit(&report, cli.global.json, out, err, capture::render)?;
+        return Ok(ExitStatus::Done);
+    }
     let root = DataRoot::open(&cli.global.root)?;
     let layout = scan::layout::detect(&root)?;
     // Commands that measure the whole root walk it while the scan runs.
@@ -93,7 +106,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Du(args) => {
             let mut report =
-                report::du::build(&model, take_walk(), args.df_compat, !root.is_archive());
+                report::du::build(&model, take_walk(), args.df_compat, root.sizes_known());
+            report.disk_bytes_from = root.capture().map(capture::manifest::Manifest::source_note);
             let orphans = orphans_report(&root, &model, Some(&report));
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
@@ -132,7 +146,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 &model,
                 walked,
                 report::du::DfCompat::V23,
-                !root.is_archive(),
+                root.sizes_known(),
             );
             let orphans = orphans_report(&root, &model, Some(&du));
             let loaded: Vec<usize> = model.loaded_images().collect();
@@ -218,6 +232,15 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 verify::Level::Metadata
             };
+            if let Some(m) = root.capture() {
+                if level != verify::Level::Metadata && m.options.include_content == 0 {
+                    return Err(Fatal::Usage(format!(
+                        "{}: a capture holds no layer file contents, so verify --content and --deep \
+                         cannot run on it; run them on the live root, or capture with --include-content",
+                        root.shown().display()
+                    )));
+                }
+            }
             let images = if args.images.is_empty() {
                 None
             } else {
@@ -245,23 +268,34 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 &model,
                 take_walk(),
                 report::du::DfCompat::V23,
-                !root.is_archive(),
+                root.sizes_known(),
             );
             let report = report::volumes::build(&model, &du);
             report::emit(&report, json, out, err, report::volumes::render)?;
             Ok(ExitStatus::Done)
         }
+        // handled before the root is opened for reading
+        Command::Capture(_) => Err(Fatal::Usage("capture: internal dispatch error".into())),
     }
 }
 
 /// Docker's sizes of containers and volumes: the du walk, measured once.
 fn sized(root: &DataRoot, model: &Model) -> report::du::DuReport {
     let walked = walk_with_progress(root);
-    report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive())
+    report::du::build(model, walked, report::du::DfCompat::V23, root.sizes_known())
 }
 
-/// The size walk, with a progress line on stderr when stderr is a terminal.
+/// The size walk, with a progress line on stderr when stderr is a terminal. On a
+/// capture, the allocated bytes per bucket come from its manifest.
 fn walk_with_progress(root: &DataRoot) -> walk::WalkResult {
+    let mut walked = walk_with_progress_inner(root);
+    if let Some(m) = root.capture() {
+        m.reconcile(&mut walked);
+    }
+    walked
+}
+
+fn walk_with_progress_inner(root: &DataRoot) -> walk::WalkResult {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicBool, Ordering};
     if !std::io::stderr().is_terminal() {
@@ -366,5 +400,5 @@ fn orphans_report(
     }
     problems.sort();
     problems.dedup();
-    report::orphans::build(candidates, &sizes, !root.is_archive(), problems)
+    report::orphans::build(candidates, &sizes, root.sizes_known(), problems)
 }

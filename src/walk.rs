@@ -171,7 +171,7 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
 /// Walk one subtree (`rel` relative to the root; `""` for the whole root). The
 /// directory `rel` itself counts in `total`, as `du` counts it.
 pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> WalkResult {
-    let known_disk = !root.is_archive();
+    let known_disk = root.sizes_known();
     let mut problems = Vec::new();
     let start = match if rel.is_empty() {
         root.top()
@@ -250,7 +250,7 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
 /// What one path holds: a whole subtree for a directory, the entry itself otherwise.
 /// A path that does not exist holds nothing.
 pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
-    let known_disk = !root.is_archive();
+    let known_disk = root.sizes_known();
     match root.lstat(rel) {
         Ok(m) if m.kind == FileKind::Dir => {
             let r = walk_from(root, rel, None);

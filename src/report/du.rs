@@ -57,6 +57,10 @@ pub struct DuReport {
     /// counts files and links only there.
     pub dir_sizes_known: bool,
     pub df_compat: DfCompat,
+    /// Where `disk_bytes` come from when not from the files read now: a capture's
+    /// manifest (what the live root measured). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes_from: Option<String>,
     pub areas: Vec<AreaUsage>,
     pub total: AreaUsage,
     pub layers: Vec<LayerUsage>,
@@ -441,6 +445,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         disk_bytes_known: known_disk,
         dir_sizes_known: known_disk,
         df_compat: compat,
+        disk_bytes_from: None,
         areas,
         total: area_usage("total", &total),
         layers,
@@ -731,6 +736,9 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
             out,
             "\nread from an archive: allocated sizes are unknown, apparent sizes are shown"
         )?;
+    }
+    if let Some(from) = &r.disk_bytes_from {
+        writeln!(out, "\nallocated sizes from the {from}")?;
     }
     Ok(())
 }

@@ -26,6 +26,35 @@ const ROOT_MARKERS: &[&str] = &[
     "overlay",
 ];
 
+/// The manifest `dockscope capture` writes at the top of its archive.
+pub const CAPTURE_MANIFEST: &str = "dockscope-capture.json";
+
+/// PAX records `dockscope capture` adds to each entry (`DOCKSCOPE.*`): what the live
+/// root measured that a tar header cannot hold.
+#[derive(Default)]
+struct CaptureRecords {
+    /// `DOCKSCOPE.disk`: allocated bytes (`st_blocks * 512`).
+    disk: Option<u64>,
+    /// `DOCKSCOPE.size`: `st_size` where the header's differs (directories, redacted files).
+    size: Option<u64>,
+    /// `DOCKSCOPE.omitted`: the entry holds no content (one hole of its true size).
+    omitted: bool,
+    /// `DOCKSCOPE.mountpoint`: a directory on another filesystem, not walked.
+    mount_point: bool,
+}
+
+impl CaptureRecords {
+    fn set(&mut self, key: &str, value: &str) {
+        match key {
+            "DOCKSCOPE.disk" => self.disk = value.parse().ok(),
+            "DOCKSCOPE.size" => self.size = value.parse().ok(),
+            "DOCKSCOPE.omitted" => self.omitted = value == "1",
+            "DOCKSCOPE.mountpoint" => self.mount_point = value == "1",
+            _ => {}
+        }
+    }
+}
+
 pub enum ReadError {
     NotArchive,
     Io(io::Error),
@@ -204,6 +233,7 @@ impl Index {
         let mut sparse_map_in_data = false;
         let mut xattrs: Vec<(Box<str>, Box<[u8]>)> = Vec::new();
         let mut pax_mtime = None;
+        let mut capture = CaptureRecords::default();
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts.flatten() {
                 if let Some(key) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) {
@@ -217,6 +247,7 @@ impl Index {
                     (Ok("GNU.sparse.realsize" | "GNU.sparse.size"), Ok(v)) => {
                         sparse_size = v.parse::<u64>().ok();
                     }
+                    (Ok(k), Ok(v)) if k.starts_with("DOCKSCOPE.") => capture.set(k, v),
                     _ => {}
                 }
             }
@@ -281,6 +312,7 @@ impl Index {
             _ => 0,
         };
         let data = if kind == FileKind::File
+            && !capture.omitted
             && (sparse_size.is_none() || sparse_map_in_data)
             && len <= KEEP_LIMIT
             && !is_bulk(&parts)
@@ -304,9 +336,11 @@ impl Index {
         let n = &mut self.nodes[node];
         n.meta = Meta {
             kind,
-            len,
-            disk: None,
-            dev: 0,
+            // a capture records the live st_size where the archive's differs (directories,
+            // files whose Env values were redacted)
+            len: capture.size.unwrap_or(len),
+            disk: capture.disk,
+            dev: u64::from(capture.mount_point),
             ino,
             nlink: 1,
             mode,
@@ -396,7 +430,9 @@ impl Index {
     }
 
     /// The data root is the first folder, going down single-child folders, that holds
-    /// one of Docker's top-level areas (`docker/` in many captures).
+    /// one of Docker's top-level areas (`docker/` in many captures). A capture's
+    /// manifest beside it does not count as a second child, and a `docker/` folder
+    /// is taken when the top holds others beside it (`containerd/`).
     fn find_top(&mut self) {
         let mut cur = 0;
         let mut prefix = Vec::new();
@@ -408,11 +444,23 @@ impl Index {
             {
                 break;
             }
+            if let Some(&docker) = node.children.get(OsStr::new("docker")) {
+                if self.nodes[docker].meta.kind == FileKind::Dir && node.children.len() > 1 {
+                    prefix.push("docker".to_owned());
+                    cur = docker;
+                    continue;
+                }
+            }
             let mut dirs = node
                 .children
                 .values()
                 .filter(|&&c| self.nodes[c].meta.kind == FileKind::Dir);
-            match (dirs.next(), dirs.next(), node.children.len()) {
+            let others = node
+                .children
+                .keys()
+                .filter(|k| k.as_os_str() != OsStr::new(CAPTURE_MANIFEST))
+                .count();
+            match (dirs.next(), dirs.next(), others) {
                 (Some(&only), None, 1) => {
                     prefix.push(self.nodes[only].name.to_string_lossy().into_owned());
                     cur = only;
@@ -422,6 +470,15 @@ impl Index {
         }
         self.top = cur;
         self.prefix = prefix.join("/");
+    }
+
+    /// The bytes of a capture's manifest: `dockscope-capture.json` at the archive's top
+    /// or in the data root's folder.
+    pub fn capture_manifest(&self) -> Option<&[u8]> {
+        [0, self.top].iter().find_map(|&n| {
+            let c = *self.nodes[n].children.get(OsStr::new(CAPTURE_MANIFEST))?;
+            self.nodes[c].data.as_deref()
+        })
     }
 
     pub fn top(&self) -> usize {
