@@ -64,6 +64,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             force: args.force,
             keep_env: args.keep_env,
             include_content: args.include_content,
+            containerd_root: None,
         };
         let report = capture::run(&cli.global.root, &opts, std::io::stderr().is_terminal())?;
         report::emit(&report, cli.global.json, out, err, capture::render)?;

@@ -107,7 +107,10 @@ pub struct BucketUsage {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Redacted {
-    /// Path relative to the data root.
+    /// The archive folder the file is in: `docker` (the data root) or `containerd`.
+    #[serde(default = "docker_tree")]
+    pub tree: String,
+    /// Path relative to that folder's root.
     pub path: String,
     /// `container-config` or `image-config`.
     pub kind: String,
@@ -117,6 +120,10 @@ pub struct Redacted {
     pub original_sha256: String,
     /// `sha256:` of the file in the archive.
     pub sha256: String,
+}
+
+fn docker_tree() -> String {
+    "docker".to_owned()
 }
 
 impl BucketUsage {
@@ -195,7 +202,8 @@ impl Manifest {
     /// capture wrote. Then the config's id is what the host's file hashed to.
     pub fn vouches_for(&self, rel: &str, name_digest: &str, bytes: &[u8]) -> bool {
         self.redacted.iter().any(|r| {
-            r.path == rel
+            r.tree == self.data_root
+                && r.path == rel
                 && r.kind == "image-config"
                 && r.original_sha256 == name_digest
                 && r.sha256 == sha256_digest(bytes)

@@ -50,6 +50,23 @@ pub struct Options {
     pub keep_env: bool,
     /// Layer files (`overlay2/<id>/diff/…`) up to this size keep their contents.
     pub include_content: u64,
+    /// containerd's root, captured as `containerd/` beside `docker/`. `None`: a
+    /// `containerd/` directory beside the root that holds containerd's metadata
+    /// database is taken, as `--root` readers find it.
+    pub containerd_root: Option<PathBuf>,
+}
+
+/// containerd's root beside a data root (`/var/lib/containerd` for `/var/lib/docker`),
+/// when it holds containerd's metadata database.
+fn containerd_beside(root: &std::path::Path) -> Option<PathBuf> {
+    let parent = root.parent()?;
+    let dir = parent.join("containerd");
+    let probe = DataRoot::open(&dir).ok()?;
+    (!probe.is_archive()
+        && probe
+            .lstat("io.containerd.metadata.v1.bolt/meta.db")
+            .is_ok())
+    .then_some(dir)
 }
 
 /// What `dockscope capture` prints (`--json`: docs/json.md).
@@ -156,7 +173,8 @@ pub fn is_metadata(parts: &[&str]) -> Keep {
 fn redaction_kind(parts: &[&str]) -> Option<&'static str> {
     match parts {
         ["containers", _, "config.v2.json"] => Some("container-config"),
-        ["image", _, "imagedb", "content", "sha256", _] => Some("image-config"),
+        ["image", _, "imagedb", "content", "sha256", _]
+        | [.., "io.containerd.content.v1.content", "blobs", "sha256", _] => Some("image-config"),
         _ => None,
     }
 }
@@ -179,7 +197,29 @@ pub fn run(
         .top()
         .and_then(|t| t.meta())
         .map_err(|e| crate::Fatal::Open(crate::root::OpenError::Io(root_path.to_owned(), e)))?;
-    let roots = vec![(top_meta.dev, top_meta.ino, root_path.to_owned())];
+    let mut roots = vec![(top_meta.dev, top_meta.ino, root_path.to_owned())];
+    let containerd_path = opts
+        .containerd_root
+        .clone()
+        .or_else(|| containerd_beside(root_path));
+    let containerd = match &containerd_path {
+        Some(p) => {
+            let r = DataRoot::open(p)?;
+            if r.is_archive() {
+                return Err(crate::Fatal::Usage(format!(
+                    "{}: capture reads a directory containerd root; this is an archive",
+                    p.display()
+                )));
+            }
+            let m = r
+                .top()
+                .and_then(|t| t.meta())
+                .map_err(|e| crate::Fatal::Open(crate::root::OpenError::Io(p.clone(), e)))?;
+            roots.push((m.dev, m.ino, p.clone()));
+            Some((r, m))
+        }
+        None => None,
+    };
     let target = output::decide(&opts.output, &roots, opts.force)
         .map_err(|e| crate::Fatal::Usage(e.to_string()))?;
     let out = output::Output::create(&target)
@@ -212,8 +252,13 @@ pub fn run(
             redacted: Vec::new(),
             problems: Vec::new(),
             progress: &counters,
+            tree: DOCKER_DIR,
         };
-        let r = w.tree(&root, DOCKER_DIR, top_meta);
+        let mut r = w.tree(&root, DOCKER_DIR, top_meta);
+        if let (Ok(()), Some((croot, cmeta))) = (&r, &containerd) {
+            w.tree = CONTAINERD_DIR;
+            r = w.tree(croot, CONTAINERD_DIR, *cmeta);
+        }
         let walked = walk.join();
         done.store(true, Ordering::Relaxed);
         (r.map(|()| w), walked)
@@ -239,7 +284,7 @@ pub fn run(
         created: jiff::Timestamp::now().to_string(),
         root: root_path.display().to_string(),
         data_root: DOCKER_DIR.to_owned(),
-        containerd_root: None,
+        containerd_root: containerd_path.as_ref().map(|p| p.display().to_string()),
         host: Host {
             kernel: Some(uname.release().to_string_lossy().into_owned()),
             hostname: Some(uname.nodename().to_string_lossy().into_owned()),
@@ -310,6 +355,8 @@ struct Writer<'a, W: Write> {
     redacted: Vec<Redacted>,
     problems: Vec<Problem>,
     progress: &'a Progress,
+    /// The archive folder being written (`docker` or `containerd`).
+    tree: &'static str,
 }
 
 /// One PAX record: `<length> <key>=<value>\n`, the length counting itself.
@@ -517,6 +564,7 @@ impl<W: Write> Writer<'_, W> {
                 Some((_, 0)) => {}
                 Some((new, n)) => {
                     self.redacted.push(Redacted {
+                        tree: self.tree.to_owned(),
                         path: rel.to_owned(),
                         kind: kind.to_owned(),
                         env_values: n,

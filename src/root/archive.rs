@@ -315,7 +315,9 @@ impl Index {
             && !capture.omitted
             && (sparse_size.is_none() || sparse_map_in_data)
             && len <= KEEP_LIMIT
-            && !is_bulk(&parts)
+            // a capture says itself which contents it left out (`DOCKSCOPE.omitted`):
+            // layer files it holds were asked for (`--include-content`)
+            && (capture.disk.is_some() || !is_bulk(&parts))
         {
             let mut buf = Vec::with_capacity(len as usize);
             entry.read_to_end(&mut buf)?;
