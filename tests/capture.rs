@@ -4,6 +4,8 @@
 //! small; GNU tar restores it with every file's true size.
 
 #![allow(clippy::disallowed_methods)] // tests read and write their temp dirs
+#![allow(clippy::print_stderr)] // the sizes measured are reported
+#![allow(clippy::many_single_char_names)]
 
 mod common;
 use common::{dockscope, repo, SampleRoot};
@@ -523,7 +525,7 @@ fn gnu_tar_restores_every_file_at_its_true_size() {
     for (p, (len, mode, mtime)) in &a {
         let q = restored.join(p.strip_prefix(&s.root).unwrap());
         let (len2, mode2, mtime2) = b.get(&q).unwrap_or_else(|| panic!("{}", q.display()));
-        let is_dir = mode & 0o170000 == 0o040000;
+        let is_dir = mode & 0o170_000 == 0o040_000;
         // redacted files are shorter: the manifest names them
         let is_redacted = redacted.iter().any(|r| q.ends_with(r));
         if !is_dir && !is_redacted {
@@ -536,4 +538,79 @@ fn gnu_tar_restores_every_file_at_its_true_size() {
         checked += 1;
     }
     assert!(checked > 900, "{checked}");
+}
+
+/// The README's capture recipe, run: the capture on the "server" (an unpacked sample
+/// root), then each CI line on the capture, which must print what it prints on the root.
+#[test]
+fn the_readme_recipe_runs() {
+    let readme = std::fs::read_to_string(repo().join("README.md")).unwrap();
+    let block: Vec<&str> = readme
+        .split("<!-- capture-recipe -->")
+        .nth(1)
+        .expect("the recipe marker")
+        .lines()
+        .skip_while(|l| !l.starts_with("```"))
+        .skip(1)
+        .take_while(|l| !l.starts_with("```"))
+        .filter_map(|l| l.strip_prefix("$ dockscope "))
+        .collect();
+    assert!(block.len() >= 3, "{block:?}");
+    let s = SampleRoot::unpack("full");
+    let server = tempfile::tempdir().unwrap();
+    let ci = tempfile::tempdir().unwrap();
+    let server_out = server.path().join("docker-root.tar.zst");
+    let argv = |line: &str| -> Vec<String> {
+        line.replace("/var/lib/docker", &s.root.display().to_string())
+            .replace(
+                "/tmp/docker-root.tar.zst",
+                &server_out.display().to_string(),
+            )
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
+    let (capture_line, ci_lines) = block.split_first().unwrap();
+    assert!(capture_line.contains(" capture "));
+    let o = dockscope().args(argv(capture_line)).output().unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // the capture travels to CI
+    std::fs::copy(&server_out, ci.path().join("docker-root.tar.zst")).unwrap();
+    for line in ci_lines {
+        let on_capture = dockscope()
+            .current_dir(ci.path())
+            .args(argv(line))
+            .output()
+            .unwrap();
+        let on_root: Vec<String> = argv(line)
+            .into_iter()
+            .map(|a| {
+                if a == "docker-root.tar.zst" {
+                    s.root.display().to_string()
+                } else {
+                    a
+                }
+            })
+            .collect();
+        let on_root = dockscope().args(on_root).output().unwrap();
+        assert_eq!(on_capture.status.code(), on_root.status.code(), "{line}");
+        let text = |b: &[u8]| {
+            String::from_utf8_lossy(b)
+                .lines()
+                // du's last note names where the disk bytes came from
+                .filter(|l| !l.starts_with("allocated sizes from the capture manifest"))
+                .map(|l| l.trim_end().to_owned())
+                .collect::<Vec<_>>()
+        };
+        let mut a = text(&on_capture.stdout);
+        let mut b = text(&on_root.stdout);
+        while a.last().is_some_and(String::is_empty) {
+            a.pop();
+        }
+        while b.last().is_some_and(String::is_empty) {
+            b.pop();
+        }
+        assert!(!a.is_empty(), "{line}: no output");
+        assert_eq!(a, b, "{line}");
+    }
 }

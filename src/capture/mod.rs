@@ -133,6 +133,10 @@ pub enum Keep {
 
 /// Is this file something a report parses? `parts` are the path's components below
 /// the data root. One rule a line: extend here when a report learns a new file.
+#[allow(
+    clippy::match_same_arms, // one rule a line, each with its reason
+    clippy::case_sensitive_file_extension_comparisons // Docker's own names, exact
+)]
 pub fn is_metadata(parts: &[&str]) -> Keep {
     use Keep::{Contents, IfJson, SizeOnly};
     match parts {
@@ -374,7 +378,7 @@ fn pax_record(out: &mut Vec<u8>, key: &str, value: &[u8]) {
     out.push(b'\n');
 }
 
-fn dec(n: impl ToString) -> Vec<u8> {
+fn dec(n: u64) -> Vec<u8> {
     n.to_string().into_bytes()
 }
 
@@ -390,7 +394,7 @@ impl<W: Write> Writer<'_, W> {
     /// Write the whole tree of `root` under `prefix/`.
     fn tree(&mut self, root: &DataRoot, prefix: &str, top_meta: Meta) -> io::Result<()> {
         let top = Arc::new(root.top()?);
-        self.entry(prefix.as_bytes(), &top_meta, Vec::new(), Body::Dir)?;
+        self.entry(prefix.as_bytes(), &top_meta, &[], &Body::Dir)?;
         let mut stack: Vec<Pending<'_>> = Vec::new();
         self.list(&top, prefix.as_bytes(), &[], top_meta.dev, &mut stack)?;
         while let Some(p) = stack.pop() {
@@ -447,10 +451,10 @@ impl<W: Write> Writer<'_, W> {
             child_parts.push(e.name.to_string_lossy().into_owned());
             match meta.kind {
                 FileKind::Dir if meta.dev != root_dev => {
-                    self.entry(&path, &meta, xattrs, Body::MountPoint)?;
+                    self.entry(&path, &meta, &xattrs, &Body::MountPoint)?;
                 }
                 FileKind::Dir => {
-                    self.entry(&path, &meta, xattrs, Body::Dir)?;
+                    self.entry(&path, &meta, &xattrs, &Body::Dir)?;
                     subdirs.push(Pending {
                         parent: Arc::clone(dir),
                         name: e.name,
@@ -462,21 +466,21 @@ impl<W: Write> Writer<'_, W> {
                     if meta.nlink > 1 {
                         if let Some(first) = self.seen.get(&(meta.dev, meta.ino)) {
                             let first = first.clone();
-                            self.entry(&path, &meta, Vec::new(), Body::HardLink(first))?;
+                            self.entry(&path, &meta, &[], &Body::HardLink(first))?;
                             continue;
                         }
                         self.seen.insert((meta.dev, meta.ino), path.clone());
                     }
                     let body = self.file_body(dir, &e.name, &rel, &child_parts, &meta);
-                    self.entry(&path, &meta, xattrs, body)?;
+                    self.entry(&path, &meta, &xattrs, &body)?;
                 }
                 FileKind::Symlink => match dir.read_link(&e.name) {
                     Ok(t) => {
                         self.entry(
                             &path,
                             &meta,
-                            xattrs,
-                            Body::Symlink(t.as_os_str().as_bytes().to_vec()),
+                            &xattrs,
+                            &Body::Symlink(t.as_os_str().as_bytes().to_vec()),
                         )?;
                     }
                     Err(err) => self.problems.push(Problem::io(rel, &err)),
@@ -485,12 +489,12 @@ impl<W: Write> Writer<'_, W> {
                     if meta.nlink > 1 {
                         if let Some(first) = self.seen.get(&(meta.dev, meta.ino)) {
                             let first = first.clone();
-                            self.entry(&path, &meta, Vec::new(), Body::HardLink(first))?;
+                            self.entry(&path, &meta, &[], &Body::HardLink(first))?;
                             continue;
                         }
                         self.seen.insert((meta.dev, meta.ino), path.clone());
                     }
-                    self.entry(&path, &meta, xattrs, Body::Special)?;
+                    self.entry(&path, &meta, &xattrs, &Body::Special)?;
                 }
                 FileKind::Socket | FileKind::Unknown => {
                     self.counts.sockets_skipped += 1;
@@ -592,8 +596,8 @@ impl<W: Write> Writer<'_, W> {
         &mut self,
         path: &[u8],
         meta: &Meta,
-        xattrs: Vec<(String, Vec<u8>)>,
-        body: Body,
+        xattrs: &[(String, Vec<u8>)],
+        body: &Body,
     ) -> io::Result<()> {
         let mut pax = Vec::new();
         let mut h = tar::Header::new_ustar();
@@ -611,7 +615,7 @@ impl<W: Write> Writer<'_, W> {
         let mut header_path = path.to_vec();
         let mut data: Vec<u8> = Vec::new();
         self.counts.entries += 1;
-        match &body {
+        match body {
             Body::Dir | Body::MountPoint => {
                 self.counts.dirs += 1;
                 h.set_entry_type(tar::EntryType::Directory);
@@ -629,7 +633,7 @@ impl<W: Write> Writer<'_, W> {
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 h.set_entry_type(tar::EntryType::Regular);
                 if let Some(n) = original_len {
-                    pax_record(&mut pax, "DOCKSCOPE.size", &dec(n));
+                    pax_record(&mut pax, "DOCKSCOPE.size", &dec(*n));
                 }
                 data.clone_from(bytes);
             }
@@ -686,7 +690,7 @@ impl<W: Write> Writer<'_, W> {
                 pax_record(&mut pax, "DOCKSCOPE.disk", &dec(d));
             }
         }
-        for (k, v) in &xattrs {
+        for (k, v) in xattrs {
             pax_record(&mut pax, &format!("SCHILY.xattr.{k}"), v);
         }
         if set_path_bytes(&mut h, &header_path).is_err() {

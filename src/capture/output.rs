@@ -24,8 +24,9 @@ pub enum Compression {
 }
 
 impl Compression {
+    #[allow(clippy::case_sensitive_file_extension_comparisons)] // lowercased first
     pub fn from_name(path: &Path) -> Option<Compression> {
-        let name = path.file_name()?.to_str()?;
+        let name = path.file_name()?.to_str()?.to_ascii_lowercase();
         if name.ends_with(".tar.zst") || name.ends_with(".tzst") {
             Some(Compression::Zstd)
         } else if name.ends_with(".tar.gz") || name.ends_with(".tgz") {
