@@ -291,6 +291,79 @@ fn settle_links(buckets: &mut HashMap<Bucket, Usage>, mut linked: Vec<Linked>, k
     }
 }
 
+/// The walk's totals fed one entry at a time by a caller that visits the entries itself
+/// (`dockscope capture`, which stats each entry once for its archive): the same buckets,
+/// hard-link rule and mount-point rule as `walk`.
+pub struct Tally {
+    buckets: HashMap<Bucket, Usage>,
+    linked: Vec<Linked>,
+    mounts: Vec<String>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::new()
+    }
+}
+
+impl Tally {
+    pub fn new() -> Tally {
+        Tally {
+            buckets: HashMap::new(),
+            linked: Vec::new(),
+            mounts: Vec::new(),
+        }
+    }
+
+    /// One entry below the top, by its path components; `meta` as `lstat` gave it.
+    pub fn add(&mut self, parts: &[&str], meta: &Meta) {
+        let mut bucket = Bucket::Area(String::new());
+        for k in 1..=parts.len().min(3) {
+            bucket = classify(&parts[..k], &bucket);
+        }
+        if meta.kind != FileKind::Dir && meta.nlink > 1 {
+            self.linked.push(Linked {
+                dev: meta.dev,
+                ino: meta.ino,
+                bucket,
+                meta: *meta,
+            });
+        } else {
+            self.buckets
+                .entry(bucket)
+                .or_insert_with(|| Usage::empty(true))
+                .add_entry(meta);
+        }
+    }
+
+    /// A directory on another filesystem: not counted, not entered.
+    pub fn mount_point(&mut self, rel: String) {
+        self.mounts.push(rel);
+    }
+
+    /// The result, as `walk` returns it; `top` is the root directory's own `lstat`.
+    pub fn finish(self, top: &Meta, problems: Vec<Problem>) -> WalkResult {
+        let Tally {
+            mut buckets,
+            linked,
+            mut mounts,
+        } = self;
+        settle_links(&mut buckets, linked, true);
+        let mut total = Usage::empty(true);
+        total.add_entry(top);
+        for u in buckets.values() {
+            total.add(u);
+        }
+        mounts.sort();
+        WalkResult {
+            buckets,
+            total,
+            mount_points: mounts,
+            problems,
+        }
+    }
+}
+
 #[allow(clippy::needless_pass_by_value)] // owned: each job outlives its spawner
 fn walk_dir<'s>(
     scope: &rayon::Scope<'s>,

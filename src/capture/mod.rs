@@ -9,10 +9,12 @@
 //! Each entry also carries what a tar header cannot hold, as `DOCKSCOPE.*` PAX records:
 //! allocated bytes (`DOCKSCOPE.disk`), the live `st_size` where the archive's differs
 //! (`DOCKSCOPE.size`: directories and redacted files), contents left out
-//! (`DOCKSCOPE.omitted`), a mount point not walked (`DOCKSCOPE.mountpoint`). The du
-//! walk runs on the live root at the same time; its totals per bucket go into the
-//! manifest, `dockscope-capture.json`, written last at the archive's top beside
-//! `docker/` (the data root).
+//! (`DOCKSCOPE.omitted`), a mount point not walked (`DOCKSCOPE.mountpoint`). The same
+//! stats feed the size walk's totals per bucket (`walk::Tally`: the buckets, hard-link
+//! and mount-point rules of `du`), so a root that changes while it is captured still
+//! gives a manifest that agrees with the entries. The manifest,
+//! `dockscope-capture.json`, is written last at the archive's top beside `docker/`
+//! (the data root).
 
 pub mod manifest;
 pub mod output;
@@ -247,7 +249,6 @@ pub fn run(
                 bar.finish_and_clear();
             });
         }
-        let walk = s.spawn(|| crate::walk::walk(&root, None));
         let mut w = Writer {
             tar: tar::Builder::new(out),
             opts,
@@ -257,18 +258,20 @@ pub fn run(
             problems: Vec::new(),
             progress: &counters,
             tree: DOCKER_DIR,
+            tally: Some(crate::walk::Tally::new()),
         };
         let mut r = w.tree(&root, DOCKER_DIR, top_meta);
+        let tally = w.tally.take().unwrap_or_default();
         if let (Ok(()), Some((croot, cmeta))) = (&r, &containerd) {
             w.tree = CONTAINERD_DIR;
             r = w.tree(croot, CONTAINERD_DIR, *cmeta);
         }
-        let walked = walk.join();
         done.store(true, Ordering::Relaxed);
-        (r.map(|()| w), walked)
+        (r.map(|()| w), tally)
     });
     let mut w = written.map_err(crate::Fatal::Output)?;
-    let walked = walked.map_err(|_| crate::Fatal::Usage("the size walk failed".into()))?;
+    // the size walk's totals, from the very stats the entries were written with
+    let walked = walked.finish(&top_meta, Vec::new());
 
     let mut buckets: Vec<BucketUsage> = walked
         .buckets
@@ -322,7 +325,6 @@ pub fn run(
     let bytes = std::fs::symlink_metadata(&target.path).map_or(0, |m| m.len());
 
     let mut problems = w.problems;
-    problems.extend(walked.problems);
     problems.sort();
     problems.dedup();
     Ok(CaptureReport {
@@ -361,6 +363,8 @@ struct Writer<'a, W: Write> {
     progress: &'a Progress,
     /// The archive folder being written (`docker` or `containerd`).
     tree: &'static str,
+    /// The size walk's totals of the data root, fed with each entry written.
+    tally: Option<crate::walk::Tally>,
 }
 
 /// One PAX record: `<length> <key>=<value>\n`, the length counting itself.
@@ -449,10 +453,23 @@ impl<W: Write> Writer<'_, W> {
             path.extend_from_slice(e.name.as_bytes());
             let mut child_parts = parts.to_vec();
             child_parts.push(e.name.to_string_lossy().into_owned());
+            let tally_parts: Vec<&str> = child_parts.iter().map(String::as_str).collect();
             match meta.kind {
                 FileKind::Dir if meta.dev != root_dev => {
+                    if let Some(t) = &mut self.tally {
+                        t.mount_point(rel.clone());
+                    }
                     self.entry(&path, &meta, &xattrs, &Body::MountPoint)?;
                 }
+                FileKind::Socket | FileKind::Unknown => {}
+                _ => {
+                    if let Some(t) = &mut self.tally {
+                        t.add(&tally_parts, &meta);
+                    }
+                }
+            }
+            match meta.kind {
+                FileKind::Dir if meta.dev != root_dev => {}
                 FileKind::Dir => {
                     self.entry(&path, &meta, &xattrs, &Body::Dir)?;
                     subdirs.push(Pending {
@@ -532,7 +549,7 @@ impl<W: Write> Writer<'_, W> {
             k => k,
         };
         if meta.len == 0 {
-            return Body::Contents(Vec::new(), None);
+            return Body::Contents(Vec::new());
         }
         let limit = match keep {
             Keep::SizeOnly => return Body::Omitted,
@@ -575,8 +592,7 @@ impl<W: Write> Writer<'_, W> {
                         original_sha256: sha256_digest(&bytes),
                         sha256: sha256_digest(&new),
                     });
-                    let original_len = bytes.len() as u64;
-                    return Body::Contents(new, Some(original_len));
+                    return Body::Contents(new);
                 }
                 None => {
                     self.problems.push(Problem::new(
@@ -588,7 +604,7 @@ impl<W: Write> Writer<'_, W> {
                 }
             }
         }
-        Body::Contents(bytes, None)
+        Body::Contents(bytes)
     }
 
     /// Write one entry: a PAX header with its records, then the ustar header and body.
@@ -625,15 +641,17 @@ impl<W: Write> Writer<'_, W> {
                     pax_record(&mut pax, "DOCKSCOPE.mountpoint", b"1");
                 }
             }
-            Body::Contents(bytes, original_len) => {
+            Body::Contents(bytes) => {
                 self.counts.files += 1;
                 self.counts.contents_kept += 1;
                 self.progress
                     .kept
                     .fetch_add(bytes.len() as u64, Ordering::Relaxed);
                 h.set_entry_type(tar::EntryType::Regular);
-                if let Some(n) = original_len {
-                    pax_record(&mut pax, "DOCKSCOPE.size", &dec(*n));
+                // the live st_size, which the size walk counted, where the bytes
+                // written differ (redacted, or changed since the lstat)
+                if bytes.len() as u64 != meta.len {
+                    pax_record(&mut pax, "DOCKSCOPE.size", &dec(meta.len));
                 }
                 data.clone_from(bytes);
             }
@@ -719,8 +737,8 @@ fn set_path_bytes(h: &mut tar::Header, path: &[u8]) -> io::Result<()> {
 enum Body {
     Dir,
     MountPoint,
-    /// The bytes, and the live size when they differ from it (redacted).
-    Contents(Vec<u8>, Option<u64>),
+    /// The bytes (redacted ones included).
+    Contents(Vec<u8>),
     Omitted,
     Symlink(Vec<u8>),
     HardLink(Vec<u8>),
