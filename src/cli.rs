@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 /// Read-only forensic inspector for a Docker data root (overlay2).
 ///
-/// Reads the files Docker left on disk: never calls the daemon, never writes, never
+/// Reads the files Docker left on disk: never calls the daemon, never writes (but the
+/// archive `capture` writes outside the root), never
 /// follows a symlink out of the root. The root may also be a tar archive of one.
 #[derive(Debug, Parser)]
 #[command(name = "dockscope", version, about, long_about, after_help = EXIT_CODES)]

@@ -43,6 +43,8 @@ impl Compression {
 #[derive(Debug)]
 pub struct Target {
     pub path: PathBuf,
+    /// Replace an existing file at `path` (`--force`).
+    pub force: bool,
     /// The directory that receives the temporary file and the rename: the one path a
     /// sandbox must allow writing to.
     pub dir: PathBuf,
@@ -125,6 +127,7 @@ pub fn decide(
     temp_name.push(format!(".tmp-{}", std::process::id()));
     Ok(Target {
         path: output.to_owned(),
+        force,
         temp: dir.join(temp_name),
         dir,
         compression,
@@ -136,6 +139,7 @@ pub struct Output {
     inner: Sink,
     temp: PathBuf,
     path: PathBuf,
+    force: bool,
     committed: bool,
 }
 
@@ -166,6 +170,7 @@ impl Output {
             inner,
             temp: t.temp.clone(),
             path: t.path.clone(),
+            force: t.force,
             committed: false,
         })
     }
@@ -186,7 +191,31 @@ impl Output {
         };
         file.sync_all()?;
         drop(file);
-        std::fs::rename(&self.temp, &self.path)?;
+        if self.force {
+            std::fs::rename(&self.temp, &self.path)?;
+        } else {
+            // a file that appeared at FILE since `decide` is not replaced either
+            let cwd = rustix::fs::CWD;
+            match rustix::fs::renameat_with(
+                cwd,
+                &self.temp,
+                cwd,
+                &self.path,
+                rustix::fs::RenameFlags::NOREPLACE,
+            ) {
+                Ok(()) => {}
+                Err(rustix::io::Errno::INVAL | rustix::io::Errno::NOSYS) => {
+                    std::fs::rename(&self.temp, &self.path)?;
+                }
+                Err(rustix::io::Errno::EXIST) => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::AlreadyExists,
+                        "appeared during the capture; pass --force to replace it",
+                    ))
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
         self.committed = true;
         Ok(())
     }
