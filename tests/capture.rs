@@ -626,3 +626,53 @@ fn the_readme_recipe_runs() {
         assert_eq!(a, b, "{line}");
     }
 }
+
+/// The manifest vouches for the redacted bytes only: a capture whose redacted image
+/// config is changed afterwards reports that image's digest mismatch, as a changed
+/// config on a root does.
+#[test]
+fn a_redacted_config_changed_after_capture_is_a_mismatch() {
+    let s = SampleRoot::unpack("full");
+    let out = tempfile::tempdir().unwrap();
+    let archive = out.path().join("full.tar");
+    capture(&s.root, &archive, &[]);
+    let mut bytes = std::fs::read(&archive).unwrap();
+    // the data of the first redacted image config, by its position in the tar
+    let (id, at, len) = {
+        let mut a = tar::Archive::new(std::io::Cursor::new(&bytes));
+        let mut found = None;
+        for e in a.entries().unwrap() {
+            let e = e.unwrap();
+            let path = e.path().unwrap().to_string_lossy().into_owned();
+            if path.contains("imagedb/content/sha256/") && e.header().entry_type().is_file() {
+                let pos = e.raw_file_position() as usize;
+                let len = e.size() as usize;
+                if contains(&bytes[pos..pos + len], b"=<redacted>") {
+                    found = Some((path.rsplit('/').next().unwrap().to_owned(), pos, len));
+                    break;
+                }
+            }
+        }
+        found.expect("a redacted image config")
+    };
+    let (_, before) = answer(&archive, &["orphans".into()]);
+    let kinds = |v: &Value| -> Vec<String> {
+        v["findings"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|f| f.to_string().contains(&id))
+            .map(|f| f["kind"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    assert!(!kinds(&before).contains(&"image-digest-mismatch".to_owned()));
+    let data = &mut bytes[at..at + len];
+    let i = data.windows(11).position(|w| w == b"=<redacted>").unwrap();
+    data[i + 2] = b'R'; // same length: the tar stays well formed
+    std::fs::write(&archive, &bytes).unwrap();
+    let (_, after) = answer(&archive, &["orphans".into()]);
+    assert!(
+        kinds(&after).contains(&"image-digest-mismatch".to_owned()),
+        "{after}"
+    );
+}
