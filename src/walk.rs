@@ -11,10 +11,10 @@
 use crate::problem::{Problem, ProblemKind};
 use crate::root::{DataRoot, Dir, DirEntry, FileKind, Meta};
 use serde::Serialize;
-use std::collections::HashMap;
-use std::ffi::OsStr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Mutex;
+use std::collections::{BTreeSet, HashMap};
+use std::ffi::{OsStr, OsString};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
 
 /// Where an entry's bytes are attributed.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -45,6 +45,19 @@ impl Bucket {
             Bucket::VolumeData(_) | Bucket::VolumeRest(_) => "volumes",
         }
     }
+
+    /// The path (relative to the root) of the directory the bucket measures; a
+    /// container's logs are inside its dir.
+    pub fn path(&self) -> String {
+        match self {
+            Bucket::Area(a) => a.clone(),
+            Bucket::LayerRest(id) => format!("overlay2/{id}"),
+            Bucket::LayerDiff(id) => format!("overlay2/{id}/diff"),
+            Bucket::ContainerDir(id) | Bucket::ContainerLog(id) => format!("containers/{id}"),
+            Bucket::VolumeRest(n) => format!("volumes/{n}"),
+            Bucket::VolumeData(n) => format!("volumes/{n}/_data"),
+        }
+    }
 }
 
 /// The three measures, and counts.
@@ -63,32 +76,54 @@ pub struct Usage {
 }
 
 impl Usage {
-    fn add_entry(&mut self, m: &Meta) {
-        self.apparent_bytes += m.len;
-        self.disk_bytes = match (self.disk_bytes, m.disk) {
-            (Some(a), Some(b)) => Some(a + b),
-            _ => None,
+    /// Count one entry; `false` (and nothing counted) when a total would pass 2^64.
+    fn add_entry(&mut self, m: &Meta) -> bool {
+        let file = m.kind != FileKind::Dir;
+        let sized = matches!(m.kind, FileKind::File | FileKind::Symlink);
+        let (Some(apparent), Some(size), Some(disk)) = (
+            self.apparent_bytes.checked_add(m.len),
+            if sized {
+                self.size.checked_add(m.len)
+            } else {
+                Some(self.size)
+            },
+            match (self.disk_bytes, m.disk) {
+                (Some(a), Some(b)) => a.checked_add(b).map(Some),
+                _ => Some(None),
+            },
+        ) else {
+            return false;
         };
-        if m.kind == FileKind::Dir {
-            self.dirs += 1;
-        } else {
+        self.apparent_bytes = apparent;
+        self.size = size;
+        self.disk_bytes = disk;
+        if file {
             self.files += 1;
-            if matches!(m.kind, FileKind::File | FileKind::Symlink) {
-                self.size += m.len;
-            }
+        } else {
+            self.dirs += 1;
         }
+        true
     }
 
-    pub fn add(&mut self, o: &Usage) {
-        self.apparent_bytes += o.apparent_bytes;
-        self.disk_bytes = match (self.disk_bytes, o.disk_bytes) {
-            (Some(a), Some(b)) => Some(a + b),
-            _ => None,
+    /// Add another usage; `false` (and nothing added) when a total would pass 2^64.
+    pub fn add(&mut self, o: &Usage) -> bool {
+        let (Some(apparent), Some(size), Some(disk)) = (
+            self.apparent_bytes.checked_add(o.apparent_bytes),
+            self.size.checked_add(o.size),
+            match (self.disk_bytes, o.disk_bytes) {
+                (Some(a), Some(b)) => a.checked_add(b).map(Some),
+                _ => Some(None),
+            },
+        ) else {
+            return false;
         };
-        self.size += o.size;
-        self.files += o.files;
-        self.dirs += o.dirs;
-        self.hardlinks_folded += o.hardlinks_folded;
+        self.apparent_bytes = apparent;
+        self.size = size;
+        self.disk_bytes = disk;
+        self.files = self.files.saturating_add(o.files);
+        self.dirs = self.dirs.saturating_add(o.dirs);
+        self.hardlinks_folded = self.hardlinks_folded.saturating_add(o.hardlinks_folded);
+        true
     }
 
     fn empty(known_disk: bool) -> Usage {
@@ -106,6 +141,39 @@ pub struct WalkResult {
     /// Directories on another filesystem (live `merged/` mounts): not walked.
     pub mount_points: Vec<String>,
     pub problems: Vec<Problem>,
+    /// Buckets in which a read failed (EMFILE, EIO, EACCES, an entry that vanished, a
+    /// total beyond 2^64): their totals are short. Use [`WalkResult::incomplete`], which
+    /// also counts failures in the directories above a bucket.
+    pub incomplete: BTreeSet<Bucket>,
+    /// The paths (relative to the root) whose read failed, sorted; each is also named by
+    /// a problem in `problems`.
+    pub incomplete_paths: Vec<String>,
+}
+
+impl WalkResult {
+    /// True when `bucket`'s totals cannot be trusted: a read failed inside it, or a
+    /// directory above it (its area, the root) could not be read, so the bucket may be
+    /// short or absent from `buckets` altogether. A report must not call such a bucket's
+    /// space reclaimable or unused; it says "cannot judge" and names the failed paths
+    /// (`incomplete_paths`, `problems`). The walk never retries a failed read: the same
+    /// failure gives the same (incomplete) answer.
+    pub fn incomplete(&self, bucket: &Bucket) -> bool {
+        self.incomplete.contains(bucket) || self.incomplete_at(&bucket.path())
+    }
+
+    /// True when a read failed at `rel` (relative to the root), below it, or in a
+    /// directory above it.
+    pub fn incomplete_at(&self, rel: &str) -> bool {
+        self.incomplete_paths.iter().any(|p| {
+            p.is_empty()
+                || p == rel
+                || rel
+                    .strip_prefix(p.as_str())
+                    .is_some_and(|r| r.starts_with('/'))
+                || p.strip_prefix(rel).is_some_and(|r| r.starts_with('/'))
+                || rel.is_empty()
+        })
+    }
 }
 
 /// Live counters for a progress line.
@@ -124,17 +192,87 @@ struct Linked {
 }
 
 struct Shared<'p> {
+    root: &'p DataRoot,
     known_disk: bool,
     root_dev: u64,
     out: Mutex<HashMap<Bucket, Usage>>,
     linked: Mutex<Vec<Linked>>,
     mounts: Mutex<Vec<String>>,
     problems: Mutex<Vec<Problem>>,
+    incomplete: Mutex<Vec<(Bucket, String)>>,
     progress: Option<&'p Progress>,
 }
 
 /// Directories with more entries than this are split across threads.
 const CHUNK: usize = 2048;
+
+/// How many directory file descriptors the walks of this process keep open for their
+/// pending subdirectories, all walks together. Beyond it a subdirectory is reopened from
+/// its nearest kept ancestor, one `openat` per path component. Besides these, each
+/// running job holds one descriptor (two while reopening), so the walk needs at most
+/// `budget + 2 * threads` descriptors whatever the width or depth of the tree.
+fn fd_budget() -> &'static AtomicUsize {
+    static BUDGET: OnceLock<AtomicUsize> = OnceLock::new();
+    BUDGET.get_or_init(|| {
+        // A quarter of the soft limit, leaving the rest to the scan beside the walk.
+        let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+            .current
+            .unwrap_or(1024);
+        AtomicUsize::new(usize::try_from(soft / 4).unwrap_or(1024).clamp(8, 1024))
+    })
+}
+
+fn take_token() -> bool {
+    fd_budget()
+        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+        .is_ok()
+}
+
+/// A directory kept open for its subdirectories, holding one unit of the budget.
+struct Held<'s> {
+    dir: Dir<'s>,
+}
+
+impl Drop for Held<'_> {
+    fn drop(&mut self) {
+        fd_budget().fetch_add(1, Ordering::AcqRel);
+    }
+}
+
+/// How to reach a directory: from a kept ancestor (or the root when none), through
+/// `suffix`. Dropping the last anchor of a kept directory closes it.
+#[derive(Clone)]
+struct Anchor<'s> {
+    held: Option<Arc<Held<'s>>>,
+    suffix: Vec<OsString>,
+}
+
+impl<'s> Anchor<'s> {
+    fn child(&self, name: &OsStr) -> Anchor<'s> {
+        let mut suffix = Vec::with_capacity(self.suffix.len() + 1);
+        suffix.extend(self.suffix.iter().cloned());
+        suffix.push(name.to_owned());
+        Anchor {
+            held: self.held.clone(),
+            suffix,
+        }
+    }
+
+    fn open(&self, root: &'s DataRoot) -> std::io::Result<Dir<'s>> {
+        let (mut cur, rest) = match (&self.held, self.suffix.split_first()) {
+            (Some(h), Some((first, rest))) => (h.dir.sub(first)?, rest),
+            // Callers use a kept directory itself without reopening it.
+            (Some(_), None) => {
+                return Err(std::io::Error::other("no path to reopen a kept directory"))
+            }
+            (None, _) => (root.top()?, &self.suffix[..]),
+        };
+        for name in rest {
+            cur = cur.sub(name)?;
+        }
+        Ok(cur)
+    }
+}
 
 fn is_log(container: &str, name: &str) -> bool {
     name == "container-cached.log"
@@ -172,24 +310,6 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
 /// directory `rel` itself counts in `total`, as `du` counts it.
 pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> WalkResult {
     let known_disk = root.sizes_known();
-    let mut problems = Vec::new();
-    let start = match if rel.is_empty() {
-        root.top()
-    } else {
-        root.dir(rel)
-    } {
-        Ok(t) => t,
-        Err(e) => {
-            problems.push(Problem::io(rel, &e));
-            return WalkResult {
-                buckets: HashMap::new(),
-                total: Usage::empty(known_disk),
-                mount_points: Vec::new(),
-                problems,
-            };
-        }
-    };
-    let start_meta = start.meta().ok();
     let parts: Vec<String> = rel
         .split('/')
         .filter(|p| !p.is_empty())
@@ -201,49 +321,93 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
     for k in 1..=p.len().min(3) {
         start_bucket = classify(&p[..k], &start_bucket);
     }
+    let anchor = Anchor {
+        held: None,
+        suffix: parts.iter().map(OsString::from).collect(),
+    };
+    let start = match anchor.open(root) {
+        Ok(t) => t,
+        Err(e) => {
+            return WalkResult {
+                buckets: HashMap::new(),
+                total: Usage::empty(known_disk),
+                mount_points: Vec::new(),
+                problems: vec![Problem::io(rel, &e)],
+                incomplete: BTreeSet::from([start_bucket]),
+                incomplete_paths: vec![rel.to_owned()],
+            };
+        }
+    };
+    let mut problems = Vec::new();
+    let mut incomplete = Vec::new();
+    let start_meta = match start.meta() {
+        Ok(m) => Some(m),
+        Err(e) => {
+            problems.push(Problem::io(rel, &e));
+            incomplete.push((start_bucket.clone(), rel.to_owned()));
+            None
+        }
+    };
     let shared = Shared {
+        root,
         known_disk,
         root_dev: start_meta.map_or(0, |m| m.dev),
         out: Mutex::new(HashMap::new()),
         linked: Mutex::new(Vec::new()),
         mounts: Mutex::new(Vec::new()),
         problems: Mutex::new(problems),
+        incomplete: Mutex::new(incomplete),
         progress,
     };
     let parts = (parts.len() < 3).then_some(parts);
     rayon::scope(|s| {
         let shared = &shared;
-        s.spawn(move |s| walk_dir(s, shared, start, parts, start_bucket));
+        s.spawn(move |s| walk_dir(s, shared, start, anchor, parts, start_bucket));
     });
     let Shared {
         out,
         linked,
         mounts,
         problems,
+        incomplete,
         ..
     } = shared;
     let mut buckets = out.into_inner().unwrap_or_default();
+    let mut problems = problems.into_inner().unwrap_or_default();
+    let mut incomplete = incomplete.into_inner().unwrap_or_default();
     settle_links(
         &mut buckets,
         linked.into_inner().unwrap_or_default(),
         known_disk,
+        &mut problems,
+        &mut incomplete,
     );
     let mut total = Usage::empty(known_disk);
     if let Some(m) = start_meta {
         total.add_entry(&m);
     }
-    for u in buckets.values() {
-        total.add(u);
+    let mut keys: Vec<&Bucket> = buckets.keys().collect();
+    keys.sort();
+    for b in keys {
+        if !total.add(&buckets[b]) {
+            problems.push(overflow_problem(&b.path()));
+            incomplete.push((b.clone(), b.path()));
+        }
     }
     let mut mount_points = mounts.into_inner().unwrap_or_default();
     mount_points.sort();
-    let mut problems = problems.into_inner().unwrap_or_default();
     problems.sort();
+    problems.dedup();
+    let mut incomplete_paths: Vec<String> = incomplete.iter().map(|(_, p)| p.clone()).collect();
+    incomplete_paths.sort();
+    incomplete_paths.dedup();
     WalkResult {
         buckets,
         total,
         mount_points,
         problems,
+        incomplete: incomplete.into_iter().map(|(b, _)| b).collect(),
+        incomplete_paths,
     }
 }
 
@@ -268,23 +432,41 @@ pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
     }
 }
 
+fn overflow_problem(rel: &str) -> Problem {
+    Problem::new(
+        rel,
+        ProblemKind::TooLarge,
+        "sizes here add up beyond 2^64 bytes; the total is not counted",
+    )
+}
+
 /// Each inode with several names counts once, in the smallest bucket that holds one of
 /// its names; every other name is a folded link of the bucket it sits in.
-fn settle_links(buckets: &mut HashMap<Bucket, Usage>, mut linked: Vec<Linked>, known_disk: bool) {
+fn settle_links(
+    buckets: &mut HashMap<Bucket, Usage>,
+    mut linked: Vec<Linked>,
+    known_disk: bool,
+    problems: &mut Vec<Problem>,
+    incomplete: &mut Vec<(Bucket, String)>,
+) {
     linked.sort_by(|a, b| (a.dev, a.ino, &a.bucket).cmp(&(b.dev, b.ino, &b.bucket)));
     let mut i = 0;
     while i < linked.len() {
         let first = &linked[i];
-        buckets
+        if !buckets
             .entry(first.bucket.clone())
             .or_insert_with(|| Usage::empty(known_disk))
-            .add_entry(&first.meta);
+            .add_entry(&first.meta)
+        {
+            problems.push(overflow_problem(&first.bucket.path()));
+            incomplete.push((first.bucket.clone(), first.bucket.path()));
+        }
         let mut j = i + 1;
         while j < linked.len() && linked[j].dev == first.dev && linked[j].ino == first.ino {
-            buckets
+            let u = buckets
                 .entry(linked[j].bucket.clone())
-                .or_insert_with(|| Usage::empty(known_disk))
-                .hardlinks_folded += 1;
+                .or_insert_with(|| Usage::empty(known_disk));
+            u.hardlinks_folded = u.hardlinks_folded.saturating_add(1);
             j += 1;
         }
         i = j;
@@ -293,11 +475,13 @@ fn settle_links(buckets: &mut HashMap<Bucket, Usage>, mut linked: Vec<Linked>, k
 
 /// The walk's totals fed one entry at a time by a caller that visits the entries itself
 /// (`dockscope capture`, which stats each entry once for its archive): the same buckets,
-/// hard-link rule and mount-point rule as `walk`.
+/// hard-link rule, mount-point rule and overflow checks as `walk`.
 pub struct Tally {
     buckets: HashMap<Bucket, Usage>,
     linked: Vec<Linked>,
     mounts: Vec<String>,
+    problems: Vec<Problem>,
+    incomplete: Vec<(Bucket, String)>,
 }
 
 impl Default for Tally {
@@ -306,21 +490,28 @@ impl Default for Tally {
     }
 }
 
+fn bucket_of(parts: &[&str]) -> Bucket {
+    let mut bucket = Bucket::Area(String::new());
+    for k in 1..=parts.len().min(3) {
+        bucket = classify(&parts[..k], &bucket);
+    }
+    bucket
+}
+
 impl Tally {
     pub fn new() -> Tally {
         Tally {
             buckets: HashMap::new(),
             linked: Vec::new(),
             mounts: Vec::new(),
+            problems: Vec::new(),
+            incomplete: Vec::new(),
         }
     }
 
     /// One entry below the top, by its path components; `meta` as `lstat` gave it.
     pub fn add(&mut self, parts: &[&str], meta: &Meta) {
-        let mut bucket = Bucket::Area(String::new());
-        for k in 1..=parts.len().min(3) {
-            bucket = classify(&parts[..k], &bucket);
-        }
+        let bucket = bucket_of(parts);
         if meta.kind != FileKind::Dir && meta.nlink > 1 {
             self.linked.push(Linked {
                 dev: meta.dev,
@@ -328,12 +519,21 @@ impl Tally {
                 bucket,
                 meta: *meta,
             });
-        } else {
-            self.buckets
-                .entry(bucket)
-                .or_insert_with(|| Usage::empty(true))
-                .add_entry(meta);
+        } else if !self
+            .buckets
+            .entry(bucket.clone())
+            .or_insert_with(|| Usage::empty(true))
+            .add_entry(meta)
+        {
+            self.problems.push(overflow_problem(&bucket.path()));
+            self.incomplete.push((bucket.clone(), bucket.path()));
         }
+    }
+
+    /// An entry whose read failed (the caller names it in a problem): its bucket is
+    /// short, as in `walk`.
+    pub fn failed(&mut self, parts: &[&str], rel: String) {
+        self.incomplete.push((bucket_of(parts), rel));
     }
 
     /// A directory on another filesystem: not counted, not entered.
@@ -342,54 +542,146 @@ impl Tally {
     }
 
     /// The result, as `walk` returns it; `top` is the root directory's own `lstat`.
-    pub fn finish(self, top: &Meta, problems: Vec<Problem>) -> WalkResult {
+    pub fn finish(self, top: &Meta) -> WalkResult {
         let Tally {
             mut buckets,
             linked,
             mut mounts,
+            mut problems,
+            mut incomplete,
         } = self;
-        settle_links(&mut buckets, linked, true);
+        settle_links(&mut buckets, linked, true, &mut problems, &mut incomplete);
         let mut total = Usage::empty(true);
         total.add_entry(top);
-        for u in buckets.values() {
-            total.add(u);
+        let mut keys: Vec<&Bucket> = buckets.keys().collect();
+        keys.sort();
+        for b in keys {
+            if !total.add(&buckets[b]) {
+                problems.push(overflow_problem(&b.path()));
+                incomplete.push((b.clone(), b.path()));
+            }
         }
         mounts.sort();
+        problems.sort();
+        problems.dedup();
+        let mut incomplete_paths: Vec<String> = incomplete.iter().map(|(_, p)| p.clone()).collect();
+        incomplete_paths.sort();
+        incomplete_paths.dedup();
         WalkResult {
             buckets,
             total,
             mount_points: mounts,
             problems,
+            incomplete: incomplete.into_iter().map(|(b, _)| b).collect(),
+            incomplete_paths,
         }
     }
 }
 
+/// One directory, open: list it, then visit its entries (split across jobs when large).
+/// `anchor` is how the directory was reached; it is kept for the subdirectories only
+/// when the directory itself cannot be (budget spent).
 #[allow(clippy::needless_pass_by_value)] // owned: each job outlives its spawner
 fn walk_dir<'s>(
     scope: &rayon::Scope<'s>,
     shared: &'s Shared<'s>,
     dir: Dir<'s>,
+    anchor: Anchor<'s>,
     parts: Option<Vec<String>>,
     bucket: Bucket,
 ) {
     let entries = match dir.entries() {
         Ok(e) => e,
         Err(e) => {
-            push_problem(shared, Problem::io(dir.rel(), &e));
+            fail(shared, dir.rel().to_owned(), &bucket, &e);
             return;
         }
     };
-    let dir = std::sync::Arc::new(dir);
+    let needs_fd = entries.len() > CHUNK
+        || entries
+            .iter()
+            .any(|e| matches!(e.kind, None | Some(FileKind::Dir)));
+    // Keep this directory open for what runs after this job only within the budget;
+    // otherwise later jobs reopen it from `anchor` (which keeps its own kept ancestor).
+    let (base, local) = if needs_fd && take_token() {
+        drop(anchor); // the parent may close now
+        (
+            Anchor {
+                held: Some(Arc::new(Held { dir })),
+                suffix: Vec::new(),
+            },
+            None,
+        )
+    } else {
+        (anchor, Some(dir))
+    };
+    let dir_ref: &Dir<'s> = match (&local, &base.held) {
+        (Some(d), _) => d,
+        (None, Some(h)) => &h.dir,
+        (None, None) => unreachable!("a directory is either local or kept"),
+    };
     if entries.len() > CHUNK {
-        for chunk in entries.chunks(CHUNK) {
-            let chunk = chunk.to_vec();
-            let dir = std::sync::Arc::clone(&dir);
+        let entries = Arc::new(entries);
+        for start in (0..entries.len()).step_by(CHUNK) {
+            let entries = Arc::clone(&entries);
+            let base = base.clone();
             let parts = parts.clone();
             let bucket = bucket.clone();
-            scope.spawn(move |s| visit_entries(s, shared, &dir, &chunk, parts.as_deref(), &bucket));
+            let rel = dir_ref.rel().to_owned();
+            scope.spawn(move |s| {
+                let end = (start + CHUNK).min(entries.len());
+                let own;
+                let dir = if let (Some(h), true) = (&base.held, base.suffix.is_empty()) {
+                    &h.dir
+                } else {
+                    match base.open(shared.root) {
+                        Ok(d) => {
+                            own = d;
+                            &own
+                        }
+                        Err(e) => {
+                            fail(shared, rel, &bucket, &e);
+                            return;
+                        }
+                    }
+                };
+                visit_entries(
+                    s,
+                    shared,
+                    dir,
+                    &base,
+                    &entries[start..end],
+                    parts.as_deref(),
+                    &bucket,
+                );
+            });
         }
     } else {
-        visit_entries(scope, shared, &dir, &entries, parts.as_deref(), &bucket);
+        visit_entries(
+            scope,
+            shared,
+            dir_ref,
+            &base,
+            &entries,
+            parts.as_deref(),
+            &bucket,
+        );
+    }
+}
+
+/// A subdirectory's job: open it (through its anchor), then walk it.
+#[allow(clippy::needless_pass_by_value)]
+fn sub_job<'s>(
+    scope: &rayon::Scope<'s>,
+    shared: &'s Shared<'s>,
+    anchor: Anchor<'s>,
+    rel: String,
+    parts: Option<Vec<String>>,
+    bucket: Bucket,
+) {
+    match anchor.open(shared.root) {
+        Ok(dir) => walk_dir(scope, shared, dir, anchor, parts, bucket),
+        Err(e) => fail(shared, rel, &bucket, &e),
     }
 }
 
@@ -397,6 +689,7 @@ fn visit_entries<'s>(
     scope: &rayon::Scope<'s>,
     shared: &'s Shared<'s>,
     dir: &Dir<'s>,
+    base: &Anchor<'s>,
     entries: &[DirEntry],
     parts: Option<&[String]>,
     bucket: &Bucket,
@@ -407,6 +700,7 @@ fn visit_entries<'s>(
     let mut local: HashMap<Bucket, Usage> = HashMap::new();
     let mut linked = Vec::new();
     let mut bytes = 0u64;
+    let mut overflow: Vec<Bucket> = Vec::new();
     for e in entries {
         let (child_parts, child_bucket): (Option<Vec<String>>, Option<Bucket>) = match parts {
             Some(parts) => {
@@ -419,66 +713,47 @@ fn visit_entries<'s>(
             }
             None => (None, None),
         };
-        let mut add = |m: &Meta| match &child_bucket {
-            None => own.add_entry(m),
+        let m = match dir.lstat(&e.name) {
+            Ok(m) => m,
+            Err(err) => {
+                let b = child_bucket.as_ref().unwrap_or(bucket);
+                record_error(shared, dir, &e.name, b, &err);
+                continue;
+            }
+        };
+        if m.kind == FileKind::Dir && shared.known_disk && m.dev != shared.root_dev {
+            shared
+                .mounts
+                .lock()
+                .map(|mut v| v.push(dir.rel_of(&e.name)))
+                .ok();
+            continue;
+        }
+        bytes = bytes.saturating_add(m.len);
+        if m.kind != FileKind::Dir && m.nlink > 1 {
+            linked.push(Linked {
+                dev: m.dev,
+                ino: m.ino,
+                bucket: child_bucket.unwrap_or_else(|| bucket.clone()),
+                meta: m,
+            });
+            continue;
+        }
+        let ok = match &child_bucket {
+            None => own.add_entry(&m),
             Some(b) => local
                 .entry(b.clone())
                 .or_insert_with(|| Usage::empty(shared.known_disk))
-                .add_entry(m),
+                .add_entry(&m),
         };
-        if e.kind == Some(FileKind::Dir) {
-            match dir.sub(&e.name) {
-                Ok(sub) => match sub.meta() {
-                    Ok(m) => {
-                        if shared.known_disk && m.dev != shared.root_dev {
-                            shared
-                                .mounts
-                                .lock()
-                                .map(|mut v| v.push(sub.rel().to_owned()))
-                                .ok();
-                            continue;
-                        }
-                        bytes += m.len;
-                        add(&m);
-                        let b = child_bucket.unwrap_or_else(|| bucket.clone());
-                        scope.spawn(move |s| walk_dir(s, shared, sub, child_parts, b));
-                    }
-                    Err(err) => push_problem(shared, Problem::io(sub.rel(), &err)),
-                },
-                Err(err) => record_error(shared, dir, &e.name, &err),
-            }
-            continue;
+        if !ok {
+            overflow.push(child_bucket.clone().unwrap_or_else(|| bucket.clone()));
         }
-        match dir.lstat(&e.name) {
-            Ok(m) if m.kind == FileKind::Dir => {
-                // d_type was unknown: treat as a directory now.
-                let again = DirEntry {
-                    name: e.name.clone(),
-                    kind: Some(FileKind::Dir),
-                };
-                visit_entries(
-                    scope,
-                    shared,
-                    dir,
-                    std::slice::from_ref(&again),
-                    parts,
-                    bucket,
-                );
-            }
-            Ok(m) => {
-                bytes += m.len;
-                if m.nlink > 1 {
-                    linked.push(Linked {
-                        dev: m.dev,
-                        ino: m.ino,
-                        bucket: child_bucket.unwrap_or_else(|| bucket.clone()),
-                        meta: m,
-                    });
-                } else {
-                    add(&m);
-                }
-            }
-            Err(err) => record_error(shared, dir, &e.name, &err),
+        if m.kind == FileKind::Dir {
+            let b = child_bucket.unwrap_or_else(|| bucket.clone());
+            let anchor = base.child(&e.name);
+            let rel = dir.rel_of(&e.name);
+            scope.spawn(move |s| sub_job(s, shared, anchor, rel, child_parts, b));
         }
     }
     if let Some(p) = shared.progress {
@@ -486,16 +761,27 @@ fn visit_entries<'s>(
         p.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
     if let Ok(mut out) = shared.out.lock() {
-        if own.files + own.dirs > 0 {
-            out.entry(bucket.clone())
+        if own.files + own.dirs > 0
+            && !out
+                .entry(bucket.clone())
                 .or_insert_with(|| Usage::empty(shared.known_disk))
-                .add(&own);
+                .add(&own)
+        {
+            overflow.push(bucket.clone());
         }
         for (b, u) in local {
-            out.entry(b)
+            if !out
+                .entry(b.clone())
                 .or_insert_with(|| Usage::empty(shared.known_disk))
-                .add(&u);
+                .add(&u)
+            {
+                overflow.push(b);
+            }
         }
+    }
+    for b in overflow {
+        push_problem(shared, overflow_problem(&b.path()));
+        mark(shared, b.clone(), b.path());
     }
     if !linked.is_empty() {
         if let Ok(mut l) = shared.linked.lock() {
@@ -504,13 +790,32 @@ fn visit_entries<'s>(
     }
 }
 
-fn record_error(shared: &Shared<'_>, dir: &Dir<'_>, name: &OsStr, err: &std::io::Error) {
-    let mut p = Problem::io(dir.rel_of(name), err);
+fn record_error(
+    shared: &Shared<'_>,
+    dir: &Dir<'_>,
+    name: &OsStr,
+    bucket: &Bucket,
+    err: &std::io::Error,
+) {
+    fail(shared, dir.rel_of(name), bucket, err);
+}
+
+/// A read that failed: a problem naming the path, and its bucket marked incomplete.
+/// Never retried: the answer says what could not be read instead of guessing.
+fn fail(shared: &Shared<'_>, rel: String, bucket: &Bucket, err: &std::io::Error) {
+    let mut p = Problem::io(rel.clone(), err);
     if err.kind() == std::io::ErrorKind::NotFound {
         p.kind = ProblemKind::Unreadable;
         p.detail = "vanished during the walk".into();
     }
     push_problem(shared, p);
+    mark(shared, bucket.clone(), rel);
+}
+
+fn mark(shared: &Shared<'_>, bucket: Bucket, rel: String) {
+    if let Ok(mut v) = shared.incomplete.lock() {
+        v.push((bucket, rel));
+    }
 }
 
 fn push_problem(shared: &Shared<'_>, p: Problem) {

@@ -271,7 +271,7 @@ pub fn run(
     });
     let mut w = written.map_err(crate::Fatal::Output)?;
     // the size walk's totals, from the very stats the entries were written with
-    let walked = walked.finish(&top_meta, Vec::new());
+    let walked = walked.finish(&top_meta);
 
     let mut buckets: Vec<BucketUsage> = walked
         .buckets

@@ -6,6 +6,7 @@
 
 pub mod ids;
 pub mod resolve;
+pub mod size;
 
 use crate::problem::{Problem, ProblemKind};
 use crate::scan::imagedb::HistoryEntry;
@@ -394,6 +395,24 @@ impl Model {
             layer_images: Vec::new(),
         };
         model.layer_images = model.compute_layer_images();
+        for i in 0..model.images.len() {
+            let chain = model.image_layers(i);
+            if size::sum(chain.iter().map(|&l| model.layer_size(l))).is_none() {
+                let files: Vec<String> = chain
+                    .iter()
+                    .map(|&l| format!("{}/size", model.layers[l].path))
+                    .collect();
+                model.problems.push(Problem::new(
+                    model.images[i].rec.path.clone(),
+                    ProblemKind::TooLarge,
+                    format!(
+                        "its layers' sizes add up beyond int64 (Docker's limit); shown capped at {}: {}",
+                        size::MAX,
+                        files.join(", ")
+                    ),
+                ));
+            }
+        }
         model.problems.sort();
         model.problems.dedup();
         model
@@ -485,12 +504,10 @@ impl Model {
         self.layers[layer].size.unwrap_or(0)
     }
 
-    /// Docker's `Size` of an image: the sum of its chain's `size` files.
+    /// Docker's `Size` of an image: the sum of its chain's `size` files, capped at the
+    /// int64 maximum when it overflows (a problem names the image then).
     pub fn image_size(&self, image: usize) -> u64 {
-        self.image_layers(image)
-            .iter()
-            .map(|&l| self.layer_size(l))
-            .sum()
+        size::sum_capped(self.image_layers(image).iter().map(|&l| self.layer_size(l)))
     }
 
     /// The tags and digests naming an image, sorted.

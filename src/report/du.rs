@@ -3,7 +3,7 @@
 
 use super::{human_size, sanitize, table, write_table, Report};
 use crate::model::ids::{ChainId, ContainerId, DirIdForm, ImageId};
-use crate::model::Model;
+use crate::model::{size, Model};
 use crate::problem::Problem;
 use crate::walk::{Bucket, Usage, WalkResult};
 use serde::Serialize;
@@ -216,6 +216,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         total,
         mount_points,
         problems: walk_problems,
+        ..
     } = walk;
     let empty = Usage {
         disk_bytes: known_disk.then_some(0),
@@ -282,29 +283,33 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         .iter()
         .map(|&i| {
             let chain = model.image_layers(i);
-            let size: u64 = chain.iter().map(|&l| model.layer_size(l)).sum();
-            let shared: u64 = chain
-                .iter()
-                .filter(|l| holders.get(l).copied().unwrap_or(0) > 1)
-                .map(|&l| model.layer_size(l))
-                .sum();
+            let size = size::sum_capped(chain.iter().map(|&l| model.layer_size(l)));
+            let shared = size::sum_capped(
+                chain
+                    .iter()
+                    .filter(|l| holders.get(l).copied().unwrap_or(0) > 1)
+                    .map(|&l| model.layer_size(l)),
+            );
             ImageUsage {
                 id: model.images[i].rec.id.clone(),
                 repo_tags: model.tags_and_digests(i).0,
                 size,
                 shared_size: shared,
-                unique_size: size - shared,
+                unique_size: size.saturating_sub(shared),
                 containers: model.image_containers(i).len(),
             }
         })
         .collect();
     let used_layers: HashSet<usize> = listed.iter().flat_map(|&i| model.image_layers(i)).collect();
-    let layers_size: u64 = used_layers.iter().map(|&l| model.layer_size(l)).sum();
-    let in_use: u64 = images
-        .iter()
-        .filter(|i| i.containers > 0)
-        .map(|i| i.size - i.shared_size)
-        .sum();
+    let layers_size = size::sum(used_layers.iter().map(|&l| model.layer_size(l)));
+    let layers_overflow = layers_size.is_none();
+    let layers_size = layers_size.unwrap_or(size::MAX);
+    let in_use = size::sum_capped(
+        images
+            .iter()
+            .filter(|i| i.containers > 0)
+            .map(|i| i.size.saturating_sub(i.shared_size)),
+    );
 
     let containers: Vec<ContainerUsage> = model
         .containers
@@ -316,11 +321,12 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
             let size_rw = rw_id
                 .as_ref()
                 .map_or(0, |id| get(Bucket::LayerDiff(id.clone())).size);
-            let below: u64 = model
-                .container_layers(c)
-                .iter()
-                .map(|&l| model.layer_size(l))
-                .sum();
+            let below = size::sum_capped(
+                model
+                    .container_layers(c)
+                    .iter()
+                    .map(|&l| model.layer_size(l)),
+            );
             let id = ct.rec.id.as_str().to_owned();
             let mut disk = get(Bucket::ContainerDir(id.clone()));
             disk.add(&get(Bucket::ContainerLog(id.clone())));
@@ -335,7 +341,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
                 id: ct.rec.id.clone(),
                 name: ct.rec.name.trim_start_matches('/').to_owned(),
                 size_rw,
-                size_root_fs: size_rw + below,
+                size_root_fs: size::add_capped(size_rw, below),
                 disk_bytes: disk.disk_bytes,
                 log_bytes: get(Bucket::ContainerLog(id)).apparent_bytes,
                 active: st.running || st.paused || st.restarting,
@@ -402,7 +408,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
                 .is_some_and(|c| DirIdForm::of(c) == DirIdForm::Buildkit)
         })
         .map(|l| model.layer_size(l))
-        .sum();
+        .fold(0, size::add_capped);
     let cache_disk = buildkit
         .iter()
         .map(|d| dir_usage(d).disk_bytes)
@@ -410,7 +416,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
     let build_cache = BuildCacheUsage {
         dirs: buildkit.len(),
         size: cache_only.size,
-        size_with_layers: cache_only.size + buildkit_layers,
+        size_with_layers: size::add_capped(cache_only.size, buildkit_layers),
         disk_bytes: cache_disk,
     };
 
@@ -421,24 +427,30 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         images_reclaimable: layers_size.saturating_sub(in_use),
         containers_total: containers.len(),
         containers_active: containers.iter().filter(|c| c.active).count(),
-        containers_size: containers.iter().map(|c| c.size_rw).sum(),
-        containers_reclaimable: containers
-            .iter()
-            .filter(|c| !c.active)
-            .map(|c| c.size_rw)
-            .sum(),
+        containers_size: size::sum_capped(containers.iter().map(|c| c.size_rw)),
+        containers_reclaimable: size::sum_capped(
+            containers.iter().filter(|c| !c.active).map(|c| c.size_rw),
+        ),
         volumes_total: volumes.len(),
         volumes_active: volumes.iter().filter(|v| v.links > 0).count(),
-        volumes_size: volumes.iter().map(|v| v.size).sum(),
-        volumes_reclaimable: volumes
-            .iter()
-            .filter(|v| v.links == 0)
-            .map(|v| v.size)
-            .sum(),
+        volumes_size: size::sum_capped(volumes.iter().map(|v| v.size)),
+        volumes_reclaimable: size::sum_capped(
+            volumes.iter().filter(|v| v.links == 0).map(|v| v.size),
+        ),
         build_cache_size: build_cache.size,
     };
     let mut problems = model.problems.clone();
     problems.extend(walk_problems);
+    if layers_overflow {
+        problems.push(crate::problem::Problem::new(
+            "image/overlay2/layerdb",
+            crate::problem::ProblemKind::TooLarge,
+            format!(
+                "the layers' size files add up beyond int64 (Docker's limit); shown capped at {}",
+                size::MAX
+            ),
+        ));
+    }
     problems.sort();
     problems.dedup();
     DuReport {

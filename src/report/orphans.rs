@@ -571,8 +571,10 @@ pub fn build(
         let mut disk = known_disk.then_some(0u64);
         for p in &cand.paths {
             if let Some(u) = sizes.get(p) {
-                apparent += u.apparent_bytes;
-                disk = disk.zip(u.disk_bytes).map(|(a, b)| a + b);
+                apparent = crate::model::size::add_capped(apparent, u.apparent_bytes);
+                disk = disk
+                    .zip(u.disk_bytes)
+                    .map(|(a, b)| crate::model::size::add_capped(a, b));
             }
         }
         let f = Finding {
@@ -586,20 +588,26 @@ pub fn build(
         };
         if cand.docker {
             totals.docker_reclaimable += 1;
-            totals.docker_reclaimable_apparent_bytes += f.apparent_bytes;
+            totals.docker_reclaimable_apparent_bytes = crate::model::size::add_capped(
+                totals.docker_reclaimable_apparent_bytes,
+                f.apparent_bytes,
+            );
             totals.docker_reclaimable_disk_bytes = totals
                 .docker_reclaimable_disk_bytes
                 .zip(f.disk_bytes)
-                .map(|(a, b)| a + b);
+                .map(|(a, b)| crate::model::size::add_capped(a, b));
             docker.push(f);
         } else {
             totals.findings += 1;
             if f.reclaimable {
-                totals.reclaimable_apparent_bytes += f.apparent_bytes;
+                totals.reclaimable_apparent_bytes = crate::model::size::add_capped(
+                    totals.reclaimable_apparent_bytes,
+                    f.apparent_bytes,
+                );
                 totals.reclaimable_disk_bytes = totals
                     .reclaimable_disk_bytes
                     .zip(f.disk_bytes)
-                    .map(|(a, b)| a + b);
+                    .map(|(a, b)| crate::model::size::add_capped(a, b));
             }
             findings.push(f);
         }
@@ -646,8 +654,10 @@ pub fn render(r: &OrphansReport, out: &mut dyn Write) -> io::Result<()> {
     {
         let e = per.entry((f.kind, docker)).or_insert((0, 0, Some(0)));
         e.0 += 1;
-        e.1 += f.apparent_bytes;
-        e.2 = e.2.zip(f.disk_bytes).map(|(a, b)| a + b);
+        e.1 = crate::model::size::add_capped(e.1, f.apparent_bytes);
+        e.2 =
+            e.2.zip(f.disk_bytes)
+                .map(|(a, b)| crate::model::size::add_capped(a, b));
     }
     let mut t = table(&["KIND", "WHO FREES IT", "COUNT", "DISK", "APPARENT"]);
     for ((kind, docker), (n, apparent, disk)) in per {

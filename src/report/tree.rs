@@ -257,7 +257,10 @@ pub fn build_forest(model: &Model, all: bool) -> ForestReport<'_> {
                 diff_id: rec.diff_id.as_ref(),
                 cache_id: rec.cache_id.as_deref(),
                 size,
-                branch_size: size + kid_nodes.iter().map(|k| k.branch_size).sum::<u64>(),
+                branch_size: crate::model::size::add_capped(
+                    size,
+                    crate::model::size::sum_capped(kid_nodes.iter().map(|k| k.branch_size)),
+                ),
                 images,
                 children: kid_nodes,
             },
@@ -308,7 +311,7 @@ pub fn render_forest(report: &ForestReport<'_>, out: &mut dyn Write) -> io::Resu
         let head = if run.len() == 1 {
             format!("{} {}", last.chain_id.short(), human_size(last.size))
         } else {
-            let sum: u64 = run.iter().map(|n| n.size).sum();
+            let sum = crate::model::size::sum_capped(run.iter().map(|n| n.size));
             format!(
                 "{} … {} ({} layers) {}",
                 node.chain_id.short(),

@@ -4,6 +4,14 @@
 //! listings and links are exact. Small metadata files are kept in memory; layer
 //! contents (`overlay2/*/diff`, volume data, logs) are not, so a large capture costs
 //! memory in proportion to its entries, not its bytes. Allocated blocks are unknown.
+//!
+//! Memory is bounded whatever the archive claims: a file is kept only when both its
+//! stored bytes and its real size are at most `KEEP_LIMIT`, and all kept files together
+//! stay within a budget (`DOCKSCOPE_ARCHIVE_MEMORY`, default 256 MiB; past it a file's
+//! content is "not kept" and reading it is a problem naming it). A hard link shares its
+//! target's bytes. Extension headers (PAX records, GNU long names) are bounded by
+//! `HEADER_LIMIT`; a zstd frame asking for a window above `ZSTD_WINDOW_LIMIT` is refused
+//! before anything is allocated for it.
 
 use super::{DirEntry, FileKind, Meta};
 use crate::problem::{Problem, ProblemKind};
@@ -15,6 +23,20 @@ use std::path::{Component, Path, PathBuf};
 
 /// Files larger than this are never kept in memory (no metadata file comes close).
 const KEEP_LIMIT: u64 = 16 << 20;
+
+/// All kept file contents together, unless `DOCKSCOPE_ARCHIVE_MEMORY` says otherwise.
+const DEFAULT_BUDGET: u64 = 256 << 20;
+
+/// The environment variable that sets the budget: bytes, or a number with K, M or G.
+pub const BUDGET_ENV: &str = "DOCKSCOPE_ARCHIVE_MEMORY";
+
+/// Bytes the tar reader may read between two entries beyond the previous entry's body:
+/// extension headers (PAX records, GNU long names, old GNU sparse maps). Real ones are a
+/// few KiB; the tar reader keeps them whole in memory.
+const HEADER_LIMIT: u64 = 1 << 20;
+
+/// The largest zstd window accepted (`zstd --long=26`); the decoder allocates it.
+const ZSTD_WINDOW_LIMIT: u64 = 64 << 20;
 
 /// Names at the top of a Docker data root, used to find the root inside an archive.
 const ROOT_MARKERS: &[&str] = &[
@@ -67,7 +89,10 @@ struct Node {
     name: OsString,
     meta: Meta,
     children: HashMap<OsString, usize>,
-    data: Option<Vec<u8>>,
+    /// Kept content, shared by hard links.
+    data: Option<std::sync::Arc<Vec<u8>>>,
+    /// The content was not kept because the memory budget was spent.
+    over_budget: bool,
     link: Option<PathBuf>,
     /// Extended attributes from PAX `SCHILY.xattr.*` records (boxed: most entries have none).
     xattrs: Option<Xattrs>,
@@ -77,6 +102,79 @@ pub struct Index {
     nodes: Vec<Node>,
     top: usize,
     prefix: String,
+    /// Bytes of file content kept, and the most that may be.
+    kept: u64,
+    budget: u64,
+    /// The first file not kept for want of budget.
+    first_over: Option<String>,
+}
+
+/// `256M`, `1G`, `65536`: bytes.
+fn parse_budget(v: &str) -> Option<u64> {
+    let v = v.trim();
+    let (num, mult) = match v.char_indices().last()? {
+        (i, 'k' | 'K') => (&v[..i], 1u64 << 10),
+        (i, 'm' | 'M') => (&v[..i], 1 << 20),
+        (i, 'g' | 'G') => (&v[..i], 1 << 30),
+        _ => (v, 1),
+    };
+    num.trim().parse::<u64>().ok()?.checked_mul(mult)
+}
+
+/// The reader below the tar parser: counts what is read while the parser looks for the
+/// next entry, and fails past the allowance (the previous body, padding and
+/// `HEADER_LIMIT`), so an extension header cannot make the parser allocate without end.
+struct Guard<R> {
+    inner: R,
+    state: std::rc::Rc<GuardState>,
+}
+
+#[derive(Default)]
+struct GuardState {
+    /// Bytes still allowed; `None` outside the header phase.
+    allowance: std::cell::Cell<Option<u64>>,
+}
+
+impl<R: Read> Read for Guard<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(left) = self.state.allowance.get() {
+            match left.checked_sub(n as u64) {
+                Some(l) => self.state.allowance.set(Some(l)),
+                None => {
+                    return Err(io::Error::new(
+                        io::ErrorKind::InvalidData,
+                        format!(
+                            "extension headers (PAX records or GNU long names) larger than {HEADER_LIMIT} bytes"
+                        ),
+                    ))
+                }
+            }
+        }
+        Ok(n)
+    }
+}
+
+/// The window a zstd frame header asks for; `None` when the header is not complete.
+fn zstd_window(head: &[u8]) -> Option<u64> {
+    let fhd = *head.get(4)?;
+    let single_segment = fhd & 0x20 != 0;
+    let dict_len = [0usize, 1, 2, 4][usize::from(fhd & 3)];
+    if !single_segment {
+        let wd = *head.get(5)?;
+        let log = 10 + u64::from(wd >> 3);
+        let base = 1u64 << log;
+        return Some(base + (base / 8) * u64::from(wd & 7));
+    }
+    // Single segment: the window is the frame content size.
+    let at = 5 + dict_len;
+    let fcs = match fhd >> 6 {
+        0 => u64::from(*head.get(at)?),
+        1 => u64::from(u16::from_le_bytes(head.get(at..at + 2)?.try_into().ok()?)) + 256,
+        2 => u64::from(u32::from_le_bytes(head.get(at..at + 4)?.try_into().ok()?)),
+        _ => u64::from_le_bytes(head.get(at..at + 8)?.try_into().ok()?),
+    };
+    Some(fcs)
 }
 
 fn dir_meta(ino: u64) -> Meta {
@@ -159,6 +257,14 @@ fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
         return Ok(Box::new(flate2::read::MultiGzDecoder::new(reader)));
     }
     if head.starts_with(&[0x28, 0xb5, 0x2f, 0xfd]) {
+        if let Some(w) = zstd_window(head).filter(|&w| w > ZSTD_WINDOW_LIMIT) {
+            return Err(ReadError::Io(io::Error::new(
+                io::ErrorKind::InvalidData,
+                format!(
+                    "the zstd frame asks for a {w}-byte window, more than the {ZSTD_WINDOW_LIMIT} accepted"
+                ),
+            )));
+        }
         let dec = ruzstd::decoding::StreamingDecoder::new(reader).map_err(|e| {
             ReadError::Io(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
         })?;
@@ -172,24 +278,59 @@ fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
 
 impl Index {
     pub fn read(file: File) -> Result<(Index, Vec<Problem>), ReadError> {
+        let mut problems = Vec::new();
+        let budget = match std::env::var(BUDGET_ENV) {
+            Ok(v) => parse_budget(&v).unwrap_or_else(|| {
+                problems.push(Problem::new(
+                    "",
+                    ProblemKind::Malformed,
+                    format!("{BUDGET_ENV}={v:?} is not a size (bytes, or with K, M, G); using {DEFAULT_BUDGET}"),
+                ));
+                DEFAULT_BUDGET
+            }),
+            Err(_) => DEFAULT_BUDGET,
+        };
+        Self::read_with_budget(file, budget, problems)
+    }
+
+    fn read_with_budget(
+        file: File,
+        budget: u64,
+        mut problems: Vec<Problem>,
+    ) -> Result<(Index, Vec<Problem>), ReadError> {
         let stream = open_stream(file)?;
+        let state = std::rc::Rc::new(GuardState::default());
+        let stream = Guard {
+            inner: stream,
+            state: std::rc::Rc::clone(&state),
+        };
         let mut ix = Index {
             nodes: vec![Node {
                 name: OsString::new(),
                 meta: dir_meta(1),
                 children: HashMap::new(),
                 data: None,
+                over_budget: false,
                 link: None,
                 xattrs: None,
             }],
             top: 0,
             prefix: String::new(),
+            kept: 0,
+            budget,
+            first_over: None,
         };
-        let mut problems = Vec::new();
         let mut archive = tar::Archive::new(stream);
-        let entries = archive.entries().map_err(ReadError::Io)?;
+        let mut entries = archive.entries().map_err(ReadError::Io)?;
         let mut count = 0usize;
-        for entry in entries {
+        // What the parser may read to reach the next entry: the body of the previous
+        // one (not read by us when not kept), its padding, and extension headers.
+        let mut allowance = HEADER_LIMIT + 1024;
+        loop {
+            state.allowance.set(Some(allowance));
+            let next = entries.next();
+            state.allowance.set(None);
+            let Some(entry) = next else { break };
             let mut entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
@@ -202,6 +343,11 @@ impl Index {
                 }
             };
             count += 1;
+            allowance = entry
+                .size()
+                .div_ceil(512)
+                .saturating_mul(512)
+                .saturating_add(HEADER_LIMIT + 1024);
             if let Err(e) = ix.add(&mut entry) {
                 let shown = entry
                     .path()
@@ -219,6 +365,17 @@ impl Index {
         }
         if count == 0 {
             return Err(ReadError::NotArchive);
+        }
+        if let Some(first) = ix.first_over.take() {
+            problems.push(Problem::new(
+                first,
+                ProblemKind::TooLarge,
+                format!(
+                    "the memory budget for archive contents ({} bytes, {BUDGET_ENV}) is spent: \
+                     this file and later ones are not kept, reading them is a problem",
+                    ix.budget
+                ),
+            ));
         }
         ix.fix_nlinks();
         ix.find_top();
@@ -311,21 +468,50 @@ impl Index {
             FileKind::Symlink => link.as_ref().map_or(0, |l| l.as_os_str().len() as u64),
             _ => 0,
         };
+        // Bytes stored for this entry (for PAX sparse: the map and the data regions).
+        let stored = entry.size();
+        let mut over_budget = false;
         let data = if kind == FileKind::File
             && !capture.omitted
             && (sparse_size.is_none() || sparse_map_in_data)
             && len <= KEEP_LIMIT
+            && stored <= KEEP_LIMIT
             // a capture says itself which contents it left out (`DOCKSCOPE.omitted`):
             // layer files it holds were asked for (`--include-content`)
             && (capture.disk.is_some() || !is_bulk(&parts))
         {
-            let mut buf = Vec::with_capacity(len as usize);
-            entry.read_to_end(&mut buf)?;
-            if sparse_size.is_some() {
-                // small sparse metadata files exist: bbolt files (`volumes/metadata.db`)
-                expand_sparse(&buf, len)
+            // The most this entry can cost: what is read, and what it expands to.
+            let need = stored.max(len);
+            // a capture's manifest comes last and is always kept (it is small)
+            let manifest = parts.len() == 1 && parts[0] == CAPTURE_MANIFEST;
+            if self.kept.saturating_add(need) > self.budget && !manifest {
+                over_budget = true;
+                if self.first_over.is_none() {
+                    self.first_over = Some(
+                        parts
+                            .iter()
+                            .map(|p| p.to_string_lossy())
+                            .collect::<Vec<_>>()
+                            .join("/"),
+                    );
+                }
+                None
             } else {
-                Some(buf)
+                let mut buf = Vec::with_capacity(stored as usize);
+                // Never more than claimed: an old GNU sparse entry reads as its real size.
+                entry.take(KEEP_LIMIT + 1).read_to_end(&mut buf)?;
+                let data = if buf.len() as u64 > KEEP_LIMIT {
+                    None
+                } else if sparse_size.is_some() {
+                    // small sparse metadata files exist: bbolt files (`volumes/metadata.db`)
+                    expand_sparse(&buf, len)
+                } else {
+                    Some(buf)
+                };
+                if let Some(d) = &data {
+                    self.kept += d.len() as u64;
+                }
+                data.map(std::sync::Arc::new)
             }
         } else {
             None
@@ -353,6 +539,7 @@ impl Index {
             mtime_nsec,
         };
         n.data = data;
+        n.over_budget = over_budget;
         n.link = link;
         n.xattrs = (!xattrs.is_empty()).then(|| xattrs.into_boxed_slice());
         Ok(())
@@ -376,12 +563,15 @@ impl Index {
             )
         })?;
         let meta = self.nodes[src].meta;
+        // Shared, not copied: a thousand links to one body cost one body.
         let data = self.nodes[src].data.clone();
+        let over_budget = self.nodes[src].over_budget;
         let xattrs = self.nodes[src].xattrs.clone();
         let node = self.insert(parts);
         let n = &mut self.nodes[node];
         n.meta = meta;
         n.data = data;
+        n.over_budget = over_budget;
         n.xattrs = xattrs;
         Ok(())
     }
@@ -407,6 +597,7 @@ impl Index {
                     meta: dir_meta(id as u64 + 1),
                     children: HashMap::new(),
                     data: None,
+                    over_budget: false,
                     link: None,
                     xattrs: None,
                 });
@@ -479,7 +670,7 @@ impl Index {
     pub fn capture_manifest(&self) -> Option<&[u8]> {
         [0, self.top].iter().find_map(|&n| {
             let c = *self.nodes[n].children.get(OsStr::new(CAPTURE_MANIFEST))?;
-            self.nodes[c].data.as_deref()
+            self.nodes[c].data.as_deref().map(Vec::as_slice)
         })
     }
 
@@ -515,12 +706,24 @@ impl Index {
     }
 
     pub fn content(&self, node: usize) -> io::Result<Vec<u8>> {
-        self.nodes[node].data.clone().ok_or_else(|| {
-            io::Error::new(
-                io::ErrorKind::Unsupported,
-                "layer content is not kept when reading an archive",
-            )
-        })
+        let n = &self.nodes[node];
+        if let Some(d) = &n.data {
+            return Ok(d.as_ref().clone());
+        }
+        if n.over_budget {
+            return Err(io::Error::new(
+                io::ErrorKind::OutOfMemory,
+                format!(
+                    "not kept: the memory budget for archive contents ({} bytes) was spent \
+                     before it; raise {BUDGET_ENV} or unpack the archive",
+                    self.budget
+                ),
+            ));
+        }
+        Err(io::Error::new(
+            io::ErrorKind::Unsupported,
+            "layer content is not kept when reading an archive",
+        ))
     }
 
     pub fn xattr(&self, node: usize, key: &str) -> Option<Vec<u8>> {

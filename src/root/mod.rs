@@ -254,6 +254,43 @@ fn symlink_error() -> io::Error {
     )
 }
 
+/// `openat` with `O_NOATIME` where the kernel allows it (the caller owns the entry or
+/// has CAP_FOWNER): reading a root for evidence must not change its access times. On
+/// EPERM the open is made again without it, silently.
+fn open_noatime(dir: &OwnedFd, name: &OsStr, flags: OFlags) -> rustix::io::Result<OwnedFd> {
+    match rustix::fs::openat(dir, name, flags.union(OFlags::NOATIME), Mode::empty()) {
+        Err(rustix::io::Errno::PERM) => rustix::fs::openat(dir, name, flags, Mode::empty()),
+        r => r,
+    }
+}
+
+/// Open a regular file of `dir` read-only. Its type is checked with
+/// `fstatat(AT_SYMLINK_NOFOLLOW)` BEFORE anything is opened, so a device node, FIFO or
+/// socket planted where a file belongs is never opened (opening a device can act on
+/// hardware: a watchdog arms on open). The open itself is `O_NOFOLLOW|O_NONBLOCK`, and
+/// the opened inode must be the one checked (same device and inode, still a regular
+/// file), or the entry changed in between and is refused.
+fn open_regular(dir: &OwnedFd, name: &OsStr) -> io::Result<(OwnedFd, rustix::fs::Stat)> {
+    let before = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
+    let kind = FileKind::from_file_type(FileType::from_raw_mode(before.st_mode));
+    if kind != FileKind::File {
+        return Err(not_regular(kind));
+    }
+    let file = open_noatime(dir, name, FILE_FLAGS).map_err(|e| open_error(e, dir, name))?;
+    let st = rustix::fs::fstat(&file)?;
+    let kind = FileKind::from_file_type(FileType::from_raw_mode(st.st_mode));
+    if kind != FileKind::File {
+        return Err(not_regular(kind));
+    }
+    if (st.st_dev, st.st_ino) != (before.st_dev, before.st_ino) {
+        return Err(io::Error::new(
+            io::ErrorKind::Interrupted,
+            "replaced while being opened; not read",
+        ));
+    }
+    Ok((file, st))
+}
+
 /// `O_NOFOLLOW` on a symlink gives ELOOP (or ENOTDIR with `O_DIRECTORY`): say what it is.
 fn open_error(err: rustix::io::Errno, dir: &OwnedFd, name: &OsStr) -> io::Error {
     if err == rustix::io::Errno::LOOP || err == rustix::io::Errno::NOTDIR {
@@ -286,8 +323,12 @@ impl DataRoot {
         if meta.is_dir() {
             // The root itself may be a symlink (/var/lib/docker -> /data/docker is common):
             // the user named it. Nothing below it is followed.
-            let fd = rustix::fs::open(path, DIR_FLAGS.difference(OFlags::NOFOLLOW), Mode::empty())
-                .map_err(|e| OpenError::Io(path.to_owned(), e.into()))?;
+            let flags = DIR_FLAGS.difference(OFlags::NOFOLLOW);
+            let fd = match rustix::fs::open(path, flags.union(OFlags::NOATIME), Mode::empty()) {
+                Err(rustix::io::Errno::PERM) => rustix::fs::open(path, flags, Mode::empty()),
+                r => r,
+            }
+            .map_err(|e| OpenError::Io(path.to_owned(), e.into()))?;
             return Ok(DataRoot {
                 backend: Backend::Fs(fd),
                 shown: path.to_owned(),
@@ -298,7 +339,20 @@ impl DataRoot {
         if !meta.is_file() {
             return Err(OpenError::NotRoot(path.to_owned()));
         }
-        let file = File::open(path).map_err(|e| OpenError::Io(path.to_owned(), e))?;
+        // The archive the user named (checked to be a regular file above; O_NONBLOCK in
+        // case it was swapped for a FIFO since), read without touching its atime.
+        let flags = OFlags::RDONLY | OFlags::CLOEXEC | OFlags::NONBLOCK | OFlags::NOCTTY;
+        let file = match rustix::fs::open(path, flags.union(OFlags::NOATIME), Mode::empty()) {
+            Err(rustix::io::Errno::PERM) => rustix::fs::open(path, flags, Mode::empty()),
+            r => r,
+        }
+        .map_err(|e| OpenError::Io(path.to_owned(), e.into()))?;
+        if !rustix::fs::fstat(&file)
+            .is_ok_and(|st| FileType::from_raw_mode(st.st_mode) == FileType::RegularFile)
+        {
+            return Err(OpenError::NotRoot(path.to_owned()));
+        }
+        let file = File::from(file);
         let (index, mut problems) = archive::Index::read(file).map_err(|e| match e {
             archive::ReadError::NotArchive => OpenError::NotRoot(path.to_owned()),
             archive::ReadError::Io(e) => OpenError::Io(path.to_owned(), e),
@@ -363,9 +417,9 @@ impl DataRoot {
     /// The root directory itself.
     pub fn top(&self) -> io::Result<Dir<'_>> {
         let handle = match &self.backend {
-            Backend::Fs(fd) => Handle::Fd(
-                rustix::fs::openat(fd, ".", DIR_FLAGS, Mode::empty()).map_err(io::Error::from)?,
-            ),
+            Backend::Fs(fd) => {
+                Handle::Fd(open_noatime(fd, OsStr::new("."), DIR_FLAGS).map_err(io::Error::from)?)
+            }
             Backend::Archive(ix) => Handle::Node(ix.top()),
         };
         Ok(Dir {
@@ -423,10 +477,11 @@ impl<'r> Dir<'r> {
     pub fn sub(&self, name: &OsStr) -> io::Result<Dir<'r>> {
         check_name(name)?;
         let handle = match (&self.handle, &self.root.backend) {
-            (Handle::Fd(fd), _) => Handle::Fd(
-                rustix::fs::openat(fd, name, DIR_FLAGS, Mode::empty())
-                    .map_err(|e| open_error(e, fd, name))?,
-            ),
+            // O_DIRECTORY: the kernel refuses anything but a directory before opening
+            // it, so no device is ever opened here.
+            (Handle::Fd(fd), _) => {
+                Handle::Fd(open_noatime(fd, name, DIR_FLAGS).map_err(|e| open_error(e, fd, name))?)
+            }
             (Handle::Node(n), Backend::Archive(ix)) => {
                 let child = ix.child(*n, name)?;
                 match ix.meta(child).kind {
@@ -512,13 +567,7 @@ impl<'r> Dir<'r> {
         check_name(name)?;
         match (&self.handle, &self.root.backend) {
             (Handle::Fd(fd), _) => {
-                let file = rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
-                    .map_err(|e| open_error(e, fd, name))?;
-                let st = rustix::fs::fstat(&file)?;
-                let kind = FileKind::from_file_type(FileType::from_raw_mode(st.st_mode));
-                if kind != FileKind::File {
-                    return Err(not_regular(kind));
-                }
+                let (file, st) = open_regular(fd, name)?;
                 read_limited(
                     File::from(file),
                     limit,
@@ -552,13 +601,12 @@ impl<'r> Dir<'r> {
                 let st = rustix::fs::statat(fd, name, AtFlags::SYMLINK_NOFOLLOW)?;
                 match FileKind::from_file_type(FileType::from_raw_mode(st.st_mode)) {
                     FileKind::Dir => {
-                        let d = rustix::fs::openat(fd, name, DIR_FLAGS, Mode::empty())
+                        let d = open_noatime(fd, name, DIR_FLAGS)
                             .map_err(|e| open_error(e, fd, name))?;
                         xattr_value(|buf| rustix::fs::fgetxattr(&d, key, buf))
                     }
                     FileKind::File => {
-                        let f = rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
-                            .map_err(|e| open_error(e, fd, name))?;
+                        let (f, _) = open_regular(fd, name)?;
                         xattr_value(|buf| rustix::fs::fgetxattr(&f, key, buf))
                     }
                     _ => {
@@ -629,24 +677,8 @@ impl<'r> Dir<'r> {
         check_name(name)?;
         match (&self.handle, &self.root.backend) {
             (Handle::Fd(fd), _) => {
-                // O_NOATIME where allowed: reading a root for forensics should not touch it.
-                let file = match rustix::fs::openat(
-                    fd,
-                    name,
-                    FILE_FLAGS.union(OFlags::NOATIME),
-                    Mode::empty(),
-                ) {
-                    Err(rustix::io::Errno::PERM) => {
-                        rustix::fs::openat(fd, name, FILE_FLAGS, Mode::empty())
-                    }
-                    r => r,
-                }
-                .map_err(|e| open_error(e, fd, name))?;
-                let meta = Meta::from_stat(&rustix::fs::fstat(&file)?);
-                if meta.kind != FileKind::File {
-                    return Err(not_regular(meta.kind));
-                }
-                Ok((FileReader::Fd(File::from(file)), meta))
+                let (file, st) = open_regular(fd, name)?;
+                Ok((FileReader::Fd(File::from(file)), Meta::from_stat(&st)))
             }
             (Handle::Node(n), Backend::Archive(ix)) => {
                 let child = ix.child(*n, name)?;

@@ -8,7 +8,6 @@
 //! give `Ok` or an error naming what is wrong: every offset is checked, every page id
 //! is bounded by the file, and a page met twice in one walk is a loop.
 
-use std::collections::HashSet;
 use std::fmt;
 
 const MAGIC: u32 = 0xED0C_DAED;
@@ -72,12 +71,43 @@ pub struct Pair {
     pub value: Vec<u8>,
 }
 
-/// The content of one bucket.
+/// The content of one bucket, copied out of the file.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Bucket {
     pub pairs: Vec<Pair>,
     /// Names of sub-buckets, with their raw bucket values (header + inline page).
     pub buckets: Vec<(Vec<u8>, Vec<u8>)>,
+}
+
+/// The content of one bucket as slices of the file's bytes: nothing copied. Elements
+/// never overlap one another, so the slices of one bucket together are at most the
+/// size of the file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct BucketRef<'a> {
+    pub pairs: Vec<(&'a [u8], &'a [u8])>,
+    /// Sub-buckets: name and raw bucket value (header + inline page).
+    pub buckets: Vec<(&'a [u8], &'a [u8])>,
+}
+
+impl BucketRef<'_> {
+    /// A copy that owns its bytes.
+    pub fn to_owned_bucket(&self) -> Bucket {
+        Bucket {
+            pairs: self
+                .pairs
+                .iter()
+                .map(|(k, v)| Pair {
+                    key: k.to_vec(),
+                    value: v.to_vec(),
+                })
+                .collect(),
+            buckets: self
+                .buckets
+                .iter()
+                .map(|(k, v)| (k.to_vec(), v.to_vec()))
+                .collect(),
+        }
+    }
 }
 
 /// An opened (parsed) bbolt file.
@@ -244,43 +274,65 @@ impl<'a> Db<'a> {
 
     /// The top-level bucket names.
     pub fn root(&self) -> Result<Bucket, BoltError> {
-        let mut walk = Walk::new(self);
-        walk.tree(self.root)
+        Ok(self.root_ref()?.to_owned_bucket())
     }
 
     /// The bucket at a path of names (`&[b"volumes"]`); `Ok(None)` when absent.
     pub fn bucket(&self, path: &[&[u8]]) -> Result<Option<Bucket>, BoltError> {
+        Ok(self.bucket_ref(path)?.map(|b| b.to_owned_bucket()))
+    }
+
+    /// The top-level buckets, borrowed from the file's bytes.
+    pub fn root_ref(&self) -> Result<BucketRef<'a>, BoltError> {
+        Walk::new(self).tree(self.root)
+    }
+
+    /// The bucket at a path of names, borrowed from the file's bytes; `Ok(None)` when
+    /// absent. Each step reads only the pages of the buckets on the path.
+    pub fn bucket_ref(&self, path: &[&[u8]]) -> Result<Option<BucketRef<'a>>, BoltError> {
         let mut walk = Walk::new(self);
         let mut current = walk.tree(self.root)?;
         for name in path {
-            let Some((_, raw)) = current.buckets.iter().find(|(k, _)| k == name) else {
+            let Some(&(_, raw)) = current.buckets.iter().find(|(k, _)| k == name) else {
                 return Ok(None);
             };
-            let raw = raw.clone();
-            current = walk.bucket_value(&raw)?;
+            current = walk.bucket_value(raw)?;
         }
         Ok(Some(current))
     }
+
+    /// A sub-bucket's content from its raw value (as listed in `BucketRef::buckets`).
+    pub fn sub_bucket(&self, raw: &'a [u8]) -> Result<BucketRef<'a>, BoltError> {
+        Walk::new(self).bucket_value(raw)
+    }
 }
 
-/// One traversal: remembers every page it met, so that a cycle stops it.
+/// Values larger than this are refused (bbolt allows 2 GiB; no file dockscope reads
+/// holds a value near this).
+const MAX_VALUE: usize = 16 << 20;
+
+/// One traversal: remembers every page it covered (overflow pages included), so that a
+/// cycle, or two pages sharing bytes, stops it; each byte of the file is read at most
+/// once per traversal.
 struct Walk<'d, 'a> {
     db: &'d Db<'a>,
-    seen: HashSet<u64>,
+    /// One bit per page of the file.
+    covered: Vec<u64>,
     depth: usize,
 }
 
 impl<'d, 'a> Walk<'d, 'a> {
     fn new(db: &'d Db<'a>) -> Self {
+        let words = usize::try_from(db.page_count.div_ceil(64)).unwrap_or(0);
         Walk {
             db,
-            seen: HashSet::new(),
+            covered: vec![0; words],
             depth: 0,
         }
     }
 
     /// A bucket value: `root u64, sequence u64`, then an inline page when root is 0.
-    fn bucket_value(&mut self, raw: &[u8]) -> Result<Bucket, BoltError> {
+    fn bucket_value(&mut self, raw: &'a [u8]) -> Result<BucketRef<'a>, BoltError> {
         let root = u64_at(raw, 0)
             .ok_or_else(|| BoltError::Malformed("bucket value shorter than 16 bytes".into()))?;
         if raw.len() < BUCKET_HEADER {
@@ -289,7 +341,7 @@ impl<'d, 'a> Walk<'d, 'a> {
             ));
         }
         if root == 0 {
-            let mut out = Bucket::default();
+            let mut out = BucketRef::default();
             self.nested(|w| w.page_elements(&raw[BUCKET_HEADER..], 0, &mut out, true))?;
             return Ok(out);
         }
@@ -312,32 +364,61 @@ impl<'d, 'a> Walk<'d, 'a> {
     }
 
     /// Every pair under a page (a branch's children in order).
-    fn tree(&mut self, id: u64) -> Result<Bucket, BoltError> {
-        let mut out = Bucket::default();
+    fn tree(&mut self, id: u64) -> Result<BucketRef<'a>, BoltError> {
+        let mut out = BucketRef::default();
         self.visit(id, &mut out)?;
         Ok(out)
     }
 
-    fn visit(&mut self, id: u64, out: &mut Bucket) -> Result<(), BoltError> {
-        if !self.seen.insert(id) || self.seen.len() as u64 > self.db.page_count {
+    /// Mark pages `id..id+n` covered; `false` when one already was.
+    fn cover(&mut self, id: u64, n: u64) -> bool {
+        for p in id..id.saturating_add(n) {
+            let (Ok(w), b) = (usize::try_from(p / 64), p % 64) else {
+                return false;
+            };
+            let Some(word) = self.covered.get_mut(w) else {
+                return false;
+            };
+            if *word & (1 << b) != 0 {
+                return false;
+            }
+            *word |= 1 << b;
+        }
+        true
+    }
+
+    fn visit(&mut self, id: u64, out: &mut BucketRef<'a>) -> Result<(), BoltError> {
+        let page = self.db.page(id)?;
+        let n = (page.len() / self.db.page_size) as u64;
+        if !self.cover(id, n) {
             return Err(BoltError::Loop(id));
         }
-        let page = self.db.page(id)?;
         self.nested(|w| w.page_elements(page, id, out, false))
     }
 
     /// Read the elements of one page image (a file page, or an inline bucket's page).
     fn page_elements(
         &mut self,
-        page: &[u8],
+        page: &'a [u8],
         id: u64,
-        out: &mut Bucket,
+        out: &mut BucketRef<'a>,
         inline: bool,
     ) -> Result<(), BoltError> {
         let bad = |what: &str| BoltError::Malformed(format!("page {id}: {what}"));
         let flags = u16_at(page, 8).ok_or_else(|| bad("shorter than its header"))?;
         let count = usize::from(u16_at(page, 10).ok_or_else(|| bad("shorter than its header"))?);
+        // The element headers themselves must fit the page: the count is checked before
+        // anything is sized by it.
+        let elems_end = PAGE_HEADER + count * LEAF_ELEM; // LEAF_ELEM == BRANCH_ELEM
+        if elems_end > page.len() {
+            return Err(bad(&format!(
+                "{count} elements do not fit a page of {} bytes",
+                page.len()
+            )));
+        }
         if flags & FLAG_LEAF != 0 {
+            // (start, end) of each element's key and value, to check they do not overlap
+            let mut spans: Vec<(usize, usize)> = Vec::with_capacity(count);
             for i in 0..count {
                 let e = PAGE_HEADER + i * LEAF_ELEM;
                 let (Some(eflags), Some(pos), Some(ksize), Some(vsize)) = (
@@ -348,6 +429,11 @@ impl<'d, 'a> Walk<'d, 'a> {
                 ) else {
                     return Err(bad(&format!("leaf element {i} beyond the page")));
                 };
+                if vsize as usize > MAX_VALUE {
+                    return Err(bad(&format!(
+                        "leaf element {i} claims a value of {vsize} bytes"
+                    )));
+                }
                 let k0 = e
                     .checked_add(pos as usize)
                     .ok_or_else(|| bad("element offset overflows"))?;
@@ -360,14 +446,22 @@ impl<'d, 'a> Walk<'d, 'a> {
                 let (Some(key), Some(value)) = (page.get(k0..k1), page.get(k1..v1)) else {
                     return Err(bad(&format!("leaf element {i} points beyond the page")));
                 };
-                if eflags & FLAG_BUCKET != 0 {
-                    out.buckets.push((key.to_vec(), value.to_vec()));
-                } else {
-                    out.pairs.push(Pair {
-                        key: key.to_vec(),
-                        value: value.to_vec(),
-                    });
+                if k0 < elems_end && k0 < v1 {
+                    return Err(bad(&format!(
+                        "leaf element {i} points into the element headers"
+                    )));
                 }
+                spans.push((k0, v1));
+                if eflags & FLAG_BUCKET != 0 {
+                    out.buckets.push((key, value));
+                } else {
+                    out.pairs.push((key, value));
+                }
+            }
+            spans.retain(|(a, b)| a < b);
+            spans.sort_unstable();
+            if spans.windows(2).any(|w| w[1].0 < w[0].1) {
+                return Err(bad("leaf elements overlap"));
             }
             Ok(())
         } else if flags & FLAG_BRANCH != 0 {
@@ -602,6 +696,90 @@ pub(crate) mod tests {
             Db::parse(&b).unwrap().root().err(),
             Some(BoltError::Malformed(_))
         ));
+    }
+
+    /// A 1.3 MiB leaf (one page and its overflow pages) whose 65,535 elements all point at
+    /// the same bytes: refused as overlapping, nothing copied (a copy per element would
+    /// be 16 GiB).
+    #[test]
+    fn overlapping_elements_are_refused() {
+        let pages = 320;
+        let mut b = vec![0u8; (pages + 2) * PS];
+        meta(&mut b, 0, 2, (pages + 2) as u64, 1);
+        meta(&mut b, 1, 2, (pages + 2) as u64, 1);
+        let p = 2 * PS;
+        put_u16(&mut b, p + 8, FLAG_LEAF);
+        put_u16(&mut b, p + 10, u16::MAX);
+        put_u32(&mut b, p + 12, (pages - 1) as u32); // overflow
+        let data = PAGE_HEADER + usize::from(u16::MAX) * LEAF_ELEM;
+        let vsize = pages * PS - data - 8;
+        for i in 0..usize::from(u16::MAX) {
+            let e = PAGE_HEADER + i * LEAF_ELEM;
+            put_u32(&mut b, p + e + 4, (data - e) as u32);
+            put_u32(&mut b, p + e + 8, 8);
+            put_u32(&mut b, p + e + 12, vsize as u32);
+        }
+        let db = Db::parse(&b).unwrap();
+        let err = db.root().unwrap_err();
+        assert!(
+            matches!(err, BoltError::Malformed(ref m) if m.contains("overlap")),
+            "{err}"
+        );
+        // one element alone reads (the same bytes, not overlapping anything)
+        put_u16(&mut b, p + 10, 1);
+        put_u32(&mut b, p + PAGE_HEADER + 4, (data - PAGE_HEADER) as u32);
+        let root = Db::parse(&b).unwrap().root().unwrap();
+        assert_eq!(root.pairs[0].value.len(), vsize);
+    }
+
+    /// Two pages whose overflow ranges share pages are one region read twice: refused.
+    #[test]
+    fn pages_sharing_overflow_are_refused() {
+        let mut b = vec![0u8; 8 * PS];
+        meta(&mut b, 0, 2, 8, 1);
+        meta(&mut b, 1, 2, 8, 1);
+        let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, 2);
+        put_u64(&mut br, PAGE_HEADER + 8, 3);
+        put_u64(&mut br, PAGE_HEADER + BRANCH_ELEM + 8, 4);
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        // page 3 spans 3..7 (overflow 3), page 4 lies inside it
+        let p3 = leaf(3, &[(0, b"a", b"1")]);
+        b[3 * PS..3 * PS + p3.len()].copy_from_slice(&p3);
+        put_u32(&mut b, 3 * PS + 12, 3);
+        let p4 = leaf(4, &[(0, b"b", b"2")]);
+        b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
+        assert_eq!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::Loop(4))
+        );
+        // an element count larger than the page can hold
+        let mut b = sample_db(&[(b"k", b"v")]);
+        put_u16(&mut b, 2 * PS + 10, 300);
+        let err = Db::parse(&b).unwrap().root().unwrap_err();
+        assert!(
+            matches!(err, BoltError::Malformed(ref m) if m.contains("do not fit")),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn borrowed_and_owned_views_agree() {
+        let b = sample_db(&[(b"v1", b"{}"), (b"v2", b"[]")]);
+        let db = Db::parse(&b).unwrap();
+        let r = db.bucket_ref(&[b"volumes"]).unwrap().unwrap();
+        assert_eq!(
+            r.pairs,
+            vec![(&b"v1"[..], &b"{}"[..]), (&b"v2"[..], &b"[]"[..])]
+        );
+        assert_eq!(
+            r.to_owned_bucket(),
+            db.bucket(&[b"volumes"]).unwrap().unwrap()
+        );
+        let top = db.root_ref().unwrap();
+        let sub = db.sub_bucket(top.buckets[0].1).unwrap();
+        assert_eq!(sub, r);
     }
 
     /// Any bytes: Ok or an error, never a panic or a hang.

@@ -101,11 +101,7 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> LayerScan {
         Ok(None) => {}
         Ok(Some(dir)) => {
             for name in sorted_names(&dir, &mut out.problems) {
-                let cache_id = dir
-                    .sub(OsStr::new(&name))
-                    .ok()
-                    .and_then(|d| read_text(&d, "cache-id", SMALL_LIMIT).ok().flatten())
-                    .map(|s| s.trim().to_owned());
+                let cache_id = optional_cache_id(&dir, &name, &mut out.problems);
                 out.tmp.push(TmpRec {
                     path: dir.rel_of(OsStr::new(&name)),
                     name,
@@ -115,6 +111,33 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> LayerScan {
         }
     }
     out
+}
+
+/// The `cache-id` of a leftover dir (`tmp/`, `-removing`), when it has one. A read
+/// error other than absence is a problem: the leftover's dir is then not known.
+fn optional_cache_id(dir: &Dir<'_>, name: &str, problems: &mut Vec<Problem>) -> Option<String> {
+    let sub = match dir.sub(OsStr::new(name)) {
+        Ok(d) => d,
+        Err(e)
+            if matches!(
+                e.kind(),
+                std::io::ErrorKind::NotFound | std::io::ErrorKind::InvalidInput
+            ) =>
+        {
+            return None
+        }
+        Err(e) => {
+            problems.push(Problem::io(dir.rel_of(OsStr::new(name)), &e));
+            return None;
+        }
+    };
+    match read_text(&sub, "cache-id", SMALL_LIMIT) {
+        Ok(c) => c.map(|s| s.trim().to_owned()),
+        Err(p) => {
+            problems.push(p);
+            None
+        }
+    }
 }
 
 enum Entry {
@@ -128,11 +151,7 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem
     let mut problems = Vec::new();
     if let Some(rest) = name.strip_suffix("-removing") {
         let chain_id = rest.get(..64).and_then(ChainId::from_hex);
-        let cache_id = dir
-            .sub(OsStr::new(name))
-            .ok()
-            .and_then(|d| read_text(&d, "cache-id", SMALL_LIMIT).ok().flatten())
-            .map(|s| s.trim().to_owned());
+        let cache_id = optional_cache_id(dir, name, &mut problems);
         return (
             Entry::Removing(RemovingRec {
                 path: rel,
@@ -225,21 +244,32 @@ fn read_layer_dir(dir: &Dir<'_>, name: &str, pool: &Pool) -> (Entry, Vec<Problem
             None
         }
     };
-    // Docker parses `size` with ParseInt and no trimming: a stray newline breaks it.
+    // Docker parses `size` with ParseInt(s, 10, 64) and no trimming: a stray newline
+    // breaks it, so does a value beyond int64; a negative one loads.
     let size = match read_text(&sub, "size", SMALL_LIMIT) {
-        Ok(Some(s)) => {
-            if let Ok(n) = s.parse::<u64>() {
-                Some(n)
-            } else {
+        Ok(Some(s)) => match crate::model::size::parse_int64(&s) {
+            Ok(n) if n >= 0 => Some(n.unsigned_abs()),
+            Ok(n) => {
                 problems.push(Problem::new(
                     sub.rel_of(OsStr::new("size")),
                     ProblemKind::Malformed,
-                    format!("expected a decimal byte count, found {:?}", shorten(&s)),
+                    format!("negative size {n}: Docker loads the layer and sums it as is; counted as 0 here"),
+                ));
+                Some(0)
+            }
+            Err(why) => {
+                problems.push(Problem::new(
+                    sub.rel_of(OsStr::new("size")),
+                    ProblemKind::Malformed,
+                    format!(
+                        "expected a decimal byte count (int64), found {:?}: {why}; Docker cannot load this layer",
+                        shorten(&s)
+                    ),
                 ));
                 complete = false;
                 None
             }
-        }
+        },
         Ok(None) => {
             problems.push(Problem::new(
                 sub.rel_of(OsStr::new("size")),

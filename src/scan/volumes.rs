@@ -58,8 +58,15 @@ pub fn scan(root: &DataRoot) -> (Vec<VolumeRec>, Vec<Problem>) {
     let mut out = Vec::new();
     for name in sorted_names(&dir, &mut problems) {
         // A directory counts as a volume if it holds `_data` or `opts.json`.
-        let Ok(sub) = dir.sub(OsStr::new(&name)) else {
-            continue; // metadata.db, backingFsBlockDev
+        let sub = match dir.sub(OsStr::new(&name)) {
+            Ok(sub) => sub,
+            // metadata.db, backingFsBlockDev: not directories
+            Err(e) if e.kind() == std::io::ErrorKind::InvalidInput => continue,
+            // anything else (EMFILE, EACCES, EIO) is a volume that could not be read
+            Err(e) => {
+                problems.push(Problem::io(dir.rel_of(OsStr::new(&name)), &e));
+                continue;
+            }
         };
         let has_data = sub.lstat(OsStr::new("_data")).is_ok();
         let has_opts = sub.lstat(OsStr::new("opts.json")).is_ok();

@@ -208,7 +208,7 @@ pub fn planned_bytes(model: &Model, images: Option<&[usize]>) -> u64 {
         .layers
         .iter()
         .map(|&l| model.layer_size(l))
-        .sum()
+        .fold(0, u64::saturating_add)
 }
 
 /// Which images, layers and containers a run covers.
