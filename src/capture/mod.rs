@@ -660,15 +660,19 @@ impl<W: Write> Writer<'_, W> {
                 self.counts.contents_omitted += 1;
                 self.counts.bytes_omitted += meta.len;
                 h.set_entry_type(tar::EntryType::Regular);
-                // GNU tar's PAX sparse format 1.0: the real name and size in records,
-                // the map ("1 region: at the end, 0 bytes") as the body.
-                pax_record(&mut pax, "GNU.sparse.major", b"1");
-                pax_record(&mut pax, "GNU.sparse.minor", b"0");
+                // GNU tar's PAX sparse format 0.1: the real name, size and map ("1
+                // region: at the end, 0 bytes") in records, no body at all.
+                pax_record(&mut pax, "GNU.sparse.major", b"0");
+                pax_record(&mut pax, "GNU.sparse.minor", b"1");
                 pax_record(&mut pax, "GNU.sparse.name", path);
-                pax_record(&mut pax, "GNU.sparse.realsize", &dec(meta.len));
+                pax_record(&mut pax, "GNU.sparse.size", &dec(meta.len));
+                pax_record(&mut pax, "GNU.sparse.numblocks", b"1");
+                pax_record(
+                    &mut pax,
+                    "GNU.sparse.map",
+                    format!("{},0", meta.len).as_bytes(),
+                );
                 pax_record(&mut pax, "DOCKSCOPE.omitted", b"1");
-                data = format!("1\n{}\n0\n", meta.len).into_bytes();
-                data.resize(512, 0);
                 let (parent, base) = match path.iter().rposition(|&b| b == b'/') {
                     Some(i) => (&path[..i], &path[i + 1..]),
                     None => (&b""[..], path),
