@@ -89,6 +89,10 @@ pub struct Disk {
     pub buckets: Vec<BucketUsage>,
     /// Directories on another filesystem (live `merged/` mounts): not walked.
     pub mount_points: Vec<String>,
+    /// Paths whose read failed on the live root: the buckets there are short (as
+    /// `du`'s walk marks them), whatever the archive holds.
+    #[serde(default)]
+    pub incomplete_paths: Vec<String>,
 }
 
 /// One bucket of the size walk (see `walk::Bucket`): `kind` is `area`, `layer-diff`,
@@ -273,6 +277,16 @@ impl Manifest {
         if problems.is_empty() {
             walked.total.disk_bytes = self.disk.total.disk_bytes;
         }
+        for p in &self.disk.incomplete_paths {
+            problems.push(Problem::new(
+                p.clone(),
+                ProblemKind::Unreadable,
+                "could not be read on the live root when it was captured: the sizes there are short",
+            ));
+            walked.incomplete_paths.push(p.clone());
+        }
+        walked.incomplete_paths.sort();
+        walked.incomplete_paths.dedup();
         walked.problems.extend(problems);
         walked.problems.sort();
     }

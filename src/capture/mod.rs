@@ -307,6 +307,7 @@ pub fn run(
             total: BucketUsage::new(&crate::walk::Bucket::Area("total".into()), &walked.total),
             buckets,
             mount_points: walked.mount_points.clone(),
+            incomplete_paths: walked.incomplete_paths.clone(),
         },
         redacted: std::mem::take(&mut w.redacted),
     };
@@ -405,8 +406,9 @@ impl<W: Write> Writer<'_, W> {
             let dir = match p.parent.sub(&p.name) {
                 Ok(d) => Arc::new(d),
                 Err(e) => {
-                    self.problems
-                        .push(Problem::io(p.parent.rel_of(&p.name), &e));
+                    let rel = p.parent.rel_of(&p.name);
+                    self.failed(&p.parts, &rel);
+                    self.problems.push(Problem::io(rel, &e));
                     continue;
                 }
             };
@@ -414,6 +416,14 @@ impl<W: Write> Writer<'_, W> {
             self.list(&dir, &p.apath, &p.parts, top_meta.dev, &mut stack)?;
         }
         Ok(())
+    }
+
+    /// A read that failed: the size walk's bucket there is short, as `walk` marks it.
+    fn failed(&mut self, parts: &[String], rel: &str) {
+        if let Some(t) = &mut self.tally {
+            let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+            t.failed(&p, rel.to_owned());
+        }
     }
 
     /// Write the entries of one directory; its subdirectories go on the stack.
@@ -428,6 +438,7 @@ impl<W: Write> Writer<'_, W> {
         let mut entries = match dir.entries() {
             Ok(e) => e,
             Err(e) => {
+                self.failed(parts, dir.rel());
                 self.problems.push(Problem::io(dir.rel(), &e));
                 return Ok(());
             }
@@ -440,6 +451,9 @@ impl<W: Write> Writer<'_, W> {
             let meta = match dir.lstat(&e.name) {
                 Ok(m) => m,
                 Err(err) => {
+                    let mut p = parts.to_vec();
+                    p.push(e.name.to_string_lossy().into_owned());
+                    self.failed(&p, &rel);
                     self.problems.push(Problem::io(rel, &err));
                     continue;
                 }
