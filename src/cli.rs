@@ -5,7 +5,8 @@ use std::path::PathBuf;
 
 /// Read-only forensic inspector for a Docker data root (overlay2).
 ///
-/// Reads the files Docker left on disk: never calls the daemon, never writes, never
+/// Reads the files Docker left on disk: never calls the daemon, never writes (but the
+/// archive `capture` writes outside the root), never
 /// follows a symlink out of the root. The root may also be a tar archive of one.
 #[derive(Debug, Parser)]
 #[command(name = "dockscope", version, about, long_about, after_help = EXIT_CODES)]
@@ -146,6 +147,8 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff) to stdout
     Man,
+    /// Write a small, secret-free archive of the root that `--root FILE` reads like the root
+    Capture(CaptureArgs),
 }
 
 #[derive(Debug, Args)]
@@ -336,6 +339,22 @@ pub struct InspectArgs {
     /// Print each object with a Go template, as `docker inspect --format`
     #[arg(short, long, value_name = "TEMPLATE")]
     pub format: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The archive to write: FILE.tar.zst, FILE.tar.gz or FILE.tar (outside the root)
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
+    /// Replace FILE if it exists
+    #[arg(long)]
+    pub force: bool,
+    /// Keep Env values in container and image configs (default: `NAME=<redacted>`)
+    #[arg(long)]
+    pub keep_env: bool,
+    /// Keep the contents of layer files up to BYTES (for `verify --content`; default none)
+    #[arg(long, value_name = "BYTES", default_value_t = 0)]
+    pub include_content: u64,
 }
 
 #[derive(Debug, Args)]

@@ -4,6 +4,7 @@
 //! records, problems as data) -> `model` (records to one graph) -> `report` (graph to
 //! tables or JSON). Each step depends only on the ones before it.
 
+pub mod capture;
 pub mod cli;
 pub mod exit;
 pub mod fs;
@@ -222,6 +223,19 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     check_usage(cli)?;
     let started = std::time::Instant::now();
+    if let Command::Capture(args) = &cli.command {
+        use std::io::IsTerminal;
+        let opts = capture::Options {
+            output: args.output.clone(),
+            force: args.force,
+            keep_env: args.keep_env,
+            include_content: args.include_content,
+            containerd_root: cli.global.containerd_root.clone(),
+        };
+        let report = capture::run(&cli.global.root, &opts, std::io::stderr().is_terminal())?;
+        report::emit(&report, cli.global.json, out, err, capture::render)?;
+        return Ok(ExitStatus::Done);
+    }
     let root = DataRoot::open(&cli.global.root)?;
     let layout = detect_or_hint(&cli.global.root, &root)?;
     // Commands that measure the whole root walk it while the scan runs.
@@ -301,7 +315,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Du(args) => {
             let (rule, source, reason) = report::du::choose_rule(&model, args.df_compat);
-            let mut report = report::du::build(&model, take_walk(), rule, !root.is_archive());
+            let mut report = report::du::build(&model, take_walk(), rule, root.sizes_known());
+            report.disk_bytes_from = root.capture().map(capture::manifest::Manifest::source_note);
             report.df_compat_source = source;
             report.df_compat_reason = reason;
             let (records, bk_problems) = scan::buildcache::scan(&root);
@@ -369,7 +384,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 &model,
                 walked,
                 report::du::DfCompat::V23,
-                !root.is_archive(),
+                root.sizes_known(),
             );
             let orphans = orphans_report(&root, croot, &model, Some(&du));
             let loaded: Vec<usize> = model.loaded_images().collect();
@@ -551,6 +566,15 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 verify::Level::Metadata
             };
+            if let Some(m) = root.capture() {
+                if level != verify::Level::Metadata && m.options.include_content == 0 {
+                    return Err(Fatal::Usage(format!(
+                        "{}: a capture holds no layer file contents, so verify --content and --deep \
+                         cannot run on it; run them on the live root, or capture with --include-content",
+                        root.shown().display()
+                    )));
+                }
+            }
             let images = if args.images.is_empty() {
                 None
             } else {
@@ -712,7 +736,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 &model,
                 take_walk(),
                 report::du::DfCompat::V23,
-                !root.is_archive(),
+                root.sizes_known(),
             );
             let mut report =
                 report::volumes::build_filtered(&model, &du, &filters).map_err(Fatal::Usage)?;
@@ -733,6 +757,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             }
             Ok(ExitStatus::Done)
         }
+        // handled before the root is opened for reading
+        Command::Capture(_) => Err(Fatal::Usage("capture: internal dispatch error".into())),
     }
 }
 
@@ -774,12 +800,13 @@ pub fn enter_sandbox(cli: &Cli) -> sandbox::SandboxState {
     policy.enforce()
 }
 
-/// The one directory a command writes in (`export -o FILE`: FILE's directory, where it is
+/// The one directory a command writes in (`export -o FILE`, `capture -o FILE`: FILE's directory, where it is
 /// written under a temporary name and renamed). `output::decide_output_path` refuses it
 /// later if it lies inside the root.
 fn output_dir(cli: &Cli) -> Option<std::path::PathBuf> {
     let file = match &cli.command {
         Command::Export(args) => &args.output,
+        Command::Capture(args) => &args.output,
         _ => return None,
     };
     let parent = file.parent().filter(|p| !p.as_os_str().is_empty());
@@ -952,13 +979,22 @@ fn print_template(
 /// Docker's sizes of containers and volumes: the du walk, measured once.
 fn sized(root: &DataRoot, model: &Model, croot: Option<&DataRoot>) -> report::du::DuReport {
     let walked = walk_with_progress(root);
-    let mut du = report::du::build(model, walked, report::du::DfCompat::V23, !root.is_archive());
+    let mut du = report::du::build(model, walked, report::du::DfCompat::V23, root.sizes_known());
     report::c8d::patch_du(&mut du, model, croot);
     du
 }
 
-/// The size walk, with a progress line on stderr when stderr is a terminal.
+/// The size walk, with a progress line on stderr when stderr is a terminal. On a
+/// capture, the allocated bytes per bucket come from its manifest.
 fn walk_with_progress(root: &DataRoot) -> walk::WalkResult {
+    let mut walked = walk_with_progress_inner(root);
+    if let Some(m) = root.capture() {
+        m.reconcile(&mut walked);
+    }
+    walked
+}
+
+fn walk_with_progress_inner(root: &DataRoot) -> walk::WalkResult {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicBool, Ordering};
     if !std::io::stderr().is_terminal() {
@@ -1059,7 +1095,7 @@ fn orphans_report(
             let usage = match (&odd_walk, du) {
                 (Some(w), _) => {
                     let mut u = walk::Usage {
-                        disk_bytes: (!root.is_archive()).then_some(0),
+                        disk_bytes: root.sizes_known().then_some(0),
                         ..walk::Usage::default()
                     };
                     for b in [
@@ -1126,7 +1162,7 @@ fn orphans_report(
     report::orphans::build(
         candidates,
         &sizes,
-        !root.is_archive(),
+        root.sizes_known(),
         problems,
         cannot_judge,
     )

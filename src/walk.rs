@@ -309,7 +309,7 @@ pub fn walk(root: &DataRoot, progress: Option<&Progress>) -> WalkResult {
 /// Walk one subtree (`rel` relative to the root; `""` for the whole root). The
 /// directory `rel` itself counts in `total`, as `du` counts it.
 pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> WalkResult {
-    let known_disk = !root.is_archive();
+    let known_disk = root.sizes_known();
     let parts: Vec<String> = rel
         .split('/')
         .filter(|p| !p.is_empty())
@@ -414,7 +414,7 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
 /// What one path holds: a whole subtree for a directory, the entry itself otherwise.
 /// A path that does not exist holds nothing.
 pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
-    let known_disk = !root.is_archive();
+    let known_disk = root.sizes_known();
     match root.lstat(rel) {
         Ok(m) if m.kind == FileKind::Dir => {
             let r = walk_from(root, rel, None);
@@ -470,6 +470,111 @@ fn settle_links(
             j += 1;
         }
         i = j;
+    }
+}
+
+/// The walk's totals fed one entry at a time by a caller that visits the entries itself
+/// (`dockscope capture`, which stats each entry once for its archive): the same buckets,
+/// hard-link rule, mount-point rule and overflow checks as `walk`.
+pub struct Tally {
+    buckets: HashMap<Bucket, Usage>,
+    linked: Vec<Linked>,
+    mounts: Vec<String>,
+    problems: Vec<Problem>,
+    incomplete: Vec<(Bucket, String)>,
+}
+
+impl Default for Tally {
+    fn default() -> Self {
+        Tally::new()
+    }
+}
+
+fn bucket_of(parts: &[&str]) -> Bucket {
+    let mut bucket = Bucket::Area(String::new());
+    for k in 1..=parts.len().min(3) {
+        bucket = classify(&parts[..k], &bucket);
+    }
+    bucket
+}
+
+impl Tally {
+    pub fn new() -> Tally {
+        Tally {
+            buckets: HashMap::new(),
+            linked: Vec::new(),
+            mounts: Vec::new(),
+            problems: Vec::new(),
+            incomplete: Vec::new(),
+        }
+    }
+
+    /// One entry below the top, by its path components; `meta` as `lstat` gave it.
+    pub fn add(&mut self, parts: &[&str], meta: &Meta) {
+        let bucket = bucket_of(parts);
+        if meta.kind != FileKind::Dir && meta.nlink > 1 {
+            self.linked.push(Linked {
+                dev: meta.dev,
+                ino: meta.ino,
+                bucket,
+                meta: *meta,
+            });
+        } else if !self
+            .buckets
+            .entry(bucket.clone())
+            .or_insert_with(|| Usage::empty(true))
+            .add_entry(meta)
+        {
+            self.problems.push(overflow_problem(&bucket.path()));
+            self.incomplete.push((bucket.clone(), bucket.path()));
+        }
+    }
+
+    /// An entry whose read failed (the caller names it in a problem): its bucket is
+    /// short, as in `walk`.
+    pub fn failed(&mut self, parts: &[&str], rel: String) {
+        self.incomplete.push((bucket_of(parts), rel));
+    }
+
+    /// A directory on another filesystem: not counted, not entered.
+    pub fn mount_point(&mut self, rel: String) {
+        self.mounts.push(rel);
+    }
+
+    /// The result, as `walk` returns it; `top` is the root directory's own `lstat`.
+    pub fn finish(self, top: &Meta) -> WalkResult {
+        let Tally {
+            mut buckets,
+            linked,
+            mut mounts,
+            mut problems,
+            mut incomplete,
+        } = self;
+        settle_links(&mut buckets, linked, true, &mut problems, &mut incomplete);
+        let mut total = Usage::empty(true);
+        total.add_entry(top);
+        let mut keys: Vec<&Bucket> = buckets.keys().collect();
+        keys.sort();
+        for b in keys {
+            if !total.add(&buckets[b]) {
+                problems.push(overflow_problem(&b.path()));
+                incomplete.push((b.clone(), b.path()));
+            }
+        }
+        mounts.sort();
+        problems.sort();
+        problems.dedup();
+        let mut incomplete_paths: Vec<String> = incomplete.iter().map(|(_, p)| p.clone()).collect();
+        incomplete_paths.sort();
+        incomplete_paths.dedup();
+        WalkResult {
+            buckets,
+            total,
+            mount_points: mounts,
+            problems,
+            incomplete: incomplete.into_iter().map(|(b, _)| b).collect(),
+            incomplete_paths,
+        }
     }
 }
 

@@ -16,6 +16,9 @@ _dockscope() {
             ",$1")
                 cmd="dockscope"
                 ;;
+            dockscope,capture)
+                cmd="dockscope__subcmd__capture"
+                ;;
             dockscope,cat)
                 cmd="dockscope__subcmd__cat"
                 ;;
@@ -84,6 +87,9 @@ _dockscope() {
                 ;;
             dockscope,waste)
                 cmd="dockscope__subcmd__waste"
+                ;;
+            dockscope__subcmd__help,capture)
+                cmd="dockscope__subcmd__help__subcmd__capture"
                 ;;
             dockscope__subcmd__help,cat)
                 cmd="dockscope__subcmd__help__subcmd__cat"
@@ -161,12 +167,54 @@ _dockscope() {
 
     case "${cmd}" in
         dockscope)
-            opts="-h -V --root --json --containerd-root --namespace --no-sandbox --color --help --version tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man help"
+            opts="-h -V --root --json --containerd-root --namespace --no-sandbox --color --help --version tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man capture help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi
             case "${prev}" in
+                --root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --containerd-root)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --color)
+                    COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
+                    return 0
+                    ;;
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockscope__subcmd__capture)
+            opts="-o -h --output --force --keep-env --include-content --root --json --containerd-root --namespace --no-sandbox --color --help"
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                --output)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                -o)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --include-content)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --root)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
@@ -469,8 +517,22 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__help)
-            opts="tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man help"
+            opts="tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man capture help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
+                COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+                return 0
+            fi
+            case "${prev}" in
+                *)
+                    COMPREPLY=()
+                    ;;
+            esac
+            COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
+            return 0
+            ;;
+        dockscope__subcmd__help__subcmd__capture)
+            opts=""
+            if [[ ${cur} == -* || ${COMP_CWORD} -eq 3 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
             fi

@@ -64,6 +64,10 @@ pub struct DuReport {
     pub df_compat_source: &'static str,
     /// The hint or option behind `df_compat`, in words.
     pub df_compat_reason: String,
+    /// Where `disk_bytes` come from when not from the files read now: a capture's
+    /// manifest (what the live root measured). Absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub disk_bytes_from: Option<String>,
     pub areas: Vec<AreaUsage>,
     pub total: AreaUsage,
     pub layers: Vec<LayerUsage>,
@@ -506,6 +510,7 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         df_compat: compat,
         df_compat_source: "option",
         df_compat_reason: String::new(),
+        disk_bytes_from: None,
         areas,
         total: area_usage("total", &total),
         layers,
@@ -907,6 +912,9 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
             out,
             "\nread from an archive: allocated sizes are unknown, apparent sizes are shown"
         )?;
+    }
+    if let Some(from) = &r.disk_bytes_from {
+        writeln!(out, "\nallocated sizes from the {from}")?;
     }
     Ok(())
 }

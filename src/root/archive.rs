@@ -48,6 +48,35 @@ const ROOT_MARKERS: &[&str] = &[
     "overlay",
 ];
 
+/// The manifest `dockscope capture` writes at the top of its archive.
+pub const CAPTURE_MANIFEST: &str = "dockscope-capture.json";
+
+/// PAX records `dockscope capture` adds to each entry (`DOCKSCOPE.*`): what the live
+/// root measured that a tar header cannot hold.
+#[derive(Default)]
+struct CaptureRecords {
+    /// `DOCKSCOPE.disk`: allocated bytes (`st_blocks * 512`).
+    disk: Option<u64>,
+    /// `DOCKSCOPE.size`: `st_size` where the header's differs (directories, redacted files).
+    size: Option<u64>,
+    /// `DOCKSCOPE.omitted`: the entry holds no content (one hole of its true size).
+    omitted: bool,
+    /// `DOCKSCOPE.mountpoint`: a directory on another filesystem, not walked.
+    mount_point: bool,
+}
+
+impl CaptureRecords {
+    fn set(&mut self, key: &str, value: &str) {
+        match key {
+            "DOCKSCOPE.disk" => self.disk = value.parse().ok(),
+            "DOCKSCOPE.size" => self.size = value.parse().ok(),
+            "DOCKSCOPE.omitted" => self.omitted = value == "1",
+            "DOCKSCOPE.mountpoint" => self.mount_point = value == "1",
+            _ => {}
+        }
+    }
+}
+
 pub enum ReadError {
     NotArchive,
     Io(io::Error),
@@ -361,6 +390,7 @@ impl Index {
         let mut sparse_map_in_data = false;
         let mut xattrs: Vec<(Box<str>, Box<[u8]>)> = Vec::new();
         let mut pax_mtime = None;
+        let mut capture = CaptureRecords::default();
         if let Some(exts) = entry.pax_extensions()? {
             for ext in exts.flatten() {
                 if let Some(key) = ext.key().ok().and_then(|k| k.strip_prefix("SCHILY.xattr.")) {
@@ -374,6 +404,7 @@ impl Index {
                     (Ok("GNU.sparse.realsize" | "GNU.sparse.size"), Ok(v)) => {
                         sparse_size = v.parse::<u64>().ok();
                     }
+                    (Ok(k), Ok(v)) if k.starts_with("DOCKSCOPE.") => capture.set(k, v),
                     _ => {}
                 }
             }
@@ -441,14 +472,19 @@ impl Index {
         let stored = entry.size();
         let mut over_budget = false;
         let data = if kind == FileKind::File
+            && !capture.omitted
             && (sparse_size.is_none() || sparse_map_in_data)
             && len <= KEEP_LIMIT
             && stored <= KEEP_LIMIT
-            && !is_bulk(&parts)
+            // a capture says itself which contents it left out (`DOCKSCOPE.omitted`):
+            // layer files it holds were asked for (`--include-content`)
+            && (capture.disk.is_some() || !is_bulk(&parts))
         {
             // The most this entry can cost: what is read, and what it expands to.
             let need = stored.max(len);
-            if self.kept.saturating_add(need) > self.budget {
+            // a capture's manifest comes last and is always kept (it is small)
+            let manifest = parts.len() == 1 && parts[0] == CAPTURE_MANIFEST;
+            if self.kept.saturating_add(need) > self.budget && !manifest {
                 over_budget = true;
                 if self.first_over.is_none() {
                     self.first_over = Some(
@@ -488,9 +524,11 @@ impl Index {
         let n = &mut self.nodes[node];
         n.meta = Meta {
             kind,
-            len,
-            disk: None,
-            dev: 0,
+            // a capture records the live st_size where the archive's differs (directories,
+            // files whose Env values were redacted)
+            len: capture.size.unwrap_or(len),
+            disk: capture.disk,
+            dev: u64::from(capture.mount_point),
             ino,
             nlink: 1,
             mode,
@@ -585,7 +623,9 @@ impl Index {
     }
 
     /// The data root is the first folder, going down single-child folders, that holds
-    /// one of Docker's top-level areas (`docker/` in many captures).
+    /// one of Docker's top-level areas (`docker/` in many captures). A capture's
+    /// manifest beside it does not count as a second child, and a `docker/` folder
+    /// is taken when the top holds others beside it (`containerd/`).
     fn find_top(&mut self) {
         let mut cur = 0;
         let mut prefix = Vec::new();
@@ -597,24 +637,23 @@ impl Index {
             {
                 break;
             }
-            // Docker's and containerd's trees side by side (`docker/` + `containerd/`,
-            // or `var/lib/docker` + `var/lib/containerd`): the data root is `docker/`.
-            let dir_child = |name: &str| {
-                node.children
-                    .get(OsStr::new(name))
-                    .copied()
-                    .filter(|&c| self.nodes[c].meta.kind == FileKind::Dir)
-            };
-            if let (Some(docker), Some(_)) = (dir_child("docker"), dir_child("containerd")) {
-                prefix.push("docker".to_owned());
-                cur = docker;
-                break;
+            if let Some(&docker) = node.children.get(OsStr::new("docker")) {
+                if self.nodes[docker].meta.kind == FileKind::Dir && node.children.len() > 1 {
+                    prefix.push("docker".to_owned());
+                    cur = docker;
+                    continue;
+                }
             }
             let mut dirs = node
                 .children
                 .values()
                 .filter(|&&c| self.nodes[c].meta.kind == FileKind::Dir);
-            match (dirs.next(), dirs.next(), node.children.len()) {
+            let others = node
+                .children
+                .keys()
+                .filter(|k| k.as_os_str() != OsStr::new(CAPTURE_MANIFEST))
+                .count();
+            match (dirs.next(), dirs.next(), others) {
                 (Some(&only), None, 1) => {
                     prefix.push(self.nodes[only].name.to_string_lossy().into_owned());
                     cur = only;
@@ -634,6 +673,15 @@ impl Index {
             .map(OsString::from)
             .collect();
         self.lookup(&parts)
+    }
+
+    /// The bytes of a capture's manifest: `dockscope-capture.json` at the archive's top
+    /// or in the data root's folder.
+    pub fn capture_manifest(&self) -> Option<&[u8]> {
+        [0, self.top].iter().find_map(|&n| {
+            let c = *self.nodes[n].children.get(OsStr::new(CAPTURE_MANIFEST))?;
+            self.nodes[c].data.as_deref().map(Vec::as_slice)
+        })
     }
 
     pub fn top(&self) -> usize {

@@ -8,6 +8,8 @@
 
 mod archive;
 
+pub use archive::CAPTURE_MANIFEST;
+
 use crate::problem::Problem;
 use rustix::fs::{AtFlags, FileType, Mode, OFlags};
 use std::ffi::{OsStr, OsString};
@@ -123,6 +125,8 @@ pub struct DataRoot {
     /// For a second root inside the same archive (`archive_root`): its top node and
     /// the folder holding it.
     archive_top: Option<(usize, String)>,
+    /// The manifest of a `dockscope capture` archive (`dockscope-capture.json`).
+    capture: Option<crate::capture::manifest::Manifest>,
 }
 
 /// A directory inside the root, open for listing and reading its entries.
@@ -333,6 +337,7 @@ impl DataRoot {
                 shown: path.to_owned(),
                 problems: Vec::new(),
                 archive_top: None,
+                capture: None,
             });
         }
         if !meta.is_file() {
@@ -352,15 +357,21 @@ impl DataRoot {
             return Err(OpenError::NotRoot(path.to_owned()));
         }
         let file = File::from(file);
-        let (index, problems) = archive::Index::read(file).map_err(|e| match e {
+        let (index, mut problems) = archive::Index::read(file).map_err(|e| match e {
             archive::ReadError::NotArchive => OpenError::NotRoot(path.to_owned()),
             archive::ReadError::Io(e) => OpenError::Io(path.to_owned(), e),
         })?;
+        let capture = index.capture_manifest().and_then(|bytes| {
+            crate::capture::manifest::Manifest::parse(bytes)
+                .map_err(|p| problems.push(p))
+                .ok()
+        });
         Ok(DataRoot {
             backend: Backend::Archive(std::sync::Arc::new(index)),
             shown: path.to_owned(),
             problems,
             archive_top: None,
+            capture,
         })
     }
 
@@ -380,7 +391,33 @@ impl DataRoot {
             shown: self.shown.join(rel),
             problems: Vec::new(),
             archive_top: Some((node, rel.to_owned())),
+            // A capture's manifest vouches for the files it redacted in this tree too.
+            capture: self.capture.clone().map(|mut m| {
+                m.data_root = rel.rsplit('/').next().unwrap_or(rel).to_owned();
+                m
+            }),
         })
+    }
+
+    /// The manifest when the root is a `dockscope capture` archive.
+    pub fn capture(&self) -> Option<&crate::capture::manifest::Manifest> {
+        self.capture.as_ref()
+    }
+
+    /// True when every entry's allocated bytes and directory sizes are known: a
+    /// directory, or a capture (whose entries carry what the live root measured).
+    pub fn sizes_known(&self) -> bool {
+        !self.is_archive() || self.capture.is_some()
+    }
+
+    /// The filesystem type (`statfs` magic number) of a directory root.
+    pub fn fs_type(&self) -> Option<u64> {
+        match &self.backend {
+            Backend::Fs(fd) => rustix::fs::fstatfs(fd)
+                .ok()
+                .and_then(|s| u64::try_from(s.f_type).ok()),
+            Backend::Archive(_) => None,
+        }
     }
 
     /// The path the user gave.
@@ -620,6 +657,44 @@ impl<'r> Dir<'r> {
             (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.xattr(ix.child(*n, name)?, key)),
             (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
         }
+    }
+
+    /// Every extended attribute of an entry, never following a symlink, sorted by key.
+    /// Empty in an archive and where the filesystem has none.
+    pub fn xattr_list(&self, name: &OsStr) -> io::Result<Vec<(String, Vec<u8>)>> {
+        check_name(name)?;
+        let Handle::Fd(fd) = &self.handle else {
+            return Ok(Vec::new());
+        };
+        // llistxattr/lgetxattr on /proc/self/fd/N/NAME: the entry itself, unfollowed,
+        // without opening it.
+        let mut path = format!("/proc/self/fd/{}/", fd.as_raw_fd()).into_bytes();
+        path.extend_from_slice(name.as_bytes());
+        let path = OsString::from_vec(path);
+        let mut names = vec![0u8; 1024];
+        loop {
+            match rustix::fs::llistxattr(path.as_os_str(), &mut names) {
+                Ok(n) => {
+                    names.truncate(n);
+                    break;
+                }
+                Err(rustix::io::Errno::NOTSUP) => return Ok(Vec::new()),
+                Err(rustix::io::Errno::RANGE) if names.len() < 1 << 20 => {
+                    names.resize(names.len() * 8, 0);
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        let mut out = Vec::new();
+        for key in names.split(|&b| b == 0).filter(|k| !k.is_empty()) {
+            let key = String::from_utf8_lossy(key).into_owned();
+            if let Some(v) = xattr_value(|buf| rustix::fs::lgetxattr(path.as_os_str(), &*key, buf))?
+            {
+                out.push((key, v));
+            }
+        }
+        out.sort();
+        Ok(out)
     }
 
     /// An extended attribute of this directory itself (see `get_xattr`).

@@ -360,7 +360,7 @@ pub fn map_into(
                 continue;
             }
             let Some(dir) = &blobs_dir else { continue };
-            let (rec, probs) = crate::scan::imagedb::read_config(dir, hex, pool);
+            let (rec, probs) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
             problems.extend(probs);
             let Some(mut rec) = rec else { continue };
             mf.diff_ids = rec.diff_ids.iter().map(|d| d.as_str().to_owned()).collect();
