@@ -1153,12 +1153,7 @@ fn orphans_report(
     problems.sort();
     problems.dedup();
     let absent = absent_record_areas(root);
-    let cannot_judge = report::orphans::judge(
-        model,
-        &candidates,
-        &absent,
-        &problems,
-    );
+    let cannot_judge = report::orphans::judge(model, &candidates, &absent, &problems);
     report::orphans::build(
         candidates,
         &sizes,
@@ -1198,4 +1193,3 @@ fn absent_record_areas(root: &DataRoot) -> Vec<String> {
         .map(str::to_owned)
         .collect()
 }
-
