@@ -82,6 +82,10 @@ fn normalise(v: &mut Value, subs: &[(String, &str)]) {
                 "archive_prefix",
                 "disk_bytes_from",
                 "scan_seconds",
+                // how containerd's tree was found: beside the root, or in the archive
+                "found_by",
+                // the sandbox names the paths it allows
+                "sandbox",
             ] {
                 o.remove(k);
             }
@@ -149,7 +153,11 @@ fn commands(root: &Path) -> Vec<Vec<String>> {
 }
 
 fn compare(dir: &Path, archive: &Path, what: &str) -> usize {
+    // containerd's tree: beside the data root, or in the archive beside `docker/`
+    let croot = dir.parent().unwrap_or(dir).join("containerd");
     let subs = [
+        (croot.display().to_string(), "CONTAINERD_ROOT"),
+        (format!("{}:containerd", archive.display()), "CONTAINERD_ROOT"),
         (format!("{}/docker", archive.display()), "ROOT"),
         (archive.display().to_string(), "ROOT"),
         (dir.display().to_string(), "ROOT"),

@@ -164,13 +164,17 @@ pub fn is_metadata(parts: &[&str]) -> Keep {
         // volumes: the bbolt database and each volume's options, never _data
         ["volumes", "metadata.db"] | ["volumes", _, "opts.json"] => Contents,
         // bbolt databases and small state files of BuildKit, networks, the engine
-        ["buildkit", name] if name.ends_with(".db") => Contents,
+        ["buildkit", .., name] if name.ends_with(".db") => Contents,
         ["network", "files", name] if name.ends_with(".db") => Contents,
         ["engine-id"] => Contents,
         // containerd's metadata (docker's own `containerd/` or a containerd root)
         [.., "io.containerd.metadata.v1.bolt", "meta.db"] => Contents,
         [.., "io.containerd.snapshotter.v1.overlayfs", "metadata.db"] => Contents,
         [.., "io.containerd.content.v1.content", "blobs", "sha256", _] => IfJson,
+        // a partial download's own records (its ref, total, times), never its data
+        [.., "io.containerd.content.v1.content", "ingest", _, name] if *name != "data" => {
+            Contents
+        }
         _ => SizeOnly,
     }
 }

@@ -74,7 +74,7 @@ pub fn container_sizes(
             .sum();
         out.insert(id.to_owned(), (rw, rw + below + extra));
     }
-    if croot.is_archive() && !out.is_empty() {
+    if !croot.sizes_known() && !out.is_empty() {
         problems.push(Problem::new(
             shown(&format!("{OVERLAYFS}/snapshots")),
             ProblemKind::NotAnalysed,

@@ -662,7 +662,7 @@ pub fn report(
     }
     problems.sort();
     problems.dedup();
-    let known_disk = !root.is_archive() && croot.is_none_or(|c| !c.is_archive());
+    let known_disk = root.sizes_known() && croot.is_none_or(crate::root::DataRoot::sizes_known);
     super::orphans::build(candidates, &sizes, known_disk, problems, cannot_judge)
 }
 
