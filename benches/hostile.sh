@@ -73,7 +73,8 @@ peak() { # BIN ROOT CMD... -> "KiB exit seconds"
     local bin=$1 root=$2
     shift 2
     local out
-    out=$( (ulimit -v 4194304; /usr/bin/time -f '%M %x %e' timeout 60 "$bin" --root "$root" "$@" --json 2>&1 >/dev/null) | tail -1)
+    # exit 0/1/2 are answers; anything else (a kill, an abort) is reported as such
+    out=$( (ulimit -v 4194304; /usr/bin/time -f '%M %x %e' timeout 60 "$bin" --root "$root" "$@" --json 2>&1 >/dev/null) | tail -1) || true
     echo "$out"
 }
 

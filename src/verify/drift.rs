@@ -18,7 +18,7 @@ use crate::model::Model;
 use crate::problem::{Problem, ProblemKind};
 use crate::root::{DataRoot, Dir, FileKind, Meta};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet};
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -221,7 +221,8 @@ pub fn container(
             return (None, problems);
         }
     };
-    let mut changes: BTreeMap<Vec<u8>, &'static str> = BTreeMap::new();
+    // (path, kind) in the order met; sorted (the last one for a path wins) at the end.
+    let mut changes: Vec<(Vec<u8>, &'static str)> = Vec::new();
     let report = |problems: &mut Vec<Problem>, path: &[u8], e: &io::Error| {
         problems.push(Problem::io(format!("{rw_diff}/{}", lossy(path)), e));
     };
@@ -261,13 +262,13 @@ pub fn container(
             };
             if is_whiteout(&f) {
                 if old.is_some() {
-                    changes.insert(path, "D");
+                    changes.push((path, "D"));
                 }
                 continue;
             }
             match &old {
                 None => {
-                    changes.insert(path.clone(), "A");
+                    changes.push((path.clone(), "A"));
                 }
                 Some(o) => {
                     let caps_differ = if f.kind == FileKind::Dir && o.meta.kind == FileKind::Dir {
@@ -280,7 +281,7 @@ pub fn container(
                         new_cap != old_cap
                     };
                     if stat_different(&o.meta, &f) || caps_differ {
-                        changes.insert(path.clone(), "C");
+                        changes.push((path.clone(), "C"));
                     }
                 }
             }
@@ -296,7 +297,7 @@ pub fn container(
                     match lowers.children(&d, &o.dir_layers) {
                         Ok(kids) => {
                             for k in kids.into_iter().filter(|k| !names.contains(k)) {
-                                changes.insert(join(&d, &k), "D");
+                                changes.push((join(&d, &k), "D"));
                             }
                         }
                         Err(e) => report(&mut problems, &d, &e),
@@ -307,28 +308,23 @@ pub fn container(
             }
         }
     }
+    let mut changes = sorted_last_wins(changes);
     // Every directory above a change is changed (Docker adds it even when it is not).
-    // In sorted order a path's ancestors come before it, so the walk up stops at the
-    // first one already listed: each ancestor is added once, however deep the tree.
-    let mut above: HashSet<&[u8]> = HashSet::new();
-    for p in changes.keys() {
-        let mut p: &[u8] = p;
-        while let Some(i) = p.iter().rposition(|&b| b == b'/') {
-            p = &p[..i];
-            if changes.contains_key(p) || !above.insert(p) {
-                break;
-            }
-        }
-    }
-    let above: Vec<Vec<u8>> = above.into_iter().map(<[u8]>::to_vec).collect();
-    for p in above {
-        changes.insert(p, "C");
+    let above = unlisted_parents(&changes);
+    if !above.is_empty() {
+        changes.extend(above.into_iter().map(|p| (p, "C")));
+        changes = sorted_last_wins(changes);
     }
     let changes = changes
         .into_iter()
-        .map(|(p, kind)| Change {
-            kind,
-            path: format!("/{}", lossy(&p)),
+        .map(|(p, kind)| {
+            let mut path = String::with_capacity(p.len() + 1);
+            path.push('/');
+            match std::str::from_utf8(&p) {
+                Ok(t) => path.push_str(t),
+                Err(_) => path.push_str(&String::from_utf8_lossy(&p)),
+            }
+            Change { kind, path }
         })
         .collect();
     (
@@ -341,4 +337,77 @@ pub fn container(
         }),
         problems,
     )
+}
+
+/// Sorted by path; of several entries for one path the last one met wins. A walk's
+/// paths arrive nearly sorted, which the stable sort takes in about one pass (paths in
+/// a deep tree share long prefixes: every comparison counts).
+fn sorted_last_wins(mut v: Vec<(Vec<u8>, &'static str)>) -> Vec<(Vec<u8>, &'static str)> {
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(Vec<u8>, &'static str)> = Vec::with_capacity(v.len());
+    for c in v {
+        match out.last_mut() {
+            Some(last) if last.0 == c.0 => *last = c,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The directories above listed paths that are not listed themselves, each once. The
+/// sorted list is read with a stack of the listed paths above the current one, so a
+/// path's nearest listed ancestor is found without a search.
+fn unlisted_parents(sorted: &[(Vec<u8>, &'static str)]) -> Vec<Vec<u8>> {
+    let is_under = |p: &[u8], q: &[u8]| p.len() > q.len() && p.starts_with(q) && p[q.len()] == b'/';
+    let mut above: HashSet<&[u8]> = HashSet::new();
+    let mut stack: Vec<&[u8]> = Vec::new();
+    for (p, _) in sorted {
+        while stack.last().is_some_and(|q| !is_under(p, q)) {
+            stack.pop();
+        }
+        let floor = stack.last().map_or(0, |q| q.len());
+        let mut a: &[u8] = p;
+        while let Some(k) = a.iter().rposition(|&b| b == b'/') {
+            a = &a[..k];
+            if a.len() <= floor {
+                break;
+            }
+            // Not on the stack: listed out of stack order ("a", "a-b", "a/c"), or not.
+            let listed = sorted
+                .binary_search_by(|(x, _)| x.as_slice().cmp(a))
+                .is_ok();
+            if listed || !above.insert(a) {
+                break;
+            }
+        }
+        stack.push(p);
+    }
+    above.into_iter().map(<[u8]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn parents_are_added_once_and_order_is_bytewise() {
+        let v: Vec<(Vec<u8>, &'static str)> = [
+            ("a/c/d", "A"),
+            ("a", "A"),
+            ("a-b", "C"),
+            ("x/y/z", "A"),
+            ("a/c/d", "C"),
+            ("x/y/w", "D"),
+        ]
+        .iter()
+        .map(|(p, k)| (p.as_bytes().to_vec(), *k))
+        .collect();
+        let sorted = sorted_last_wins(v);
+        let paths: Vec<&[u8]> = sorted.iter().map(|(p, _)| p.as_slice()).collect();
+        assert_eq!(paths, [&b"a"[..], b"a-b", b"a/c/d", b"x/y/w", b"x/y/z"]);
+        assert_eq!(sorted[2].1, "C", "the last entry for a path wins");
+        let mut above = unlisted_parents(&sorted);
+        above.sort();
+        assert_eq!(above, [b"a/c".to_vec(), b"x".to_vec(), b"x/y".to_vec()]);
+    }
 }
