@@ -276,6 +276,9 @@ fn open_noatime(dir: &OwnedFd, name: &OsStr, flags: OFlags) -> rustix::io::Resul
 fn open_regular(dir: &OwnedFd, name: &OsStr) -> io::Result<(OwnedFd, rustix::fs::Stat)> {
     let before = rustix::fs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?;
     let kind = FileKind::from_file_type(FileType::from_raw_mode(before.st_mode));
+    if kind == FileKind::Symlink {
+        return Err(symlink_error()); // worded as before the check moved ahead of the open
+    }
     if kind != FileKind::File {
         return Err(not_regular(kind));
     }

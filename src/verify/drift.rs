@@ -95,3 +95,76 @@ pub fn container(
         problems,
     )
 }
+
+/// Sorted by path; of several entries for one path the last one met wins. A walk's
+/// paths arrive nearly sorted, which the stable sort takes in about one pass (paths in
+/// a deep tree share long prefixes: every comparison counts).
+fn sorted_last_wins(mut v: Vec<(Vec<u8>, &'static str)>) -> Vec<(Vec<u8>, &'static str)> {
+    v.sort_by(|a, b| a.0.cmp(&b.0));
+    let mut out: Vec<(Vec<u8>, &'static str)> = Vec::with_capacity(v.len());
+    for c in v {
+        match out.last_mut() {
+            Some(last) if last.0 == c.0 => *last = c,
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// The directories above listed paths that are not listed themselves, each once. The
+/// sorted list is read with a stack of the listed paths above the current one, so a
+/// path's nearest listed ancestor is found without a search.
+fn unlisted_parents(sorted: &[(Vec<u8>, &'static str)]) -> Vec<Vec<u8>> {
+    let is_under = |p: &[u8], q: &[u8]| p.len() > q.len() && p.starts_with(q) && p[q.len()] == b'/';
+    let mut above: HashSet<&[u8]> = HashSet::new();
+    let mut stack: Vec<&[u8]> = Vec::new();
+    for (p, _) in sorted {
+        while stack.last().is_some_and(|q| !is_under(p, q)) {
+            stack.pop();
+        }
+        let floor = stack.last().map_or(0, |q| q.len());
+        let mut a: &[u8] = p;
+        while let Some(k) = a.iter().rposition(|&b| b == b'/') {
+            a = &a[..k];
+            if a.len() <= floor {
+                break;
+            }
+            // Not on the stack: listed out of stack order ("a", "a-b", "a/c"), or not.
+            let listed = sorted
+                .binary_search_by(|(x, _)| x.as_slice().cmp(a))
+                .is_ok();
+            if listed || !above.insert(a) {
+                break;
+            }
+        }
+        stack.push(p);
+    }
+    above.into_iter().map(<[u8]>::to_vec).collect()
+}
+
+#[cfg(test)]
+mod order_tests {
+    use super::*;
+
+    #[test]
+    fn parents_are_added_once_and_order_is_bytewise() {
+        let v: Vec<(Vec<u8>, &'static str)> = [
+            ("a/c/d", "A"),
+            ("a", "A"),
+            ("a-b", "C"),
+            ("x/y/z", "A"),
+            ("a/c/d", "C"),
+            ("x/y/w", "D"),
+        ]
+        .iter()
+        .map(|(p, k)| (p.as_bytes().to_vec(), *k))
+        .collect();
+        let sorted = sorted_last_wins(v);
+        let paths: Vec<&[u8]> = sorted.iter().map(|(p, _)| p.as_slice()).collect();
+        assert_eq!(paths, [&b"a"[..], b"a-b", b"a/c/d", b"x/y/w", b"x/y/z"]);
+        assert_eq!(sorted[2].1, "C", "the last entry for a path wins");
+        let mut above = unlisted_parents(&sorted);
+        above.sort();
+        assert_eq!(above, [b"a/c".to_vec(), b"x".to_vec(), b"x/y".to_vec()]);
+    }
+}
