@@ -238,13 +238,21 @@ pub fn container_changes<'r>(
         });
     }
     // Every directory above a change is changed (Docker adds it even when it is not).
-    let paths: Vec<Vec<u8>> = changes.keys().cloned().collect();
-    for p in paths {
-        let mut p: &[u8] = &p;
+    // In sorted order a path's ancestors come before it, so the walk up stops at the
+    // first one already listed or added: each ancestor is met once, however deep.
+    let mut above: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
+    for p in changes.keys() {
+        let mut p: &[u8] = p;
         while let Some(i) = p.iter().rposition(|&b| b == b'/') {
             p = &p[..i];
-            changes.entry(p.to_vec()).or_insert("C");
+            if changes.contains_key(p) || !above.insert(p) {
+                break;
+            }
         }
+    }
+    let above: Vec<Vec<u8>> = above.into_iter().map(<[u8]>::to_vec).collect();
+    for p in above {
+        changes.insert(p, "C");
     }
     changes
 }
