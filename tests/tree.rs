@@ -578,14 +578,14 @@ fn a_twenty_thousand_layer_chain_in_seconds_and_flat_json() {
     let top = &layers[pos[chains.last().unwrap()]];
     assert_eq!(top["images"][0]["id"].as_str(), Some(id.as_str()));
     // jq reads it (its nesting limit is far below 20,000).
-    if let Ok(jq) = std::process::Command::new("jq")
-        .args(["-r", ".layers | length"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
     {
         use std::io::Write;
-        let mut jq = jq;
+        let mut jq = std::process::Command::new("jq")
+            .args(["-r", ".layers | length"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .expect("jq (.ci/run installs it)");
         jq.stdin.take().unwrap().write_all(out.as_bytes()).unwrap();
         let o = jq.wait_with_output().unwrap();
         assert!(o.status.success());
