@@ -42,7 +42,7 @@ fi
 export PATH=$HOME/.cargo/bin:$PATH
 command -v diskus >/dev/null || cargo install --quiet diskus
 command -v pdu >/dev/null || cargo install --quiet parallel-disk-usage
-command -v dua >/dev/null || cargo install --quiet dua-cli
+command -v dua >/dev/null || cargo install --quiet --locked dua-cli || say "dua-cli did not build here: it is left out"
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)
@@ -71,13 +71,14 @@ fi
 say "totals agree: $got_disk bytes on disk, $got_apparent apparent, $files files, $dirs dirs"
 
 say "hyperfine"
+DUA=$(command -v dua || true)
 hyperfine --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hf.md" --export-json "$WORK/hf.json" \
     -n "dockscope du" "$BIN --root $TREE du --json >/dev/null" \
     -n "du -s" "du -s $TREE >/dev/null" \
     -n "du -s overlay2/*/" "du -s $TREE/overlay2/*/ >/dev/null" \
     -n "diskus" "diskus $TREE >/dev/null" \
     -n "pdu" "pdu --max-depth=1 $TREE >/dev/null" \
-    -n "dua aggregate" "dua aggregate $TREE >/dev/null" >&2
+    ${DUA:+-n "dua aggregate" "dua aggregate $TREE >/dev/null"} >&2
 
 rss=0
 for _ in 1 2 3; do

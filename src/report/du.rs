@@ -964,40 +964,7 @@ mod tests {
 
 /// go-units' `HumanDuration`, as docker's "… ago" columns print it.
 pub fn go_human_duration(secs_f: f64) -> String {
-    let seconds = secs_f as i64;
-    if seconds < 1 {
-        return "Less than a second".to_owned();
-    }
-    if seconds == 1 {
-        return "1 second".to_owned();
-    }
-    if seconds < 60 {
-        return format!("{seconds} seconds");
-    }
-    let minutes = seconds / 60;
-    if minutes == 1 {
-        return "About a minute".to_owned();
-    }
-    if minutes < 60 {
-        return format!("{minutes} minutes");
-    }
-    let hours = (secs_f / 3600.0).round() as i64;
-    if hours == 1 {
-        return "About an hour".to_owned();
-    }
-    if hours < 48 {
-        return format!("{hours} hours");
-    }
-    if hours < 24 * 7 * 2 {
-        return format!("{} days", hours / 24);
-    }
-    if hours < 24 * 30 * 2 {
-        return format!("{} weeks", hours / 24 / 7);
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{} months", hours / 24 / 30);
-    }
-    format!("{} years", seconds / 3600 / 24 / 365)
+    super::format::human_duration(secs_f as i64)
 }
 
 /// `docker system df -v`'s listings, as rows of cells (times relative to `now`, as the
