@@ -157,7 +157,10 @@ fn compare(dir: &Path, archive: &Path, what: &str) -> usize {
     let croot = dir.parent().unwrap_or(dir).join("containerd");
     let subs = [
         (croot.display().to_string(), "CONTAINERD_ROOT"),
-        (format!("{}:containerd", archive.display()), "CONTAINERD_ROOT"),
+        (
+            format!("{}:containerd", archive.display()),
+            "CONTAINERD_ROOT",
+        ),
         (format!("{}/docker", archive.display()), "ROOT"),
         (archive.display().to_string(), "ROOT"),
         (dir.display().to_string(), "ROOT"),

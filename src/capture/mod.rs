@@ -172,9 +172,7 @@ pub fn is_metadata(parts: &[&str]) -> Keep {
         [.., "io.containerd.snapshotter.v1.overlayfs", "metadata.db"] => Contents,
         [.., "io.containerd.content.v1.content", "blobs", "sha256", _] => IfJson,
         // a partial download's own records (its ref, total, times), never its data
-        [.., "io.containerd.content.v1.content", "ingest", _, name] if *name != "data" => {
-            Contents
-        }
+        [.., "io.containerd.content.v1.content", "ingest", _, name] if *name != "data" => Contents,
         _ => SizeOnly,
     }
 }

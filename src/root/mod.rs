@@ -396,7 +396,10 @@ impl DataRoot {
             archive_top: Some((node, rel.to_owned())),
             // A capture's manifest vouches for the files it redacted in this tree too.
             capture: self.capture.clone().map(|mut m| {
-                rel.rsplit('/').next().unwrap_or(rel).clone_into(&mut m.data_root);
+                rel.rsplit('/')
+                    .next()
+                    .unwrap_or(rel)
+                    .clone_into(&mut m.data_root);
                 m
             }),
         })
