@@ -9,7 +9,7 @@ Python 3 standard library only. The output depends only on the parameters (same
 --seed, --images, --layers, --bases, --template => byte-identical files; only
 inode times differ).
 
-What is written, following /work/shared/docs/docker-root-format.md §0-§5:
+What is written, following the overlay2 on-disk format (image store, layerdb, overlay2 dirs):
 * a forest of layers: --bases base layers; images are stacks of 1..N layers on a
   base or on another image, so bases and prefixes are shared;
 * per layer: real content in overlay2/<cache-id>/diff (one or two tiny files, now
