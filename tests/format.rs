@@ -4,38 +4,10 @@
 //! docker's own rendering of each field; the Engine API answers give the raw values.
 
 mod common;
-use common::{run, unix, SampleRoot};
+use common::{cells, run, unix, SampleRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-
-/// Split a docker table into cells by the header's column offsets.
-fn cells(text: &str, headers: &[&str]) -> Vec<BTreeMap<String, String>> {
-    let mut lines = text.lines();
-    let head = lines.next().expect("header");
-    let starts: Vec<usize> = headers
-        .iter()
-        .map(|h| head.find(h).unwrap_or_else(|| panic!("{h} in {head}")))
-        .collect();
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let chars: Vec<char> = l.chars().collect();
-            let mut row = BTreeMap::new();
-            for (i, h) in headers.iter().enumerate() {
-                let from = starts[i].min(chars.len());
-                let to = starts
-                    .get(i + 1)
-                    .copied()
-                    .unwrap_or(chars.len())
-                    .min(chars.len());
-                let cell: String = chars[from..to].iter().collect();
-                row.insert((*h).to_owned(), cell.trim().to_owned());
-            }
-            row
-        })
-        .collect()
-}
 
 fn ok(root: &Path, args: &[&str]) -> String {
     let (code, out, err) = run(root, args);

@@ -4,7 +4,7 @@
 #![allow(clippy::disallowed_methods)] // plants a secret in a copy of a capture
 
 mod common;
-use common::{explorer_archive, json, run, unix, SampleRoot};
+use common::{cells, explorer_archive, json, run, unix, SampleRoot};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -14,34 +14,6 @@ fn by_id(list: &Value, key: &str) -> BTreeMap<String, Value> {
         .expect("array")
         .iter()
         .map(|v| (v[key].as_str().expect("id").to_owned(), v.clone()))
-        .collect()
-}
-
-/// Split a docker-style table into cells by the header's column offsets.
-pub fn cells(text: &str, headers: &[&str]) -> Vec<BTreeMap<String, String>> {
-    let mut lines = text.lines();
-    let head = lines.next().expect("header");
-    let starts: Vec<usize> = headers
-        .iter()
-        .map(|h| head.find(h).unwrap_or_else(|| panic!("{h} in {head}")))
-        .collect();
-    lines
-        .filter(|l| !l.trim().is_empty())
-        .map(|l| {
-            let chars: Vec<char> = l.chars().collect();
-            let mut row = BTreeMap::new();
-            for (i, h) in headers.iter().enumerate() {
-                let from = starts[i].min(chars.len());
-                let to = starts
-                    .get(i + 1)
-                    .copied()
-                    .unwrap_or(chars.len())
-                    .min(chars.len());
-                let cell: String = chars[from..to].iter().collect();
-                row.insert((*h).to_owned(), cell.trim().to_owned());
-            }
-            row
-        })
         .collect()
 }
 

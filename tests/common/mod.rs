@@ -141,3 +141,31 @@ pub fn strs(v: &Value) -> Vec<String> {
 pub fn unix(t: &str) -> i64 {
     t.parse::<jiff::Timestamp>().expect("RFC 3339").as_second()
 }
+
+/// Split a docker-style table into cells by the header's column offsets.
+pub fn cells(text: &str, headers: &[&str]) -> Vec<std::collections::BTreeMap<String, String>> {
+    let mut lines = text.lines();
+    let head = lines.next().expect("header");
+    let starts: Vec<usize> = headers
+        .iter()
+        .map(|h| head.find(h).unwrap_or_else(|| panic!("{h} in {head}")))
+        .collect();
+    lines
+        .filter(|l| !l.trim().is_empty())
+        .map(|l| {
+            let chars: Vec<char> = l.chars().collect();
+            let mut row = std::collections::BTreeMap::new();
+            for (i, h) in headers.iter().enumerate() {
+                let from = starts[i].min(chars.len());
+                let to = starts
+                    .get(i + 1)
+                    .copied()
+                    .unwrap_or(chars.len())
+                    .min(chars.len());
+                let cell: String = chars[from..to].iter().collect();
+                row.insert((*h).to_owned(), cell.trim().to_owned());
+            }
+            row
+        })
+        .collect()
+}
