@@ -12,7 +12,7 @@
 //! Without containerd's records (root not found, meta.db unreadable or damaged) nothing
 //! is judged: one `cannot_judge` entry names the flag to give.
 
-use super::orphans::{Candidate, CannotJudge};
+use super::orphans::{Candidate, CannotJudge, Claims};
 use crate::model::ids::sha256_digest;
 use crate::model::Model;
 use crate::scan::containerd::gc::{Graph, Node, Reach};
@@ -57,37 +57,6 @@ const JUDGED: &[&str] = &[
 const STOP_CONTAINERD: &str =
     "stop dockerd and containerd, then remove the paths (after review: dockscope orphans --print0)";
 const GC_ITSELF: &str = "nothing to do: containerd's garbage collector removes it on its next run (any deletion or 100 writes trigger one)";
-
-struct Claims {
-    taken: HashSet<String>,
-    out: Vec<Candidate>,
-}
-
-impl Claims {
-    fn add(
-        &mut self,
-        kind: &'static str,
-        paths: Vec<String>,
-        reclaimable: bool,
-        reason: String,
-        cleanup: &str,
-        docker: bool,
-    ) {
-        let paths: Vec<String> = paths
-            .into_iter()
-            .filter(|p| self.taken.insert(p.clone()))
-            .collect();
-        self.out.push(Candidate {
-            kind,
-            paths,
-            reclaimable,
-            reason,
-            cleanup: cleanup.to_owned(),
-            docker,
-            raw: Vec::new(),
-        });
-    }
-}
 
 fn snapshot_dir(id: u64) -> String {
     shown(&format!("{OVERLAYFS}/snapshots/{id}"))
@@ -154,10 +123,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
             }],
         );
     }
-    let mut c = Claims {
-        taken: HashSet::new(),
-        out: Vec::new(),
-    };
+    let mut c = Claims::new();
     let mut cannot = Vec::new();
     if let Some(e) = &store.backend_error {
         cannot.push(CannotJudge {

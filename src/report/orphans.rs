@@ -451,17 +451,27 @@ impl Report for OrphansReport {
 const STOP_FIRST: &str =
     "stop the daemon, then remove the paths (after review: dockscope orphans --print0)";
 
-struct Claims {
+/// Findings in the making: each path goes to the first candidate that claims it.
+/// Shared by the overlay2 and the containerd-store classifiers.
+pub(super) struct Claims {
     taken: HashSet<String>,
     /// Paths of reclaimable orphan findings and of pending removals: their links and
     /// lower files are moot (the driver removes a dir's link before the dir).
     orphaned: HashSet<String>,
-    out: Vec<Candidate>,
+    pub(super) out: Vec<Candidate>,
 }
 
 impl Claims {
+    pub(super) fn new() -> Claims {
+        Claims {
+            taken: HashSet::new(),
+            orphaned: HashSet::new(),
+            out: Vec::new(),
+        }
+    }
+
     /// Add a candidate with the paths no earlier candidate took.
-    fn add(
+    pub(super) fn add(
         &mut self,
         kind: &'static str,
         paths: Vec<String>,
@@ -517,11 +527,7 @@ pub fn classify(
     snapshots: Option<&HashSet<String>>,
     odd_dirs: &[Vec<u8>],
 ) -> Vec<Candidate> {
-    let mut c = Claims {
-        taken: HashSet::new(),
-        orphaned: HashSet::new(),
-        out: Vec::new(),
-    };
+    let mut c = Claims::new();
     let loaded: Vec<usize> = model.loaded_images().collect();
     let mut by_image = vec![false; model.layers.len()];
     for &i in &loaded {
