@@ -629,7 +629,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Completions(_) | Command::Man => Ok(ExitStatus::Done),
         Command::Ls(args) if !args.long && !json => {
             report::ls::stream_names(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 &args.target,
                 args.rw,
@@ -641,7 +641,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Ls(args) => {
             let report = report::ls::build(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 &args.target,
                 args.rw,
@@ -652,17 +652,31 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Diff(args) => {
-            let report = report::diff::build(&root, &model, &args.targets)?;
+            let report =
+                report::diff::build(files_root(&root, croot, &model)?, &model, &args.targets)?;
             report::emit(&report, json, out, err, report::diff::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Cat(args) => {
-            report::export::cat(&root, &model, &args.target, args.rw, out, err)?;
+            report::export::cat(
+                files_root(&root, croot, &model)?,
+                &model,
+                &args.target,
+                args.rw,
+                out,
+                err,
+            )?;
             Ok(ExitStatus::Done)
         }
         Command::Export(args) => {
+            let froot = files_root(&root, croot, &model)?;
+            if !std::ptr::eq(froot, &root) {
+                // never written inside the Docker root either
+                output::decide_output_path(&root, &args.output, args.force)
+                    .map_err(|e| Fatal::Usage(e.to_string()))?;
+            }
             let report = report::export::export(
-                &root,
+                froot,
                 &model,
                 &args.target,
                 args.path.as_deref(),
@@ -676,7 +690,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Find(args) => {
             let filter = report::find::filter_from(args)?;
             let report = report::find::build(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 args.target.as_deref(),
                 args.rw,
@@ -687,18 +701,24 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Trace(args) => {
-            let report = report::trace::build(&root, &model, &args.path, args.target.as_deref())?;
+            let report = report::trace::build(
+                files_root(&root, croot, &model)?,
+                &model,
+                &args.path,
+                args.target.as_deref(),
+            )?;
             report::emit(&report, json, out, err, report::trace::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Waste(args) => {
             let i = report::resolve_or_fail(&model, &args.image)?;
-            let report = report::waste::build(&root, &model, i, args.top);
+            let report = report::waste::build(files_root(&root, croot, &model)?, &model, i, args.top);
             report::emit(&report, json, out, err, report::waste::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Timeline(args) => {
-            let report = report::timeline::build(&root, &model, args.files);
+            let lroot = files_root(&root, croot, &model).unwrap_or(&root);
+            let report = report::timeline::build_with(&root, lroot, &model, args.files);
             let format = match (args.format, json, args.csv, args.bodyfile) {
                 (_, true, _, _) => cli::TimelineFormat::Json,
                 (_, _, true, _) => cli::TimelineFormat::Csv,
@@ -759,6 +779,28 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         // handled before the root is opened for reading
         Command::Capture(_) => Err(Fatal::Usage("capture: internal dispatch error".into())),
+    }
+}
+
+/// The root the file commands read layer files from: containerd's when the images live
+/// in its store (every image, init and RW layer is a snapshot of its overlayfs
+/// snapshotter), else the Docker root.
+fn files_root<'a>(
+    root: &'a DataRoot,
+    croot: Option<&'a DataRoot>,
+    model: &Model,
+) -> Result<&'a DataRoot, Fatal> {
+    let Some(c8d) = model.containerd.as_deref() else {
+        return Ok(root);
+    };
+    match croot {
+        Some(c) if c8d.store.is_some() => Ok(c),
+        _ => Err(Fatal::Usage(format!(
+            "the images are kept in containerd's image store, whose records cannot be read: {}",
+            c8d.unusable
+                .as_ref()
+                .map_or("containerd's root was not found", |u| u.reason.as_str())
+        ))),
     }
 }
 
