@@ -669,14 +669,9 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Export(args) => {
-            let froot = files_root(&root, croot, &model)?;
-            if !std::ptr::eq(froot, &root) {
-                // never written inside the Docker root either
-                output::decide_output_path(&root, &args.output, args.force)
-                    .map_err(|e| Fatal::Usage(e.to_string()))?;
-            }
-            let report = report::export::export(
-                froot,
+            let report = report::export::export_from(
+                files_root(&root, croot, &model)?,
+                &root,
                 &model,
                 &args.target,
                 args.path.as_deref(),

@@ -336,12 +336,33 @@ pub fn export(
     force: bool,
     rw_only: bool,
 ) -> Result<ExportReport, Fatal> {
+    export_from(root, root, model, spec, path, output, force, rw_only)
+}
+
+/// `export`, the layer files read from `root` and the output refused inside `guard`
+/// (the Docker root, when the files are read from containerd's root inside the same
+/// archive; `decide_output_path` is asked for `root` too unless it is such an archive
+/// member).
+#[allow(clippy::too_many_arguments)]
+pub fn export_from(
+    root: &DataRoot,
+    guard: &DataRoot,
+    model: &Model,
+    spec: &str,
+    path: Option<&str>,
+    output: &Path,
+    force: bool,
+    rw_only: bool,
+) -> Result<ExportReport, Fatal> {
     let (name, spec_path) = target::split_spec(spec);
     let path = path.unwrap_or(spec_path);
     let mut problems = Vec::new();
     let o = open_target(model, name, rw_only, &mut problems)?;
-    let decided =
+    if !std::ptr::eq(root, guard) && !(root.is_archive() && guard.is_archive()) {
         decide_output_path(root, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
+    }
+    let decided =
+        decide_output_path(guard, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
     let mut file = OutputFile::create(decided).map_err(|e| Fatal::Usage(e.to_string()))?;
     let whole = fs::components(path.as_bytes()).is_empty();
     let layer = match o.target {
@@ -366,7 +387,13 @@ pub fn export(
             )
         } else {
             let n = view_tar(root, &o.stack, path, &mut w, &mut problems)?;
-            ("view", n, None)
+            // A snapshot of containerd's store has no tar-split: its files are written
+            // as a new tar, which is compared with the DiffID all the same.
+            let diff_id = layer
+                .filter(|_| model.containerd.is_some())
+                .and_then(|l| model.layers[l].diff_id.as_ref())
+                .map(|d| d.as_str().to_owned());
+            ("view", n, diff_id)
         };
     w.flush()?;
     let sha256 = format!("sha256:{:x}", w.sha.finalize());
