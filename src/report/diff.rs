@@ -90,7 +90,7 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
                 let mut ps = Vec::new();
                 let d = target::container_changes(root, model, c, &mut ps)
                     .map_err(|e| Fatal::Usage(super::sanitize(&e)))?;
-                (Some(c8d_drift(model, c, d)), ps)
+                (Some(crate::verify::c8d::drift(model, c, d)), ps)
             } else {
                 drift::container(root, model, &links, c)
             };
@@ -187,24 +187,3 @@ pub fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     )
 }
 
-/// A container's changes on Docker's containerd image store, as `drift` lists them.
-pub fn c8d_drift(
-    model: &Model,
-    c: usize,
-    (path, changes): (String, std::collections::BTreeMap<Vec<u8>, &'static str>),
-) -> drift::Drift {
-    let rec = &model.containers[c].rec;
-    drift::Drift {
-        container: rec.id.clone(),
-        name: rec.name.trim_start_matches('/').to_owned(),
-        image: rec.image.clone(),
-        path,
-        changes: changes
-            .into_iter()
-            .map(|(p, kind)| drift::Change {
-                kind,
-                path: crate::fs::shown(&p),
-            })
-            .collect(),
-    }
-}
