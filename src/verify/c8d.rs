@@ -370,7 +370,7 @@ pub fn run(
                 continue;
             }
             match crate::fs::target::container_changes(croot, model, c, &mut out.problems) {
-                Ok(d) => drift.push(drift(model, c, d)),
+                Ok(d) => drift.push(self::drift(model, c, d)),
                 Err(e) => out.problems.push(Problem::new(
                     model.containers[c].rec.path.clone(),
                     crate::problem::ProblemKind::Missing,
