@@ -707,7 +707,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Waste(args) => {
             let i = report::resolve_or_fail(&model, &args.image)?;
-            let report = report::waste::build(files_root(&root, croot, &model)?, &model, i, args.top);
+            let report =
+                report::waste::build(files_root(&root, croot, &model)?, &model, i, args.top);
             report::emit(&report, json, out, err, report::waste::render)?;
             Ok(ExitStatus::Done)
         }

@@ -392,7 +392,10 @@ impl Stack {
                 let m = match self.stat_entry(d, &name, e.kind) {
                     Ok(m) => m,
                     Err(err) => {
-                        problems.push(Problem::io(format!("{}/{}", dir_shown(d), lossy(&name)), &err));
+                        problems.push(Problem::io(
+                            format!("{}/{}", dir_shown(d), lossy(&name)),
+                            &err,
+                        ));
                         continue;
                     }
                 };
@@ -437,7 +440,10 @@ impl Stack {
             let m = match self.stat_entry(d, &name, kind) {
                 Ok(m) => m,
                 Err(err) => {
-                    problems.push(Problem::io(format!("{}/{}", dir_shown(d), lossy(&name)), &err));
+                    problems.push(Problem::io(
+                        format!("{}/{}", dir_shown(d), lossy(&name)),
+                        &err,
+                    ));
                     continue;
                 }
             };

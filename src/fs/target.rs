@@ -421,9 +421,7 @@ pub fn container_changes(
         ));
     };
     let rw = stack.layers.remove(0);
-    let rw_dir = root
-        .dir(rw.rel())
-        .map_err(|e| format!("{}: {e}", rw.dir))?;
+    let rw_dir = root.dir(rw.rel()).map_err(|e| format!("{}: {e}", rw.dir))?;
     let changes = super::merge::container_changes(root, rw_dir, &rw.dir, &stack, problems);
     Ok((rw.dir, changes))
 }

@@ -186,4 +186,3 @@ pub fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
         r.totals.added, r.totals.changed, r.totals.deleted
     )
 }
-

@@ -109,12 +109,7 @@ pub fn build(root: &DataRoot, model: &Model, files: bool) -> TimelineReport {
 
 /// `build`, the layer dirs read from `lroot` (containerd's root on Docker's containerd
 /// image store; the Docker root otherwise).
-pub fn build_with(
-    root: &DataRoot,
-    lroot: &DataRoot,
-    model: &Model,
-    files: bool,
-) -> TimelineReport {
+pub fn build_with(root: &DataRoot, lroot: &DataRoot, model: &Model, files: bool) -> TimelineReport {
     let mut ev: Vec<Event> = Vec::new();
     let mut problems = Vec::new();
     let push = |ev: &mut Vec<Event>, t: &str, kind, object: &str, detail: String, source: &str| {
