@@ -64,7 +64,7 @@ pub fn cat(
     let dir = dir_of(&parent, e.layer).ok_or_else(|| usage(path, "layer not open"))?;
     let (mut f, _) = dir
         .open(OsStr::from_bytes(&e.name))
-        .map_err(|err| usage(&format!("{}/{}", dir.rel(), fs::lossy(&e.name)), err))?;
+        .map_err(|err| usage(&format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)), err))?;
     io::copy(&mut f, out)?;
     super::write_problems(&problems, err)?;
     Ok(())
@@ -237,7 +237,7 @@ fn append(
             let (f, meta) = dir.open(name).map_err(|err| {
                 io::Error::new(
                     err.kind(),
-                    format!("{}/{}: {err}", dir.rel(), fs::lossy(&e.name)),
+                    format!("{}/{}: {err}", fs::dir_shown(dir), fs::lossy(&e.name)),
                 )
             })?;
             h.set_entry_type(tar::EntryType::Regular);
