@@ -771,3 +771,46 @@ fn hostile_symlinks_never_print_host_bytes() {
         }
     }
 }
+
+/// The README's containerd walk-through prints what it shows (up to a line `…`).
+#[test]
+fn readme_containerd_file_examples_print_what_they_show() {
+    let readme = std::fs::read_to_string(common::repo().join("README.md")).expect("README");
+    let prefix = "$ dockscope --root sample-roots/c8d/root.tar.gz ";
+    let lines: Vec<&str> = readme.lines().collect();
+    let out_dir = tempfile::tempdir().expect("tmp");
+    let tmp = out_dir.path().join("layer.tar");
+    let tmp = tmp.to_str().unwrap();
+    let mut checked = 0;
+    for (i, line) in lines.iter().enumerate() {
+        let Some(args) = line.strip_prefix(prefix) else {
+            continue;
+        };
+        let cmd = args.split_whitespace().next().unwrap_or("");
+        if !["diff", "trace", "ls", "cat", "export"].contains(&cmd) {
+            continue;
+        }
+        let args = args.replace("/tmp/layer.tar", tmp);
+        let shown: Vec<String> = lines[i + 1..]
+            .iter()
+            .take_while(|l| !l.starts_with("```") && **l != "…" && !l.starts_with("$ "))
+            .map(|l| l.replace("/tmp/layer.tar", tmp))
+            .collect();
+        let out = dockscope()
+            .current_dir(common::repo())
+            .args(["--root", "sample-roots/c8d/root.tar.gz"])
+            .args(args.split_whitespace())
+            .output()
+            .expect("run dockscope");
+        assert!(
+            out.status.success(),
+            "{args}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let printed: Vec<&str> = stdout.lines().take(shown.len()).collect();
+        assert_eq!(printed, shown, "README example `dockscope {args}`");
+        checked += 1;
+    }
+    assert_eq!(checked, 5, "the README's containerd file examples");
+}

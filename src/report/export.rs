@@ -62,9 +62,12 @@ pub fn cat(
         ));
     }
     let dir = dir_of(&parent, e.layer).ok_or_else(|| usage(path, "layer not open"))?;
-    let (mut f, _) = dir
-        .open(OsStr::from_bytes(&e.name))
-        .map_err(|err| usage(&format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)), err))?;
+    let (mut f, _) = dir.open(OsStr::from_bytes(&e.name)).map_err(|err| {
+        usage(
+            &format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)),
+            err,
+        )
+    })?;
     io::copy(&mut f, out)?;
     super::write_problems(&problems, err)?;
     Ok(())
