@@ -342,10 +342,8 @@ pub fn export(
     export_from(root, root, model, spec, path, output, force, rw_only)
 }
 
-/// `export`, the layer files read from `root` and the output refused inside `guard`
-/// (the Docker root, when the files are read from containerd's root inside the same
-/// archive; `decide_output_path` is asked for `root` too unless it is such an archive
-/// member).
+/// `export`, the layer files read from `root` (containerd's root on its image store)
+/// and the output refused inside `guard` (the Docker root) and inside `root`.
 #[allow(clippy::too_many_arguments)]
 pub fn export_from(
     root: &DataRoot,
@@ -361,8 +359,14 @@ pub fn export_from(
     let path = path.unwrap_or(spec_path);
     let mut problems = Vec::new();
     let o = open_target(model, name, rw_only, &mut problems)?;
-    if !std::ptr::eq(root, guard) && !(root.is_archive() && guard.is_archive()) {
-        decide_output_path(root, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
+    if !std::ptr::eq(root, guard) {
+        match decide_output_path(root, output, force) {
+            Ok(_) => {}
+            // a tree inside an archive (`root.tar.gz/containerd`) has no path of its
+            // own: the archive's check is the guard's
+            Err(e) if root.is_archive() && e.kind() == io::ErrorKind::NotADirectory => {}
+            Err(e) => return Err(Fatal::Usage(e.to_string())),
+        }
     }
     let decided =
         decide_output_path(guard, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
