@@ -820,3 +820,54 @@ fn readme_containerd_file_examples_print_what_they_show() {
     }
     assert_eq!(checked, 5, "the README's containerd file examples");
 }
+
+/// Each layer of an image's view is the snapshot of a layer blob `docker save` wrote
+/// (the recorded `docker save IMAGE | tar -tvf -` listings): one snapshot per blob, the
+/// blob's size as saved.
+#[test]
+fn each_snapshot_of_a_saved_image_is_a_blob_docker_save_wrote() {
+    let s = c8d();
+    let log = s.daemon_text("commands.log");
+    let saved: Vec<&str> = log
+        .lines()
+        .filter_map(|l| {
+            l.strip_prefix("docker save ")?
+                .strip_suffix(" | tar -tvf -")
+        })
+        .collect();
+    assert_eq!(saved.len(), 6);
+    for image in saved {
+        let file = format!("save/{}.txt", image.replace([':', '/'], "_"));
+        let listing: BTreeMap<String, u64> = s
+            .daemon_text(&file)
+            .lines()
+            .filter_map(|l| {
+                let p = listing_path(l);
+                let hex = p.strip_prefix("blobs/sha256/")?.to_owned();
+                let size = l.split_whitespace().nth(2)?.parse().ok()?;
+                (!hex.is_empty()).then_some((format!("sha256:{hex}"), size))
+            })
+            .collect();
+        for root in roots(&s) {
+            let view = json(&root, &["ls", image]);
+            let stack = view["target"]["stack"].as_array().unwrap();
+            let tree = json(&root, &["tree", image]);
+            let layers = tree["layers"].as_array().unwrap();
+            assert_eq!(stack.len(), layers.len(), "{image}");
+            for (l, t) in stack.iter().rev().zip(layers) {
+                assert_eq!(l["chain_id"], t["chain_id"], "{image}");
+                assert_eq!(
+                    l["dir"].as_str().unwrap(),
+                    format!("{}/fs", t["snapshot_dir"].as_str().unwrap()),
+                    "{image}"
+                );
+                let blob = t["blob"]["digest"].as_str().unwrap();
+                assert_eq!(
+                    listing.get(blob).copied(),
+                    t["blob"]["size"].as_u64(),
+                    "{image}: {blob} saved"
+                );
+            }
+        }
+    }
+}
