@@ -746,6 +746,24 @@ fn hostile_symlinks_never_print_host_bytes() {
             );
             assert_eq!(out.stdout, view, "{path} resolves inside the view");
         }
+        // a directory symlink lists the view's /etc
+        let (code, out, err) = run(&root, &["ls", "c-changes:/evildir/"]);
+        assert_eq!(code, 0, "{err}");
+        let listed: BTreeSet<String> = out.lines().map(str::to_owned).collect();
+        let v = json(&root, &["ls", "c-changes:/etc"]);
+        let etc: BTreeSet<String> = v["entries"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| {
+                e["path"]
+                    .as_str()
+                    .unwrap()
+                    .trim_start_matches("/etc/")
+                    .to_owned()
+            })
+            .collect();
+        assert_eq!(listed, etc);
         // a snapshot's fs that is a symlink is never followed
         let (code, out, err) = run(&root, &["ls", "-R", "--rw", "c-exit0"]);
         let host_names: BTreeSet<String> = std::fs::read_dir("/etc")

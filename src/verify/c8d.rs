@@ -6,7 +6,9 @@
 //! committed snapshot has its `snapshots/<n>/fs`. `--content`: every blob's SHA-256 is
 //! its name, and every entry of each image layer's tar is in its snapshot's `fs/` with
 //! the same type, mode, owner, size, contents and link target. `--deep`: every layer blob, decompressed (gzip or zstd), hashes to its diff
-//! id. Files are streamed through fixed buffers, through `DataRoot` only.
+//! id. `--content` and `--deep` also list each container's drift (`docker diff` of its RW
+//! snapshot against its `-init` snapshot's view, merged by `fs`). Files are streamed
+//! through fixed buffers, through `DataRoot` only.
 
 use super::{Checked, Finding, Kind, LayerChecked, Level, Verified};
 use crate::model::ids::{ChainId, ImageId};
