@@ -240,7 +240,11 @@ fn append(
             let (f, meta) = dir.open(name).map_err(|err| {
                 io::Error::new(
                     err.kind(),
-                    format!("{}/{}: {err}", fs::dir_shown(dir), fs::lossy(&e.name)),
+                    NotRead(format!(
+                        "{}/{}: {err}",
+                        fs::dir_shown(dir),
+                        fs::lossy(&e.name)
+                    )),
                 )
             })?;
             h.set_entry_type(tar::EntryType::Regular);
@@ -267,6 +271,28 @@ fn append(
         FileKind::Socket | FileKind::Unknown => return Ok(0), // tar has no socket entry
     }
     Ok(1)
+}
+
+/// A file of the view that could not be read (not an error writing the tar).
+#[derive(Debug)]
+struct NotRead(String);
+
+impl std::fmt::Display for NotRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotRead {}
+
+/// Why a view's tar stopped: a file that could not be read is named as such (the tar,
+/// incomplete, is not kept), anything else is an error writing the output.
+fn failed_tar(e: io::Error) -> Fatal {
+    if e.get_ref().is_some_and(|r| r.is::<NotRead>()) {
+        Fatal::Usage(format!("{e}; the tar was not written"))
+    } else {
+        Fatal::Output(e)
+    }
 }
 
 /// Write a view (or its subtree) as a tar.
@@ -307,7 +333,7 @@ fn view_tar(
             });
             problems.extend(ps);
             if let Some(e) = failed {
-                return Err(Fatal::Output(e));
+                return Err(failed_tar(e));
             }
             b.finish()?;
             return Ok(entries);
@@ -324,7 +350,7 @@ fn view_tar(
         true
     });
     if let Some(e) = failed {
-        return Err(Fatal::Output(e));
+        return Err(failed_tar(e));
     }
     b.finish()?;
     Ok(entries)
