@@ -288,7 +288,11 @@ impl std::error::Error for NotRead {}
 /// Why a view's tar stopped: a file that could not be read is named as such (the tar,
 /// incomplete, is not kept), anything else is an error writing the output.
 fn failed_tar(e: io::Error) -> Fatal {
-    if e.get_ref().is_some_and(|r| r.is::<NotRead>()) {
+    let unread = e
+        .get_ref()
+        .and_then(|r| r.downcast_ref::<NotRead>())
+        .is_some();
+    if unread {
         Fatal::Usage(format!("{e}; the tar was not written"))
     } else {
         Fatal::Output(e)
