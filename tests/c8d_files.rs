@@ -889,3 +889,50 @@ fn each_snapshot_of_a_saved_image_is_a_blob_docker_save_wrote() {
         }
     }
 }
+
+/// `find` without a target walks every snapshot dir once: GNU find over
+/// `snapshots/*/fs` finds the same files.
+#[test]
+fn find_over_the_root_walks_every_snapshot_once() {
+    let s = c8d();
+    let snaps = s
+        .root
+        .join("containerd/io.containerd.snapshotter.v1.overlayfs/snapshots");
+    let out = process::Command::new("find")
+        .args([
+            ".", "-path", "./*/fs/*", "-name", "*.txt", "!", "-type", "c", "-printf", "%P\n",
+        ])
+        .current_dir(&snaps)
+        .output()
+        .expect("find");
+    let want: BTreeSet<String> = String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let (n, p) = l.split_once("/fs/").unwrap();
+            format!("containerd:io.containerd.snapshotter.v1.overlayfs/snapshots/{n}/fs /{p}")
+        })
+        .collect();
+    let dirs = std::fs::read_dir(&snaps)
+        .unwrap()
+        .filter(|e| e.as_ref().unwrap().path().join("fs").is_dir())
+        .count();
+    for root in roots(&s) {
+        let v = json(&root, &["find", "--name", "*.txt"]);
+        assert_eq!(v["scope"], "root");
+        assert_eq!(v["layers_searched"].as_u64(), Some(dirs as u64));
+        let got: BTreeSet<String> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| {
+                format!(
+                    "{} {}",
+                    h["source"]["dir"].as_str().unwrap(),
+                    h["path"].as_str().unwrap()
+                )
+            })
+            .collect();
+        assert_eq!(got, want, "{}", root.display());
+    }
+}
