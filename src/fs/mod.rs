@@ -15,9 +15,9 @@
 //! names its dir as the reports show it (`containerd:` before a path of containerd's
 //! root); `LayerInfo::rel` is the path inside the root the stack is opened on, and
 //! `files_dir` says where a layer dir keeps its files. Everything is read through
-//! `DataRoot` (no symlink of the root followed); a merged directory is held as one open directory per layer, and
-//! its children are opened relative to those, so a walk costs one open per directory
-//! and layer, never a reopen of every component from the base.
+//! `DataRoot` (no symlink of the root followed); a merged directory is held as one open
+//! directory per layer, and its children are opened relative to those, so a walk costs
+//! one open per directory and layer, never a reopen of every component from the base.
 //!
 //! `target.rs` turns TARGET (image, layer, container) into a stack; `merge.rs` holds
 //! the comparisons (`docker diff`, image against image) built on these views.
