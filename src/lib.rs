@@ -791,8 +791,16 @@ fn files_root<'a>(
     };
     match croot {
         Some(c) if c8d.store.is_some() => Ok(c),
+        // containerd's records unread, but the Docker root has a classic store of its own
+        _ if model
+            .dirs
+            .iter()
+            .any(|d| !d.path.starts_with(scan::containerd::PREFIX)) =>
+        {
+            Ok(root)
+        }
         _ => Err(Fatal::Usage(format!(
-            "the images are kept in containerd's image store, whose records cannot be read: {}",
+            "the layers live in containerd's root, which cannot be used: {}",
             c8d.unusable
                 .as_ref()
                 .map_or("containerd's root was not found", |u| u.reason.as_str())

@@ -936,3 +936,54 @@ fn find_over_the_root_walks_every_snapshot_once() {
         assert_eq!(got, want, "{}", root.display());
     }
 }
+
+/// Without containerd's root the file commands say where the layers are and how to
+/// name it, exit 2.
+#[test]
+fn without_containerds_root_the_file_commands_name_the_flag() {
+    let s = c8d();
+    std::fs::rename(s.root.join("containerd"), s.root.join("moved")).unwrap();
+    for args in [
+        vec!["ls", "base:1"],
+        vec!["diff", "c-changes"],
+        vec!["cat", "c-changes:/added.txt"],
+    ] {
+        let (code, out, err) = run(&docker(&s), &args);
+        assert_eq!(code, 2, "{args:?}");
+        assert!(out.is_empty());
+        assert!(err.contains("--containerd-root"), "{err}");
+    }
+    // given with the flag, the same answers
+    let out = dockscope()
+        .arg("--root")
+        .arg(docker(&s))
+        .arg("--containerd-root")
+        .arg(s.root.join("moved"))
+        .args(["cat", "c-changes:/added.txt"])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // the one snapshot holding /added.txt (GNU find)
+    let found = process::Command::new("find")
+        .args([".", "-path", "./*/fs/added.txt"])
+        .current_dir(
+            s.root
+                .join("moved/io.containerd.snapshotter.v1.overlayfs/snapshots"),
+        )
+        .output()
+        .expect("find");
+    let found = String::from_utf8(found.stdout).unwrap();
+    let lines: Vec<&str> = found.lines().collect();
+    assert_eq!(lines.len(), 1);
+    let want = std::fs::read(
+        s.root
+            .join("moved/io.containerd.snapshotter.v1.overlayfs/snapshots")
+            .join(lines[0]),
+    )
+    .unwrap();
+    assert_eq!(out.stdout, want);
+}
