@@ -987,3 +987,58 @@ fn without_containerds_root_the_file_commands_name_the_flag() {
     .unwrap();
     assert_eq!(out.stdout, want);
 }
+
+/// An opaque directory as the kernel marks one in an RW snapshot (`rm -rf /data; mkdir
+/// /data` in the container): a real capture broken on purpose by setting the xattr, in
+/// the kernel's form and the `userxattr` form, on the dirs and in an archive of them.
+#[test]
+fn an_opaque_dir_in_an_rw_snapshot_hides_the_image_below_it() {
+    // the image's /data as `docker export` of c-exit0 lists it, less the container's file
+    let base = c8d();
+    let image_data: BTreeSet<String> = base
+        .daemon_text("export/c-exit0.txt")
+        .lines()
+        .map(listing_path)
+        .filter_map(|p| {
+            let rest = p.strip_prefix("data/")?.trim_end_matches('/').to_owned();
+            (!rest.is_empty() && !rest.contains('/') && rest != "new.txt").then_some(rest)
+        })
+        .collect();
+    assert!(image_data.contains("hello.txt"));
+    drop(base);
+    for key in ["trusted.overlay.opaque", "user.overlay.opaque"] {
+        let s = c8d();
+        let rw = stack_dirs(&s, "c-exit0")[0].clone();
+        xattr::set(rw.join("data"), key, b"y").expect("set the opaque xattr");
+        let tgz = s.dir.path().join("opaque.tar.gz");
+        let st = process::Command::new("tar")
+            .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-czf"])
+            .arg(&tgz)
+            .arg("-C")
+            .arg(&s.root)
+            .args(["docker", "containerd"])
+            .status()
+            .expect("tar");
+        assert!(st.success());
+        let mut want: Vec<String> = image_data.iter().map(|n| format!("D /data/{n}")).collect();
+        want.push("C /data".into());
+        want.push("A /data/new.txt".into());
+        for root in [docker(&s), tgz.clone()] {
+            let (code, out, err) = run(&root, &["ls", "c-exit0:/data"]);
+            assert_eq!(code, 0, "{err}");
+            assert_eq!(out.lines().collect::<Vec<_>>(), ["new.txt"], "{key}");
+            let (code, out, err) = run(&root, &["diff", "c-exit0"]);
+            assert_eq!(code, 0, "{err}");
+            let got: Vec<String> = out.lines().map(str::to_owned).collect();
+            assert_eq!(sorted(&got), sorted(&want), "{key} on {}", root.display());
+            let v = json(&root, &["ls", "--rw", "c-exit0"]);
+            let data = v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|e| e["path"] == "/data")
+                .expect("/data");
+            assert_eq!(data["opaque"], Value::Bool(true), "{key}");
+        }
+    }
+}
