@@ -1042,3 +1042,44 @@ fn an_opaque_dir_in_an_rw_snapshot_hides_the_image_below_it() {
         }
     }
 }
+
+/// An image's view exported: what `docker export` of its never-started container
+/// (c-created on app:1) lists, less what only the container's `-init` snapshot adds
+/// (GNU find on it) and the mount points.
+#[test]
+fn export_of_an_image_is_its_containers_export_without_the_init_snapshot() {
+    let s = c8d();
+    let dirs = stack_dirs(&s, "c-created");
+    let init = &dirs[1];
+    let image_dirs = &dirs[2..];
+    let init_only: BTreeSet<String> = gnu_find(init)
+        .into_iter()
+        .map(|l| l.splitn(3, ' ').nth(2).unwrap().to_owned())
+        .filter(|p| {
+            image_dirs
+                .iter()
+                .all(|d| std::fs::symlink_metadata(d.join(p)).is_err())
+        })
+        .collect();
+    let want: BTreeSet<String> = s
+        .daemon_text("export/c-created.txt")
+        .lines()
+        .map(listing_path)
+        .filter(|p| !MOUNT_POINTS.contains(&p.as_str()))
+        .map(|p| p.trim_end_matches('/').to_owned())
+        .filter(|p| !init_only.contains(p))
+        .collect();
+    let out_dir = tempfile::tempdir().expect("tmp");
+    for root in roots(&s) {
+        let tar = out_dir.path().join("app.tar");
+        let _ = std::fs::remove_file(&tar);
+        let v = json(&root, &["export", "app:1", "-o", tar.to_str().unwrap()]);
+        assert_eq!(v["mode"], "view");
+        assert_eq!(v["diff_id"], Value::Null);
+        let got: BTreeSet<String> = tar_listing(&tar)
+            .iter()
+            .map(|l| listing_path(l).trim_end_matches('/').to_owned())
+            .collect();
+        assert_eq!(got, want, "{}", root.display());
+    }
+}
