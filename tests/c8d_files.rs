@@ -147,9 +147,9 @@ fn verify_content_lists_every_containers_drift_as_docker_diff() {
     }
 }
 
-/// The directories the daemon's export holds that no snapshot of the container holds:
-/// mount points (`/dev/pts`, `/dev/shm`, `/proc`, `/sys`) added when the container's
-/// rootfs is mounted for the export, not kept on disk in the init snapshot.
+/// The directories the daemon's export lists that no snapshot of the container holds on
+/// disk (checked below for each): mount points the export adds (`/dev/pts`, `/dev/shm`,
+/// `/proc`, `/sys`; the `-init` snapshots of this capture lack them).
 const MOUNT_POINTS: [&str; 4] = ["dev/pts/", "dev/shm/", "proc/", "sys/"];
 
 fn tar_listing(tar: &Path) -> Vec<String> {
