@@ -629,7 +629,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Completions(_) | Command::Man => Ok(ExitStatus::Done),
         Command::Ls(args) if !args.long && !json => {
             report::ls::stream_names(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 &args.target,
                 args.rw,
@@ -641,7 +641,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Ls(args) => {
             let report = report::ls::build(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 &args.target,
                 args.rw,
@@ -652,16 +652,25 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Diff(args) => {
-            let report = report::diff::build(&root, &model, &args.targets)?;
+            let report =
+                report::diff::build(files_root(&root, croot, &model)?, &model, &args.targets)?;
             report::emit(&report, json, out, err, report::diff::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Cat(args) => {
-            report::export::cat(&root, &model, &args.target, args.rw, out, err)?;
+            report::export::cat(
+                files_root(&root, croot, &model)?,
+                &model,
+                &args.target,
+                args.rw,
+                out,
+                err,
+            )?;
             Ok(ExitStatus::Done)
         }
         Command::Export(args) => {
-            let report = report::export::export(
+            let report = report::export::export_from(
+                files_root(&root, croot, &model)?,
                 &root,
                 &model,
                 &args.target,
@@ -676,7 +685,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         Command::Find(args) => {
             let filter = report::find::filter_from(args)?;
             let report = report::find::build(
-                &root,
+                files_root(&root, croot, &model)?,
                 &model,
                 args.target.as_deref(),
                 args.rw,
@@ -687,18 +696,25 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             Ok(ExitStatus::Done)
         }
         Command::Trace(args) => {
-            let report = report::trace::build(&root, &model, &args.path, args.target.as_deref())?;
+            let report = report::trace::build(
+                files_root(&root, croot, &model)?,
+                &model,
+                &args.path,
+                args.target.as_deref(),
+            )?;
             report::emit(&report, json, out, err, report::trace::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Waste(args) => {
             let i = report::resolve_or_fail(&model, &args.image)?;
-            let report = report::waste::build(&root, &model, i, args.top);
+            let report =
+                report::waste::build(files_root(&root, croot, &model)?, &model, i, args.top);
             report::emit(&report, json, out, err, report::waste::render)?;
             Ok(ExitStatus::Done)
         }
         Command::Timeline(args) => {
-            let report = report::timeline::build(&root, &model, args.files);
+            let lroot = files_root(&root, croot, &model).unwrap_or(&root);
+            let report = report::timeline::build_with(&root, lroot, &model, args.files);
             let format = match (args.format, json, args.csv, args.bodyfile) {
                 (_, true, _, _) => cli::TimelineFormat::Json,
                 (_, _, true, _) => cli::TimelineFormat::Csv,
@@ -759,6 +775,36 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         // handled before the root is opened for reading
         Command::Capture(_) => Err(Fatal::Usage("capture: internal dispatch error".into())),
+    }
+}
+
+/// The root the file commands read layer files from: containerd's when the images live
+/// in its store (every image, init and RW layer is a snapshot of its overlayfs
+/// snapshotter), else the Docker root.
+fn files_root<'a>(
+    root: &'a DataRoot,
+    croot: Option<&'a DataRoot>,
+    model: &Model,
+) -> Result<&'a DataRoot, Fatal> {
+    let Some(c8d) = model.containerd.as_deref() else {
+        return Ok(root);
+    };
+    match croot {
+        Some(c) if c8d.store.is_some() => Ok(c),
+        // containerd's records unread, but the Docker root has a classic store of its own
+        _ if model
+            .dirs
+            .iter()
+            .any(|d| !d.path.starts_with(scan::containerd::PREFIX)) =>
+        {
+            Ok(root)
+        }
+        _ => Err(Fatal::Usage(format!(
+            "the layers live in containerd's root, which cannot be used: {}",
+            c8d.unusable
+                .as_ref()
+                .map_or("containerd's root was not found", |u| u.reason.as_str())
+        ))),
     }
 }
 

@@ -71,7 +71,7 @@ pub fn layer_dir(md: &MergedDir<'_>, layer: usize) -> String {
     md.layers
         .iter()
         .find(|(i, _)| *i == layer)
-        .map(|(_, d)| d.rel().to_owned())
+        .map(|(_, d)| super::dir_shown(d))
         .unwrap_or_default()
 }
 

@@ -9,11 +9,15 @@
 //! `user.overlay.opaque=y` as a `userxattr` mount writes it, or a `.wh..wh..opq`
 //! file with `whiteout_files`) hides everything below it.
 //!
-//! The stack is abstract: any dirs of the root (overlay2 `diff/` dirs today, containerd
-//! `snapshots/<id>/fs` tomorrow). Everything is read through `DataRoot` (no symlink of
-//! the root followed); a merged directory is held as one open directory per layer, and
-//! its children are opened relative to those, so a walk costs one open per directory
-//! and layer, never a reopen of every component from the base.
+//! The stack is abstract: any dirs of one root, overlay2 `diff/` dirs in a Docker root,
+//! or the overlayfs snapshotter's `snapshots/<id>/fs` dirs in containerd's root (Docker's
+//! containerd image store, where every image, init and RW layer is a snapshot). A layer
+//! names its dir as the reports show it (`containerd:` before a path of containerd's
+//! root); `LayerInfo::rel` is the path inside the root the stack is opened on, and
+//! `files_dir` says where a layer dir keeps its files. Everything is read through
+//! `DataRoot` (no symlink of the root followed); a merged directory is held as one open
+//! directory per layer, and its children are opened relative to those, so a walk costs
+//! one open per directory and layer, never a reopen of every component from the base.
 //!
 //! `target.rs` turns TARGET (image, layer, container) into a stack; `merge.rs` holds
 //! the comparisons (`docker diff`, image against image) built on these views.
@@ -56,6 +60,11 @@ pub struct LayerInfo {
 }
 
 impl LayerInfo {
+    /// The layer dir's path inside the root it lives in (see `rel`).
+    pub fn rel(&self) -> &str {
+        rel(&self.dir)
+    }
+
     /// A short name for tables: `rw`, `init`, or the chain id's first 12 hex digits
     /// (the dir id when the layer has no chain id).
     pub fn short(&self) -> String {
@@ -65,6 +74,37 @@ impl LayerInfo {
             (_, None, Some(d)) => short_hex(d),
             _ => self.dir.clone(),
         }
+    }
+}
+
+/// Where a layer dir of the model (`overlay2/<id>`, or a snapshot dir shown
+/// `containerd:…/snapshots/<n>`) keeps its files: `diff/` or the snapshot's `fs/`.
+pub fn files_dir(dir_path: &str) -> String {
+    if dir_path.starts_with(crate::scan::containerd::PREFIX) {
+        format!("{dir_path}/fs")
+    } else {
+        format!("{dir_path}/diff")
+    }
+}
+
+/// A layer dir as shown (`containerd:…`) -> its path inside the root that holds it.
+pub fn rel(dir: &str) -> &str {
+    dir.strip_prefix(crate::scan::containerd::PREFIX)
+        .unwrap_or(dir)
+}
+
+/// An open layer dir's path as reports show it: `containerd:…` for a dir of
+/// containerd's root (its paths all start `io.containerd.`), as every other path of it.
+pub fn dir_shown(d: &Dir<'_>) -> String {
+    shown_rel(d.rel())
+}
+
+/// A path inside the root a stack was opened on, as reports show it (see `dir_shown`).
+pub fn shown_rel(rel: &str) -> String {
+    if rel.starts_with("io.containerd.") {
+        crate::scan::containerd::shown(rel)
+    } else {
+        rel.to_owned()
     }
 }
 
@@ -216,7 +256,7 @@ impl Stack {
     pub fn open<'r>(&self, root: &'r DataRoot, problems: &mut Vec<Problem>) -> MergedDir<'r> {
         let mut layers = Vec::new();
         for (i, l) in self.layers.iter().enumerate() {
-            match root.dir(&l.dir) {
+            match root.dir(l.rel()) {
                 Ok(d) => {
                     let opaque = dir_is_opaque(&d);
                     layers.push((i, d));
@@ -307,7 +347,7 @@ impl Stack {
             let entries = match d.entries() {
                 Ok(e) => e,
                 Err(e) => {
-                    problems.push(Problem::io(d.rel().to_owned(), &e));
+                    problems.push(Problem::io(dir_shown(d), &e));
                     continue;
                 }
             };
@@ -352,7 +392,10 @@ impl Stack {
                 let m = match self.stat_entry(d, &name, e.kind) {
                     Ok(m) => m,
                     Err(err) => {
-                        problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));
+                        problems.push(Problem::io(
+                            format!("{}/{}", dir_shown(d), lossy(&name)),
+                            &err,
+                        ));
                         continue;
                     }
                 };
@@ -386,7 +429,7 @@ impl Stack {
         let entries = match d.entries() {
             Ok(e) => e,
             Err(e) => {
-                problems.push(Problem::io(d.rel().to_owned(), &e));
+                problems.push(Problem::io(dir_shown(d), &e));
                 return Vec::new();
             }
         };
@@ -397,7 +440,10 @@ impl Stack {
             let m = match self.stat_entry(d, &name, kind) {
                 Ok(m) => m,
                 Err(err) => {
-                    problems.push(Problem::io(format!("{}/{}", d.rel(), lossy(&name)), &err));
+                    problems.push(Problem::io(
+                        format!("{}/{}", dir_shown(d), lossy(&name)),
+                        &err,
+                    ));
                     continue;
                 }
             };

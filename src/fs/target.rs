@@ -59,6 +59,9 @@ pub fn resolve(model: &Model, name: &str) -> Result<Target, String> {
         }
         Resolved::NotFound => {}
     }
+    if let Some(t) = snapshot_target(model, name) {
+        return Ok(t);
+    }
     let want = bare(name);
     if want.len() < 4 {
         return Err(nothing());
@@ -113,6 +116,36 @@ pub fn resolve(model: &Model, name: &str) -> Result<Target, String> {
     }
 }
 
+/// Docker's containerd image store: a snapshot by its key (a chain id is a layer, a
+/// container's `<id>-init` its init snapshot, any other key its own snapshot), or by the
+/// snapshotter's number (`snapshots/<n>`, or `<n>` alone, exact).
+fn snapshot_target(model: &Model, name: &str) -> Option<Target> {
+    let c8d = model.containerd.as_deref()?;
+    let name = name.trim();
+    let dir_by_id = |id: &str| {
+        (0..model.dirs.len()).find(|&d| {
+            model.dirs[d].id == id
+                && model.dirs[d]
+                    .path
+                    .starts_with(crate::scan::containerd::PREFIX)
+        })
+    };
+    let number = name
+        .trim_start_matches("containerd:")
+        .trim_start_matches(crate::scan::containerd::OVERLAYFS)
+        .trim_start_matches('/')
+        .strip_prefix("snapshots/")
+        .map(|n| n.trim_end_matches('/').trim_end_matches("/fs"))
+        .or_else(|| Some(name).filter(|n| n.bytes().all(|b| b.is_ascii_digit())))
+        .filter(|n| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()));
+    if let Some(n) = number {
+        return dir_by_id(n).map(|d| dir_target(model, d));
+    }
+    let s = c8d.snapshots.get(name)?;
+    let d = dir_by_id(&s.id?.to_string())?;
+    Some(dir_target(model, d))
+}
+
 /// A dir that is a layer's cache dir is that layer.
 fn dir_target(model: &Model, d: usize) -> Target {
     (0..model.layers.len())
@@ -142,7 +175,13 @@ pub fn layer_info(model: &Model, l: usize) -> LayerInfo {
     let mut info = LayerInfo {
         role: "layer",
         dir: match (d, &rec.cache_id) {
-            (Some(d), _) => format!("{}/diff", model.dirs[d].path),
+            (Some(d), _) => super::files_dir(&model.dirs[d].path),
+            (None, Some(c)) if rec.path.starts_with(crate::scan::containerd::PREFIX) => {
+                super::files_dir(&crate::scan::containerd::shown(&format!(
+                    "{}/snapshots/{c}",
+                    crate::scan::containerd::OVERLAYFS
+                )))
+            }
             (None, Some(c)) => format!("overlay2/{c}/diff"),
             (None, None) => String::new(),
         },
@@ -192,7 +231,7 @@ pub fn image_stack(model: &Model, image: usize) -> Stack {
 pub fn dir_info(model: &Model, d: usize, role: &'static str) -> LayerInfo {
     LayerInfo {
         role,
-        dir: format!("{}/diff", model.dirs[d].path),
+        dir: super::files_dir(&model.dirs[d].path),
         cache_id: Some(model.dirs[d].id.clone()),
         ..LayerInfo::default()
     }
@@ -297,8 +336,13 @@ pub fn stack(
         Target::Container(c) => {
             let Some(mut s) = container_stack(model, c, problems) else {
                 return Err(format!(
-                    "container {} has no RW layer dir in overlay2",
-                    model.containers[c].rec.name.trim_start_matches('/')
+                    "container {} has no RW layer dir{}",
+                    model.containers[c].rec.name.trim_start_matches('/'),
+                    if model.containerd.is_some() {
+                        " (no snapshot keyed by its id)"
+                    } else {
+                        " in overlay2"
+                    }
                 ));
             };
             if rw_only {
@@ -356,4 +400,28 @@ pub fn chain_stack(model: &Model, l: usize) -> Stack {
         layers,
         ..Stack::default()
     }
+}
+
+/// A container's changes as `docker diff` lists them, from its stack (`container_stack`):
+/// its RW layer against the layers below it. Returns the RW dir as shown and the
+/// changes by path; `Err` when the container has no RW layer dir. Used where the stack
+/// is known from the model alone (Docker's containerd image store: RW snapshot on
+/// `<id>-init` on the image's chain), as the daemon's differ compares the container's
+/// mount with its parent snapshot's view.
+pub fn container_changes(
+    root: &crate::root::DataRoot,
+    model: &Model,
+    c: usize,
+    problems: &mut Vec<Problem>,
+) -> Result<(String, std::collections::BTreeMap<Vec<u8>, &'static str>), String> {
+    let Some(mut stack) = container_stack(model, c, problems) else {
+        return Err(format!(
+            "container {} has no RW layer dir",
+            model.containers[c].rec.name.trim_start_matches('/')
+        ));
+    };
+    let rw = stack.layers.remove(0);
+    let rw_dir = root.dir(rw.rel()).map_err(|e| format!("{}: {e}", rw.dir))?;
+    let changes = super::merge::container_changes(root, rw_dir, &rw.dir, &stack, problems);
+    Ok((rw.dir, changes))
 }

@@ -86,7 +86,14 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
                 .enumerate()
                 .map(|(i, l)| (l.name.as_str(), i))
                 .collect();
-            let (d, ps) = drift::container(root, model, &links, c);
+            let (d, ps) = if model.containerd.is_some() {
+                let mut ps = Vec::new();
+                let d = target::container_changes(root, model, c, &mut ps)
+                    .map_err(|e| Fatal::Usage(super::sanitize(&e)))?;
+                (Some(crate::verify::c8d::drift(model, c, d)), ps)
+            } else {
+                drift::container(root, model, &links, c)
+            };
             problems.extend(ps);
             let Some(d) = d else {
                 return Err(Fatal::Usage(format!(

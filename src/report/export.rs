@@ -62,9 +62,12 @@ pub fn cat(
         ));
     }
     let dir = dir_of(&parent, e.layer).ok_or_else(|| usage(path, "layer not open"))?;
-    let (mut f, _) = dir
-        .open(OsStr::from_bytes(&e.name))
-        .map_err(|err| usage(&format!("{}/{}", dir.rel(), fs::lossy(&e.name)), err))?;
+    let (mut f, _) = dir.open(OsStr::from_bytes(&e.name)).map_err(|err| {
+        usage(
+            &format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)),
+            err,
+        )
+    })?;
     io::copy(&mut f, out)?;
     super::write_problems(&problems, err)?;
     Ok(())
@@ -237,7 +240,11 @@ fn append(
             let (f, meta) = dir.open(name).map_err(|err| {
                 io::Error::new(
                     err.kind(),
-                    format!("{}/{}: {err}", dir.rel(), fs::lossy(&e.name)),
+                    NotRead(format!(
+                        "{}/{}: {err}",
+                        fs::dir_shown(dir),
+                        fs::lossy(&e.name)
+                    )),
                 )
             })?;
             h.set_entry_type(tar::EntryType::Regular);
@@ -264,6 +271,32 @@ fn append(
         FileKind::Socket | FileKind::Unknown => return Ok(0), // tar has no socket entry
     }
     Ok(1)
+}
+
+/// A file of the view that could not be read (not an error writing the tar).
+#[derive(Debug)]
+struct NotRead(String);
+
+impl std::fmt::Display for NotRead {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for NotRead {}
+
+/// Why a view's tar stopped: a file that could not be read is named as such (the tar,
+/// incomplete, is not kept), anything else is an error writing the output.
+fn failed_tar(e: io::Error) -> Fatal {
+    let unread = e
+        .get_ref()
+        .and_then(|r| r.downcast_ref::<NotRead>())
+        .is_some();
+    if unread {
+        Fatal::Usage(format!("{e}; the tar was not written"))
+    } else {
+        Fatal::Output(e)
+    }
 }
 
 /// Write a view (or its subtree) as a tar.
@@ -304,7 +337,7 @@ fn view_tar(
             });
             problems.extend(ps);
             if let Some(e) = failed {
-                return Err(Fatal::Output(e));
+                return Err(failed_tar(e));
             }
             b.finish()?;
             return Ok(entries);
@@ -321,7 +354,7 @@ fn view_tar(
         true
     });
     if let Some(e) = failed {
-        return Err(Fatal::Output(e));
+        return Err(failed_tar(e));
     }
     b.finish()?;
     Ok(entries)
@@ -336,12 +369,37 @@ pub fn export(
     force: bool,
     rw_only: bool,
 ) -> Result<ExportReport, Fatal> {
+    export_from(root, root, model, spec, path, output, force, rw_only)
+}
+
+/// `export`, the layer files read from `root` (containerd's root on its image store)
+/// and the output refused inside `guard` (the Docker root) and inside `root`.
+#[allow(clippy::too_many_arguments)]
+pub fn export_from(
+    root: &DataRoot,
+    guard: &DataRoot,
+    model: &Model,
+    spec: &str,
+    path: Option<&str>,
+    output: &Path,
+    force: bool,
+    rw_only: bool,
+) -> Result<ExportReport, Fatal> {
     let (name, spec_path) = target::split_spec(spec);
     let path = path.unwrap_or(spec_path);
     let mut problems = Vec::new();
     let o = open_target(model, name, rw_only, &mut problems)?;
+    if !std::ptr::eq(root, guard) {
+        match decide_output_path(root, output, force) {
+            Ok(_) => {}
+            // a tree inside an archive (`root.tar.gz/containerd`) has no path of its
+            // own: the archive's check is the guard's
+            Err(e) if root.is_archive() && e.kind() == io::ErrorKind::NotADirectory => {}
+            Err(e) => return Err(Fatal::Usage(e.to_string())),
+        }
+    }
     let decided =
-        decide_output_path(root, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
+        decide_output_path(guard, output, force).map_err(|e| Fatal::Usage(e.to_string()))?;
     let mut file = OutputFile::create(decided).map_err(|e| Fatal::Usage(e.to_string()))?;
     let whole = fs::components(path.as_bytes()).is_empty();
     let layer = match o.target {
@@ -366,7 +424,13 @@ pub fn export(
             )
         } else {
             let n = view_tar(root, &o.stack, path, &mut w, &mut problems)?;
-            ("view", n, None)
+            // A snapshot of containerd's store has no tar-split: its files are written
+            // as a new tar, which is compared with the DiffID all the same.
+            let diff_id = layer
+                .filter(|_| model.containerd.is_some())
+                .and_then(|l| model.layers[l].diff_id.as_ref())
+                .map(|d| d.as_str().to_owned());
+            ("view", n, diff_id)
         };
     w.flush()?;
     let sha256 = format!("sha256:{:x}", w.sha.finalize());

@@ -104,6 +104,12 @@ fn log_ends(root: &DataRoot, rel: &str) -> io::Result<Option<(String, String, St
 }
 
 pub fn build(root: &DataRoot, model: &Model, files: bool) -> TimelineReport {
+    build_with(root, root, model, files)
+}
+
+/// `build`, the layer dirs read from `lroot` (containerd's root on Docker's containerd
+/// image store; the Docker root otherwise).
+pub fn build_with(root: &DataRoot, lroot: &DataRoot, model: &Model, files: bool) -> TimelineReport {
     let mut ev: Vec<Event> = Vec::new();
     let mut problems = Vec::new();
     let push = |ev: &mut Vec<Event>, t: &str, kind, object: &str, detail: String, source: &str| {
@@ -160,8 +166,13 @@ pub fn build(root: &DataRoot, model: &Model, files: bool) -> TimelineReport {
         let Some(d) = model.layer_dir(l) else {
             continue;
         };
-        let rel = format!("{}/diff", model.dirs[d].path);
-        match root.lstat(&rel) {
+        let rel = fs::files_dir(&model.dirs[d].path);
+        let on = if rel.starts_with(crate::scan::containerd::PREFIX) {
+            lroot
+        } else {
+            root
+        };
+        match on.lstat(fs::rel(&rel)) {
             Ok(m) => ev.push(Event {
                 time: super::ls::rfc3339(m.mtime, m.mtime_nsec),
                 unix: m.mtime,
@@ -241,7 +252,7 @@ pub fn build(root: &DataRoot, model: &Model, files: bool) -> TimelineReport {
                     raw: true,
                     ..Stack::default()
                 };
-                let top = one.open(root, &mut problems);
+                let top = one.open(lroot, &mut problems);
                 let src = one.layers[0].dir.clone();
                 walk(&one, top, b"", &mut problems, |p, e, _| {
                     let m = &e.meta;

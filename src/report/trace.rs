@@ -85,7 +85,7 @@ impl super::Report for TraceReport {
 }
 
 fn probe(root: &DataRoot, layer: &LayerInfo, comps: &[Vec<u8>]) -> io::Result<Probe> {
-    let mut dir = root.dir(&layer.dir)?;
+    let mut dir = root.dir(layer.rel())?;
     let Some((last, parents)) = comps.split_last() else {
         return Ok(Probe::Absent);
     };

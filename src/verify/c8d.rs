@@ -6,7 +6,9 @@
 //! committed snapshot has its `snapshots/<n>/fs`. `--content`: every blob's SHA-256 is
 //! its name, and every entry of each image layer's tar is in its snapshot's `fs/` with
 //! the same type, mode, owner, size, contents and link target. `--deep`: every layer blob, decompressed (gzip or zstd), hashes to its diff
-//! id. Files are streamed through fixed buffers, through `DataRoot` only.
+//! id. `--content` and `--deep` also list each container's drift (`docker diff` of its RW
+//! snapshot against its `-init` snapshot's view, merged by `fs`). Files are streamed
+//! through fixed buffers, through `DataRoot` only.
 
 use super::{Checked, Finding, Kind, LayerChecked, Level, Verified};
 use crate::model::ids::{ChainId, ImageId};
@@ -357,6 +359,30 @@ pub fn run(
             }
         }
     }
+    let mut drift = Vec::new();
+    if level >= Level::Content {
+        // Containers' RW snapshots as `docker diff` lists them (drift, not a failure).
+        for c in 0..model.containers.len() {
+            if let Some(sel) = images {
+                if !model.container_image(c).is_some_and(|i| sel.contains(&i)) {
+                    continue;
+                }
+            }
+            if model.container_dirs(c).0.is_none() {
+                continue;
+            }
+            match crate::fs::target::container_changes(croot, model, c, &mut out.problems) {
+                Ok(d) => drift.push(self::drift(model, c, d)),
+                Err(e) => out.problems.push(Problem::new(
+                    model.containers[c].rec.path.clone(),
+                    crate::problem::ProblemKind::Missing,
+                    e,
+                )),
+            }
+        }
+        drift.sort_by(|a, b| a.container.cmp(&b.container));
+        checked.containers = drift.len();
+    }
     if level == Level::Deep {
         for (chain, (diff, blob, holders)) in &layers {
             let holders: Vec<ImageId> = holders.iter().cloned().collect();
@@ -411,7 +437,7 @@ pub fn run(
         level,
         findings: out.findings,
         layers: layers_checked,
-        drift: Vec::new(),
+        drift,
         checked,
         problems: out.problems,
     }
@@ -600,4 +626,26 @@ fn snapshot_against_tar(
         }
     }
     Ok(())
+}
+
+/// A container's changes on Docker's containerd image store, as `drift` lists them.
+pub fn drift(
+    model: &Model,
+    c: usize,
+    (path, changes): (String, std::collections::BTreeMap<Vec<u8>, &'static str>),
+) -> super::drift::Drift {
+    let rec = &model.containers[c].rec;
+    super::drift::Drift {
+        container: rec.id.clone(),
+        name: rec.name.trim_start_matches('/').to_owned(),
+        image: rec.image.clone(),
+        path,
+        changes: changes
+            .into_iter()
+            .map(|(p, kind)| super::drift::Change {
+                kind,
+                path: crate::fs::shown(&p),
+            })
+            .collect(),
+    }
 }
