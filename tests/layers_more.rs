@@ -178,12 +178,153 @@ fn du_by_image_waste_is_gnu_find_over_the_layers() {
     assert!(plain["images"][0]["wasted_bytes"].is_null());
 }
 
-#[allow(dead_code)]
-fn read(p: &Path) -> Vec<u8> {
-    fs::read(p).unwrap()
+/// `dockscope --root ROOT ARGS`: (exit code, stdout bytes, stderr).
+fn raw(root: &Path, args: &[&str]) -> (i32, Vec<u8>, String) {
+    let out = common::dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        out.stdout,
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
-#[allow(dead_code)]
-fn size_of(p: &Path) -> u64 {
-    fs::symlink_metadata(p).unwrap().size()
+fn sha256_file(p: &Path) -> String {
+    use sha2::{Digest, Sha256};
+    format!("sha256:{:x}", Sha256::digest(fs::read(p).unwrap()))
+}
+
+#[test]
+fn cat_and_export_from_an_archive_are_those_of_the_unpacked_root() {
+    let s = SampleRoot::unpack("full");
+    let out = tempfile::tempdir().unwrap();
+    // every regular file of every image and container view, through cat
+    let mut files = 0;
+    for target in [
+        "app:1",
+        "bk:1",
+        "committed:1",
+        "base2-app:1",
+        "c-sparse",
+        "c-exit0",
+    ] {
+        let v = json(&s.root, &["ls", "-R", target]);
+        for e in v["entries"].as_array().unwrap() {
+            if e["type"] != "file" {
+                continue;
+            }
+            let spec = format!("{target}:{}", e["path"].as_str().unwrap());
+            let (c1, from_dir, _) = raw(&s.root, &["cat", &spec]);
+            let (c2, from_archive, err) = raw(&s.archive, &["cat", &spec]);
+            assert_eq!((c1, c2), (0, 0), "{spec}: {err}");
+            assert_eq!(from_archive, from_dir, "{spec}");
+            assert_eq!(from_dir.len() as u64, e["size"].as_u64().unwrap(), "{spec}");
+            files += 1;
+        }
+    }
+    assert!(files > 50, "{files} files");
+    // every layer: the same tar as from the directory, hashing to its DiffID
+    let layerdb = s.path("image/overlay2/layerdb/sha256");
+    let mut layers = 0;
+    for e in fs::read_dir(&layerdb).unwrap() {
+        let chain = e.unwrap().file_name().into_string().unwrap();
+        let diff_id = fs::read_to_string(layerdb.join(&chain).join("diff")).unwrap();
+        let a = out.path().join(format!("{chain}-a.tar"));
+        let d = out.path().join(format!("{chain}-d.tar"));
+        let va = json(&s.archive, &["export", &chain, "-o", a.to_str().unwrap()]);
+        json(&s.root, &["export", &chain, "-o", d.to_str().unwrap()]);
+        assert_eq!(va["mode"], "layer-tar");
+        assert_eq!(va["diff_id_matches"], true, "{chain}: {va:#}");
+        assert_eq!(sha256_file(&a), diff_id.trim(), "{chain}");
+        assert_eq!(fs::read(&a).unwrap(), fs::read(&d).unwrap(), "{chain}");
+        layers += 1;
+    }
+    assert_eq!(layers, 17);
+    // image and container views and a subtree: the same tar bytes
+    for args in [
+        vec!["export", "app:1"],
+        vec!["export", "bk:1"],
+        vec!["export", "c-sparse"],
+        vec!["export", "app:1", "/bin"],
+    ] {
+        let a = out.path().join("view-a.tar");
+        let d = out.path().join("view-d.tar");
+        let mut aa = args.clone();
+        aa.extend(["-o", a.to_str().unwrap(), "--force"]);
+        let mut dd = args.clone();
+        dd.extend(["-o", d.to_str().unwrap(), "--force"]);
+        let va = json(&s.archive, &aa);
+        let vd = json(&s.root, &dd);
+        assert_eq!(va["entries"], vd["entries"], "{args:?}");
+        assert!(va["entries"].as_u64().unwrap() > 1, "{args:?}");
+        assert_eq!(fs::read(&a).unwrap(), fs::read(&d).unwrap(), "{args:?}");
+        // GNU tar reads it
+        let ok = Command::new("tar").arg("-tf").arg(&a).output().unwrap();
+        assert!(ok.status.success());
+    }
+}
+
+#[test]
+fn a_large_layer_file_streams_from_an_archive_in_bounded_memory() {
+    // A real capture with one 96 MiB file added to a layer, archived again with GNU tar.
+    let s = SampleRoot::unpack("full");
+    let dirs = layer_dirs(&s, "app:1");
+    let top = dirs.last().unwrap();
+    let size = 96usize << 20;
+    let mut body = Vec::with_capacity(size);
+    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    while body.len() < size {
+        // xorshift: bytes that gzip cannot fold away
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        body.extend_from_slice(&x.to_le_bytes());
+    }
+    fs::write(top.join("big.bin"), &body).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let archive = tmp.path().join("root.tar.gz");
+    let st = Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-czf"])
+        .arg(&archive)
+        .arg("-C")
+        .arg(&s.root)
+        .arg(".")
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let out = Command::new("/usr/bin/time")
+        .args(["-f", "%M"])
+        .arg(assert_cmd::cargo::cargo_bin("dockscope"))
+        .arg("--root")
+        .arg(&archive)
+        .args(["cat", "app:1:/big.bin"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(out.stdout == body, "the bytes of big.bin");
+    let err = String::from_utf8_lossy(&out.stderr);
+    let peak_kib: u64 = err.trim().lines().last().unwrap().parse().unwrap();
+    assert!(
+        peak_kib < 64 * 1024,
+        "peak RSS {peak_kib} KiB while streaming a 96 MiB file"
+    );
+    // the whole view through export: the file is in the tar, whole
+    let t = tmp.path().join("view.tar");
+    let v = json(&archive, &["export", "app:1", "-o", t.to_str().unwrap()]);
+    assert_eq!(v["problems"].as_array().unwrap().len(), 0, "{v:#}");
+    let mut ar = tar::Archive::new(fs::File::open(&t).unwrap());
+    let mut found = false;
+    for e in ar.entries().unwrap() {
+        let mut e = e.unwrap();
+        if e.path().unwrap().to_str() == Some("big.bin") {
+            let mut got = Vec::new();
+            std::io::Read::read_to_end(&mut e, &mut got).unwrap();
+            found = got == body;
+        }
+    }
+    assert!(found, "big.bin whole in the export");
 }
