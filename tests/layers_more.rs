@@ -328,3 +328,87 @@ fn a_large_layer_file_streams_from_an_archive_in_bounded_memory() {
     }
     assert!(found, "big.bin whole in the export");
 }
+
+/// `dir:/path` of every entry GNU find lists under each layer dir `overlay2/*/diff`,
+/// character devices (whiteouts) left out, with extra find predicates.
+fn gnu_find_layers(s: &SampleRoot, extra: &[&str]) -> std::collections::BTreeSet<String> {
+    let mut out = std::collections::BTreeSet::new();
+    for e in fs::read_dir(s.path("overlay2")).unwrap() {
+        let e = e.unwrap();
+        let diff = e.path().join("diff");
+        if e.file_name() == "l" || !diff.is_dir() {
+            continue;
+        }
+        let o = Command::new("find")
+            .arg(&diff)
+            .args(["-mindepth", "1", "!", "-type", "c"])
+            .args(extra)
+            .args(["-printf", "%P\\0"])
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        let dir = format!("overlay2/{}/diff", e.file_name().to_str().unwrap());
+        for p in String::from_utf8(o.stdout).unwrap().split('\0') {
+            if !p.is_empty() {
+                out.insert(format!("{dir}:/{p}"));
+            }
+        }
+    }
+    out
+}
+
+fn hits(v: &serde_json::Value) -> std::collections::BTreeSet<String> {
+    v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| {
+            format!(
+                "{}:{}",
+                h["source"]["dir"].as_str().unwrap(),
+                h["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
+#[test]
+fn find_across_the_root_is_gnu_find_over_every_layer_dir() {
+    use std::os::unix::fs::PermissionsExt;
+    let s = SampleRoot::unpack("full");
+    // setuid and setgid files in several layers (and one directory)
+    let mut planted = 0;
+    for e in fs::read_dir(s.path("overlay2")).unwrap() {
+        let diff = e.unwrap().path().join("diff");
+        if !diff.is_dir() {
+            continue;
+        }
+        for f in walkdir::WalkDir::new(&diff).min_depth(1).max_depth(3) {
+            let f = f.unwrap();
+            if f.file_type().is_file() && planted % 3 == 0 {
+                let mode = if planted % 2 == 0 { 0o4755 } else { 0o6711 };
+                fs::set_permissions(f.path(), fs::Permissions::from_mode(mode)).unwrap();
+            }
+            if f.file_type().is_file() || f.file_type().is_dir() {
+                planted += 1;
+            }
+        }
+    }
+    let want = gnu_find_layers(&s, &["-perm", "-4000"]);
+    assert!(want.len() >= 5, "{want:?}");
+    assert_eq!(hits(&json(&s.root, &["find", "--setuid"])), want);
+    let want = gnu_find_layers(&s, &["-perm", "-2000"]);
+    assert_eq!(hits(&json(&s.root, &["find", "--setgid"])), want);
+    // names and types alone (no inode read): the same sets
+    let want = gnu_find_layers(&s, &["-name", "*.txt"]);
+    assert!(want.len() >= 3);
+    assert_eq!(hits(&json(&s.root, &["find", "--name", "*.txt"])), want);
+    let want = gnu_find_layers(&s, &["-type", "l"]);
+    assert_eq!(hits(&json(&s.root, &["find", "--type", "l"])), want);
+    let want = gnu_find_layers(&s, &["-type", "d"]);
+    let v = json(&s.root, &["find", "--type", "d"]);
+    assert_eq!(hits(&v), want);
+    // a hit found by name alone still shows its mode and owner
+    let any = &v["hits"][0];
+    assert!(any["mode"].as_str().unwrap() != "0000" || any["uid"].is_u64());
+}

@@ -89,7 +89,7 @@ pub struct Stack {
 }
 
 /// A `Meta` that knows only the kind (see `Stack::names_only`).
-fn kind_only(kind: FileKind) -> Meta {
+pub fn kind_only(kind: FileKind) -> Meta {
     Meta {
         kind,
         len: 0,
