@@ -7,7 +7,6 @@ mod common;
 use common::{json, run, SampleRoot};
 use std::collections::{BTreeMap, HashSet};
 use std::fs;
-use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -276,13 +275,13 @@ fn a_large_layer_file_streams_from_an_archive_in_bounded_memory() {
     let top = dirs.last().unwrap();
     let size = 96usize << 20;
     let mut body = Vec::with_capacity(size);
-    let mut x: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
     while body.len() < size {
         // xorshift: bytes that gzip cannot fold away
-        x ^= x << 13;
-        x ^= x >> 7;
-        x ^= x << 17;
-        body.extend_from_slice(&x.to_le_bytes());
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        body.extend_from_slice(&state.to_le_bytes());
     }
     fs::write(top.join("big.bin"), &body).unwrap();
     let tmp = tempfile::tempdir().unwrap();
@@ -313,10 +312,10 @@ fn a_large_layer_file_streams_from_an_archive_in_bounded_memory() {
         "peak RSS {peak_kib} KiB while streaming a 96 MiB file"
     );
     // the whole view through export: the file is in the tar, whole
-    let t = tmp.path().join("view.tar");
-    let v = json(&archive, &["export", "app:1", "-o", t.to_str().unwrap()]);
+    let view = tmp.path().join("view.tar");
+    let v = json(&archive, &["export", "app:1", "-o", view.to_str().unwrap()]);
     assert_eq!(v["problems"].as_array().unwrap().len(), 0, "{v:#}");
-    let mut ar = tar::Archive::new(fs::File::open(&t).unwrap());
+    let mut ar = tar::Archive::new(fs::File::open(&view).unwrap());
     let mut found = false;
     for e in ar.entries().unwrap() {
         let mut e = e.unwrap();

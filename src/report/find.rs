@@ -272,6 +272,9 @@ impl super::Report for FindReport {
 
 const VISIBILITY_LIMIT: usize = 10_000;
 
+/// A layer's top searched: (unit, hits, problems, its top-level directories' names).
+type Top = (usize, Vec<FileRow>, Vec<Problem>, Vec<Vec<u8>>);
+
 pub fn build(
     root: &DataRoot,
     model: &Model,
@@ -346,7 +349,7 @@ pub fn build(
     }
     // Each layer's top entries, then each of its top-level directories as a job of its
     // own, so that one big layer is shared between the threads.
-    let tops: Vec<(usize, Vec<FileRow>, Vec<Problem>, Vec<Vec<u8>>)> = units
+    let tops: Vec<Top> = units
         .par_iter()
         .enumerate()
         .map(|(k, (info, _))| {
