@@ -388,6 +388,9 @@ fn find_across_the_root_is_gnu_find_over_every_layer_dir() {
                 let mode = if planted % 2 == 0 { 0o4755 } else { 0o6711 };
                 fs::set_permissions(f.path(), fs::Permissions::from_mode(mode)).unwrap();
             }
+            if f.file_type().is_dir() && planted % 7 == 0 {
+                fs::set_permissions(f.path(), fs::Permissions::from_mode(0o4755)).unwrap();
+            }
             if f.file_type().is_file() || f.file_type().is_dir() {
                 planted += 1;
             }
@@ -407,6 +410,19 @@ fn find_across_the_root_is_gnu_find_over_every_layer_dir() {
     let want = gnu_find_layers(&s, &["-type", "d"]);
     let v = json(&s.root, &["find", "--type", "d"]);
     assert_eq!(hits(&v), want);
+    // the type filters out what it can without reading an inode; the size reads it
+    let want = gnu_find_layers(&s, &["-type", "f", "-size", "+100c"]);
+    assert!(want.len() >= 3);
+    assert_eq!(
+        hits(&json(&s.root, &["find", "--type", "f", "--size", "+100"])),
+        want
+    );
+    let want = gnu_find_layers(&s, &["-type", "d", "-perm", "-4000"]);
+    assert!(!want.is_empty());
+    assert_eq!(
+        hits(&json(&s.root, &["find", "--type", "d", "--setuid"])),
+        want
+    );
     // a hit found by name alone still shows its mode and owner
     let any = &v["hits"][0];
     assert!(any["mode"].as_str().unwrap() != "0000" || any["uid"].is_u64());

@@ -183,6 +183,13 @@ impl Filter {
             || self.gid.is_some()
     }
 
+    /// No entry of this kind can match (its type is filtered out, or a symlink, whose
+    /// mode bits are always 0777, against a mode-bit filter): no need to read its inode.
+    pub fn cannot_match(&self, kind: FileKind) -> bool {
+        self.kind.is_some_and(|k| k != kind)
+            || (kind == FileKind::Symlink && (self.setuid || self.setgid || self.world_writable))
+    }
+
     pub fn matches(&self, path: &[u8], e: &Entry) -> bool {
         let m = &e.meta;
         if e.whiteout {
@@ -515,7 +522,9 @@ fn search_layer(
             })
         };
         let (meta, stated) = match de.kind {
-            Some(k) if !need_stat && k != FileKind::CharDevice => (crate::fs::kind_only(k), false),
+            Some(k) if k != FileKind::CharDevice && (!need_stat || filter.cannot_match(k)) => {
+                (crate::fs::kind_only(k), false)
+            }
             _ => match stat(problems) {
                 Ok(m) => (m, true),
                 Err(()) => continue,
@@ -538,7 +547,7 @@ fn search_layer(
             whiteout: false,
             opaque: false,
         };
-        if filter.matches(&path, &e) {
+        if !filter.cannot_match(e.meta.kind) && filter.matches(&path, &e) {
             if !stated {
                 // known by its type alone: read the rest to show it
                 match d.lstat(std::ffi::OsStr::from_bytes(&e.name)) {
