@@ -22,7 +22,10 @@ container logs up to 6 MiB; for 1M files about 2.3 GB of data (under 3 GB). Also
 * ~20,000 symlinks: relative, dangling, and absolute ones such as /etc/passwd,
   /proc/self/root, / and .. that a disk-usage tool must never follow;
 * ~40 sparse files: os.truncate to 1-16 GiB with a few KiB of data written;
-* as root: overlay whiteouts (0/0 char devices) and trusted.overlay.opaque dirs.
+* as root: overlay whiteouts (0/0 char devices) and trusted.overlay.opaque dirs;
+* with --setuid N (default 0: none, so the tree is as without the flag): N regular
+  files of the layers' diff/ dirs made setuid (one in ten also setgid), picked by a
+  generator seeded apart from the rest, after everything else is written.
 OUT.gen.json records the counts and the expected totals (apparent size with each
 inode once, bytes of data written).
 """
@@ -222,6 +225,26 @@ def under_tmp(path):
     return real.startswith("/tmp/") and real.rstrip("/") != "/tmp", real
 
 
+def mark_setuid(part, caches, n, seed):
+    """chmod u+s (one in ten also g+s) n regular files of the layers, picked in a sorted
+    walk by a generator of their own, so the rest of the tree does not depend on n."""
+    rng = sub_rng(seed, "setuid")
+    files = []
+    for c in sorted(caches):
+        base = os.path.join(part, "overlay2", c, "diff")
+        for d, dirs, names in os.walk(base):
+            dirs.sort()
+            for name in sorted(names):
+                p = os.path.join(d, name)
+                st = os.lstat(p)
+                if stat.S_ISREG(st.st_mode) and st.st_nlink == 1:
+                    files.append(p)
+    picked = rng.sample(files, min(n, len(files)))
+    for k, p in enumerate(picked):
+        os.chmod(p, 0o4755 | (0o2000 if k % 10 == 0 else 0))
+    return len(picked)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("out")
@@ -230,6 +253,8 @@ def main():
     ap.add_argument("--layers", type=int, default=400)
     ap.add_argument("--jobs", type=int, default=os.cpu_count() or 1)
     ap.add_argument("--force", action="store_true", help="replace OUT if it exists")
+    ap.add_argument("--setuid", type=int, default=0, metavar="N",
+                    help="make N layer files setuid (default 0; the rest of the tree is unchanged)")
     args = ap.parse_args()
     ok, out = under_tmp(args.out)
     if not ok:
@@ -377,10 +402,13 @@ def main():
         stats["dirs"] += 2
         build_tree(d, per, sub_rng(args.seed, "volume", k), stats, is_root, allow_special=True)
 
+    if args.setuid > 0:
+        stats["setuid"] = mark_setuid(part, caches, args.setuid, args.seed)
     os.rename(part, out)
     dt = time.time() - t0
     summary = {"generator": "benches/gen_tree.py", "gen_version": GEN_VERSION,
-               "params": {"seed": args.seed, "files": args.files, "layers": args.layers},
+               "params": dict({"seed": args.seed, "files": args.files, "layers": args.layers},
+                              **({"setuid": args.setuid} if args.setuid else {})),
                "counts": stats, "seconds": round(dt, 1),
                "note": "apparent = bytes of regular files (each inode once, sparse at full size) + "
                        "symlink target lengths; data = bytes actually written"}

@@ -324,6 +324,9 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             report.problems.extend(bk_problems);
             report::c8d::patch_du(&mut report, &model, croot);
             report::c8d::add_areas(&mut report, &model, croot);
+            if args.by == report::du::By::Image {
+                report::du::add_waste(&mut report, &root, &model);
+            }
             if args.verbose {
                 report.verbose = Some(report::du::verbose(
                     &model,

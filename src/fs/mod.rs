@@ -129,7 +129,7 @@ pub struct Stack {
 }
 
 /// A `Meta` that knows only the kind (see `Stack::names_only`).
-fn kind_only(kind: FileKind) -> Meta {
+pub fn kind_only(kind: FileKind) -> Meta {
     Meta {
         kind,
         len: 0,
@@ -469,6 +469,7 @@ impl Stack {
     pub fn open_child<'r>(&self, md: &MergedDir<'r>, e: &Entry) -> io::Result<MergedDir<'r>> {
         let mut layers = Vec::new();
         let name = OsStr::from_bytes(&e.name);
+        let last = e.below.last().copied().unwrap_or(e.layer);
         for &i in std::iter::once(&e.layer).chain(e.below.iter()) {
             let Some((_, parent)) = md.layers.iter().find(|(j, _)| *j == i) else {
                 continue;
@@ -478,7 +479,8 @@ impl Stack {
                 Err(err) if i != e.layer && absent(&err) => break,
                 Err(err) => return Err(err),
             };
-            let opaque = dir_is_opaque(&d) || self.opaque_by_file(&d);
+            // opacity cuts the layers below: the lowest one has none to cut
+            let opaque = i != last && (dir_is_opaque(&d) || self.opaque_by_file(&d));
             layers.push((i, d));
             if opaque {
                 break;

@@ -352,6 +352,8 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
             shared_size: shared,
             unique_size: f.size.saturating_sub(shared),
             containers: model.image_containers(i).len(),
+            wasted_bytes: None,
+            efficiency: None,
         });
     }
     // Content reachable from any image record of the namespace, each digest once.

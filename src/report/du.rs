@@ -126,6 +126,11 @@ pub struct ImageUsage {
     pub shared_size: u64,
     pub unique_size: u64,
     pub containers: usize,
+    /// Bytes in lower layers that upper layers overwrite or delete (`waste`'s measure);
+    /// null unless `--by image` was asked for (the layers' files are read for it).
+    pub wasted_bytes: Option<u64>,
+    /// `1 - wasted_bytes / bytes of every layer's files`; null as `wasted_bytes`.
+    pub efficiency: Option<f64>,
 }
 
 #[derive(Serialize)]
@@ -346,6 +351,8 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
                 shared_size: shared,
                 unique_size: size.saturating_sub(shared),
                 containers: model.image_containers(i).len(),
+                wasted_bytes: None,
+                efficiency: None,
             }
         })
         .collect();
@@ -726,6 +733,32 @@ fn cut<T>(mut rows: Vec<T>, top: Option<usize>) -> Vec<T> {
     rows
 }
 
+/// `du --by image`: each image's wasted bytes and efficiency, measured by `waste`
+/// (the layers' files read, images in parallel).
+pub fn add_waste(r: &mut DuReport, root: &crate::root::DataRoot, model: &Model) {
+    use rayon::prelude::*;
+    let index: HashMap<&str, usize> = (0..model.images.len())
+        .map(|i| (model.images[i].rec.id.as_str(), i))
+        .collect();
+    let found: Vec<Option<(u64, f64, Vec<Problem>)>> = r
+        .images
+        .par_iter()
+        .map(|u| {
+            let &i = index.get(u.id.as_str())?;
+            Some(super::waste::summary(root, model, i))
+        })
+        .collect();
+    for (u, f) in r.images.iter_mut().zip(found) {
+        if let Some((wasted, efficiency, problems)) = f {
+            u.wasted_bytes = Some(wasted);
+            u.efficiency = Some(efficiency);
+            r.problems.extend(problems);
+        }
+    }
+    r.problems.sort();
+    r.problems.dedup();
+}
+
 pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
     let view = r.view.unwrap_or(View {
         by: By::Area,
@@ -845,6 +878,8 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
                 "SHARED SIZE",
                 "UNIQUE SIZE",
                 "CONTAINERS",
+                "WASTED",
+                "EFFICIENCY",
             ]);
             for i in cut(rows, view.top) {
                 let name = if i.repo_tags.is_empty() {
@@ -859,6 +894,9 @@ pub fn render(r: &DuReport, out: &mut dyn Write) -> io::Result<()> {
                     f.size(i.shared_size),
                     f.size(i.unique_size),
                     i.containers.to_string(),
+                    i.wasted_bytes.map_or_else(|| "-".to_owned(), |w| f.size(w)),
+                    i.efficiency
+                        .map_or_else(|| "-".to_owned(), |e| format!("{:.2}%", e * 100.0)),
                 ]);
             }
             write_table(t, out)?;

@@ -62,12 +62,14 @@ pub fn cat(
         ));
     }
     let dir = dir_of(&parent, e.layer).ok_or_else(|| usage(path, "layer not open"))?;
-    let (mut f, _) = dir.open(OsStr::from_bytes(&e.name)).map_err(|err| {
-        usage(
-            &format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)),
-            err,
-        )
-    })?;
+    let (mut f, _) = dir
+        .open_streaming(OsStr::from_bytes(&e.name))
+        .map_err(|err| {
+            usage(
+                &format!("{}/{}", fs::dir_shown(dir), fs::lossy(&e.name)),
+                err,
+            )
+        })?;
     io::copy(&mut f, out)?;
     super::write_problems(&problems, err)?;
     Ok(())
@@ -155,7 +157,7 @@ fn layer_tar(root: &DataRoot, tar_split: &str, diff: &str, w: &mut dyn Write) ->
                     last = Some((parent.clone(), d));
                 }
                 let dir = last.as_ref().map_or(&base, |(_, d)| d);
-                let (f, _) = dir.open(OsStr::from_bytes(&file)).map_err(|e| {
+                let (f, _) = dir.open_streaming(OsStr::from_bytes(&file)).map_err(|e| {
                     io::Error::new(e.kind(), format!("{diff}/{}: {e}", fs::lossy(&name)))
                 })?;
                 let copied = io::copy(&mut f.take(fe.size), w)?;
@@ -237,7 +239,7 @@ fn append(
                 }
                 links.insert(key, path.to_vec());
             }
-            let (f, meta) = dir.open(name).map_err(|err| {
+            let (f, meta) = dir.open_streaming(name).map_err(|err| {
                 io::Error::new(
                     err.kind(),
                     NotRead(format!(

@@ -9,15 +9,16 @@
 use super::ls::{open_target, row, FileRow, TargetRef};
 use crate::fs::merge::walk;
 use crate::fs::target::{container_stack, image_stack, layer_info};
-use crate::fs::{Entry, LayerInfo, Stack};
+use crate::fs::{Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
 use crate::problem::Problem;
-use crate::root::{DataRoot, FileKind};
+use crate::root::{DataRoot, Dir, DirEntry, FileKind};
 use crate::Fatal;
 use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::io::{self, Write};
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 
 /// `*`, `?` and `[...]` (`[!...]` negated, ranges) as fnmatch without flags: `*` also
 /// matches `/` (as `find -path` does).
@@ -169,6 +170,26 @@ pub fn parse_time(s: &str) -> Result<i64, String> {
 }
 
 impl Filter {
+    /// The filter reads more than names and types (which the directory listing gives):
+    /// every entry must be `lstat`ed.
+    pub fn needs_stat(&self) -> bool {
+        self.size.is_some()
+            || self.setuid
+            || self.setgid
+            || self.world_writable
+            || self.newer.is_some()
+            || self.older.is_some()
+            || self.uid.is_some()
+            || self.gid.is_some()
+    }
+
+    /// No entry of this kind can match (its type is filtered out, or a symlink, whose
+    /// mode bits are always 0777, against a mode-bit filter): no need to read its inode.
+    pub fn cannot_match(&self, kind: FileKind) -> bool {
+        self.kind.is_some_and(|k| k != kind)
+            || (kind == FileKind::Symlink && (self.setuid || self.setgid || self.world_writable))
+    }
+
     pub fn matches(&self, path: &[u8], e: &Entry) -> bool {
         let m = &e.meta;
         if e.whiteout {
@@ -258,6 +279,9 @@ impl super::Report for FindReport {
 
 const VISIBILITY_LIMIT: usize = 10_000;
 
+/// A layer's top searched: (unit, hits, problems, its top-level directories' names).
+type Top = (usize, Vec<FileRow>, Vec<Problem>, Vec<Vec<u8>>);
+
 pub fn build(
     root: &DataRoot,
     model: &Model,
@@ -330,26 +354,45 @@ pub fn build(
     if in_containers {
         units.retain(|(l, _)| dir_containers.contains_key(&l.dir));
     }
-    let found: Vec<(usize, Vec<FileRow>, Vec<Problem>)> = units
+    // Each layer's top entries, then each of its top-level directories as a job of its
+    // own, so that one big layer is shared between the threads.
+    let tops: Vec<Top> = units
         .par_iter()
         .enumerate()
         .map(|(k, (info, _))| {
-            let stack = Stack {
-                layers: vec![info.clone()],
-                ..Stack::default()
-            };
-            let mut ps = Vec::new();
-            let mut rows = Vec::new();
-            let top = stack.open(root, &mut ps);
-            walk(&stack, top, b"", &mut ps, |p, e, parent| {
-                if filter.matches(p, e) {
-                    rows.push(row(p, e, parent));
-                }
-                true
-            });
+            let (mut rows, mut ps, mut subs) = (Vec::new(), Vec::new(), Vec::new());
+            match root.dir(&info.dir) {
+                Ok(d) => search_layer(d, b"", filter, false, &mut rows, &mut ps, &mut subs),
+                Err(e) => ps.push(Problem::io(info.dir.clone(), &e)),
+            }
+            (k, rows, ps, subs)
+        })
+        .collect();
+    let jobs: Vec<(usize, &[u8])> = tops
+        .iter()
+        .flat_map(|(k, _, _, subs)| subs.iter().map(move |n| (*k, n.as_slice())))
+        .collect();
+    let below: Vec<(usize, Vec<FileRow>, Vec<Problem>)> = jobs
+        .par_iter()
+        .map(|&(k, name)| {
+            let (mut rows, mut ps) = (Vec::new(), Vec::new());
+            let dir = &units[k].0.dir;
+            match root
+                .dir(dir)
+                .and_then(|d| d.sub(std::ffi::OsStr::from_bytes(name)))
+            {
+                Ok(d) => search_layer(d, name, filter, true, &mut rows, &mut ps, &mut Vec::new()),
+                Err(e) => ps.push(Problem::io(format!("{dir}/{}", crate::fs::lossy(name)), &e)),
+            }
             (k, rows, ps)
         })
         .collect();
+    let mut found: Vec<(usize, Vec<FileRow>, Vec<Problem>)> = tops
+        .into_iter()
+        .map(|(k, rows, ps, _)| (k, rows, ps))
+        .chain(below)
+        .collect();
+    found.sort_by_key(|(k, _, _)| *k);
     let total: usize = found.iter().map(|(_, r, _)| r.len()).sum();
     let look = total <= VISIBILITY_LIMIT;
     let mut istacks: HashMap<usize, Stack> = HashMap::new();
@@ -424,6 +467,124 @@ pub fn build(
         hits,
         problems,
     })
+}
+
+/// Search one layer dir's subtree `dir` (its path in the layer `base`) depth first, as
+/// a one-layer view shows it (whiteouts left out): an entry is `lstat`ed only when the
+/// filter reads more than its name and type, or the listing does not tell the type
+/// (and for a hit, to show it). `deep`: descend; otherwise the subdirectories' names
+/// go to `subs` for later jobs. One open directory per level.
+fn search_layer(
+    dir: Dir<'_>,
+    base: &[u8],
+    filter: &Filter,
+    deep: bool,
+    rows: &mut Vec<FileRow>,
+    problems: &mut Vec<Problem>,
+    subs: &mut Vec<Vec<u8>>,
+) {
+    struct Frame<'r> {
+        md: MergedDir<'r>,
+        entries: std::vec::IntoIter<DirEntry>,
+        plen: usize,
+    }
+    let need_stat = filter.needs_stat();
+    let list = |d: &Dir<'_>, problems: &mut Vec<Problem>| match d.entries() {
+        Ok(e) => e.into_iter(),
+        Err(e) => {
+            problems.push(Problem::io(d.rel().to_owned(), &e));
+            Vec::new().into_iter()
+        }
+    };
+    let mut path = base.to_vec();
+    let entries = list(&dir, problems);
+    let mut frames = vec![Frame {
+        md: MergedDir {
+            layers: vec![(0, dir)],
+        },
+        entries,
+        plen: path.len(),
+    }];
+    while let Some(f) = frames.last_mut() {
+        let Some(de) = f.entries.next() else {
+            frames.pop();
+            continue;
+        };
+        let d = &f.md.layers[0].1;
+        let name = de.name.into_vec();
+        let os = std::ffi::OsStr::from_bytes(&name);
+        let stat = |problems: &mut Vec<Problem>| {
+            d.lstat(os).map_err(|e| {
+                problems.push(Problem::io(
+                    format!("{}/{}", d.rel(), crate::fs::lossy(&name)),
+                    &e,
+                ));
+            })
+        };
+        let (meta, stated) = match de.kind {
+            Some(k) if k != FileKind::CharDevice && (!need_stat || filter.cannot_match(k)) => {
+                (crate::fs::kind_only(k), false)
+            }
+            _ => match stat(problems) {
+                Ok(m) => (m, true),
+                Err(()) => continue,
+            },
+        };
+        if crate::fs::is_whiteout(&meta) {
+            continue;
+        }
+        path.truncate(f.plen);
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&name);
+        let is_dir = meta.kind == FileKind::Dir;
+        let mut e = Entry {
+            name,
+            meta,
+            layer: 0,
+            below: Vec::new(),
+            whiteout: false,
+            opaque: false,
+        };
+        if !filter.cannot_match(e.meta.kind) && filter.matches(&path, &e) {
+            if !stated {
+                // known by its type alone: read the rest to show it
+                match d.lstat(std::ffi::OsStr::from_bytes(&e.name)) {
+                    Ok(m) => e.meta = m,
+                    Err(err) => problems.push(Problem::io(
+                        format!("{}/{}", d.rel(), crate::fs::lossy(&e.name)),
+                        &err,
+                    )),
+                }
+            }
+            rows.push(row(&path, &e, &f.md));
+        }
+        if !is_dir {
+            continue;
+        }
+        if !deep {
+            subs.push(e.name);
+            continue;
+        }
+        match d.sub(std::ffi::OsStr::from_bytes(&e.name)) {
+            Ok(sd) => {
+                let entries = list(&sd, problems);
+                let plen = path.len();
+                frames.push(Frame {
+                    md: MergedDir {
+                        layers: vec![(0, sd)],
+                    },
+                    entries,
+                    plen,
+                });
+            }
+            Err(err) => problems.push(Problem::io(
+                format!("{}/{}", d.rel(), crate::fs::lossy(&e.name)),
+                &err,
+            )),
+        }
+    }
 }
 
 pub fn render(r: &FindReport, out: &mut dyn Write) -> io::Result<()> {

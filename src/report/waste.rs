@@ -81,12 +81,43 @@ fn hide(
     }
 }
 
-pub fn build(root: &DataRoot, model: &Model, image: usize, top: usize) -> WasteReport {
+/// What one image wastes: the bytes of every layer's regular files, and the lower
+/// copies upper layers hide, by path. The one measure behind `waste` and `du --by image`.
+pub struct Measure {
+    pub total_bytes: u64,
+    /// path -> (wasted bytes, copies, how)
+    pub wasted: HashMap<Vec<u8>, (u64, usize, &'static str)>,
+    pub problems: Vec<Problem>,
+}
+
+impl Measure {
+    pub fn wasted_bytes(&self) -> u64 {
+        self.wasted.values().map(|w| w.0).sum()
+    }
+
+    /// `1 - wasted / total` (1 for an empty image).
+    pub fn efficiency(&self) -> f64 {
+        efficiency(self.wasted_bytes(), self.total_bytes)
+    }
+}
+
+fn efficiency(wasted: u64, total: u64) -> f64 {
+    if total == 0 {
+        1.0
+    } else {
+        1.0 - wasted as f64 / total as f64
+    }
+}
+
+/// Walk the image's layers, base first, and measure what upper layers hide.
+pub fn measure(root: &DataRoot, model: &Model, image: usize) -> Measure {
     let stack = image_stack(model, image);
     let mut problems = Vec::new();
     let mut live: BTreeMap<Vec<u8>, u64> = BTreeMap::new();
     let mut wasted: HashMap<Vec<u8>, (u64, usize, &'static str)> = HashMap::new();
     let mut total = 0u64;
+    // An opaque dir hides the lower entries before its own are added: the walk visits
+    // a directory before what it holds.
     for layer in stack.layers.iter().rev() {
         let one = Stack {
             layers: vec![layer.clone()],
@@ -125,8 +156,26 @@ pub fn build(root: &DataRoot, model: &Model, image: usize, top: usize) -> WasteR
             true
         });
     }
-    // An opaque dir hides the lower entries before its own are added: the walk visits
-    // a directory before what it holds.
+    Measure {
+        total_bytes: total,
+        wasted,
+        problems,
+    }
+}
+
+/// `du --by image`'s figures for one image: (wasted bytes, efficiency), and the problems
+/// met (a layer that could not be read makes the figures a lower bound).
+pub fn summary(root: &DataRoot, model: &Model, image: usize) -> (u64, f64, Vec<Problem>) {
+    let m = measure(root, model, image);
+    (m.wasted_bytes(), m.efficiency(), m.problems)
+}
+
+pub fn build(root: &DataRoot, model: &Model, image: usize, top: usize) -> WasteReport {
+    let Measure {
+        total_bytes: total,
+        wasted,
+        mut problems,
+    } = measure(root, model, image);
     let wasted_bytes: u64 = wasted.values().map(|w| w.0).sum();
     let mut paths: Vec<WastedPath> = wasted
         .into_iter()
@@ -143,11 +192,7 @@ pub fn build(root: &DataRoot, model: &Model, image: usize, top: usize) -> WasteR
             .cmp(&a.wasted_bytes)
             .then(a.path.cmp(&b.path))
     });
-    let efficiency = if total == 0 {
-        1.0
-    } else {
-        1.0 - wasted_bytes as f64 / total as f64
-    };
+    let efficiency = efficiency(wasted_bytes, total);
     let (_, name) = crate::fs::target::describe(model, crate::fs::target::Target::Image(image));
     problems.sort();
     problems.dedup();

@@ -220,6 +220,8 @@ fn read_limited(file: File, limit: u64, size: u64) -> io::Result<Vec<u8>> {
 pub enum FileReader {
     Fd(File),
     Mem(io::Cursor<Vec<u8>>),
+    /// A file of an archive, read again from the archive (`Dir::open_streaming`).
+    Stream(Box<dyn Read + Send>),
 }
 
 impl Read for FileReader {
@@ -227,6 +229,7 @@ impl Read for FileReader {
         match self {
             FileReader::Fd(f) => f.read(buf),
             FileReader::Mem(c) => c.read(buf),
+            FileReader::Stream(r) => r.read(buf),
         }
     }
 }
@@ -730,6 +733,23 @@ impl<'r> Dir<'r> {
                 Ok((FileReader::Mem(io::Cursor::new(ix.content(child)?)), meta))
             }
             (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// `open`, and in an archive also a file whose content was not kept: its bytes are
+    /// streamed from a second pass over the archive (for `cat` and `export`).
+    pub fn open_streaming(&self, name: &OsStr) -> io::Result<(FileReader, Meta)> {
+        check_name(name)?;
+        match (&self.handle, &self.root.backend) {
+            (Handle::Node(n), Backend::Archive(ix)) => {
+                let child = ix.child(*n, name)?;
+                let meta = ix.meta(child);
+                if meta.kind != FileKind::File {
+                    return Err(not_regular(meta.kind));
+                }
+                Ok((FileReader::Stream(ix.stream(child)?), meta))
+            }
+            _ => self.open(name),
         }
     }
 
