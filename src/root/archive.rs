@@ -12,6 +12,14 @@
 //! target's bytes. Extension headers (PAX records, GNU long names) are bounded by
 //! `HEADER_LIMIT`; a zstd frame asking for a window above `ZSTD_WINDOW_LIMIT` is refused
 //! before anything is allocated for it.
+//!
+//! A file whose content was not kept can still be streamed (`Index::stream`, for `cat`
+//! and `export`): the index records where each entry's bytes start in the
+//! (decompressed) archive stream, and a second pass over the archive file, through
+//! the descriptor opened for the first, skips to them and hands out exactly the
+//! entry's bytes through fixed buffers. The last pass's decoder is kept while it is
+//! still before the next entry asked for, so entries read in archive order cost one
+//! pass in all.
 
 use super::{DirEntry, FileKind, Meta};
 use crate::problem::{Problem, ProblemKind};
@@ -19,7 +27,9 @@ use std::collections::HashMap;
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::os::unix::fs::FileExt;
 use std::path::{Component, Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 /// Files larger than this are never kept in memory (no metadata file comes close).
 const KEEP_LIMIT: u64 = 16 << 20;
@@ -96,6 +106,172 @@ struct Node {
     link: Option<PathBuf>,
     /// Extended attributes from PAX `SCHILY.xattr.*` records (boxed: most entries have none).
     xattrs: Option<Xattrs>,
+    /// Where the file's bytes start in the decompressed archive stream (`NOT_STREAMED`
+    /// for anything but a plain regular file: sparse and omitted entries are not).
+    at: u64,
+    /// The bytes at `at` are a PAX sparse 1.0 map and the data regions.
+    sparse: bool,
+}
+
+const NOT_STREAMED: u64 = u64::MAX;
+
+/// A decoder left by the last stream, and its position in the decompressed stream.
+type Cursor = Option<(Box<dyn Read + Send>, u64)>;
+
+/// Reads the archive file by offset (`pread`), so passes never share a file position.
+struct At {
+    file: Arc<File>,
+    pos: u64,
+}
+
+impl Read for At {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.file.read_at(buf, self.pos)?;
+        self.pos += n as u64;
+        Ok(n)
+    }
+}
+
+/// One entry's bytes, streamed from the archive; gives its decoder back when dropped.
+pub struct EntryReader {
+    inner: Option<Box<dyn Read + Send>>,
+    /// Position of `inner` in the decompressed stream.
+    pos: u64,
+    left: u64,
+    home: Arc<Mutex<Cursor>>,
+}
+
+impl Read for EntryReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if self.left == 0 || buf.is_empty() {
+            return Ok(0);
+        }
+        let Some(inner) = self.inner.as_mut() else {
+            return Ok(0);
+        };
+        let want = usize::try_from(self.left)
+            .unwrap_or(usize::MAX)
+            .min(buf.len());
+        let n = inner.read(&mut buf[..want])?;
+        if n == 0 {
+            self.inner = None;
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("the archive ends {} bytes before this file does", self.left),
+            ));
+        }
+        self.pos += n as u64;
+        self.left -= n as u64;
+        Ok(n)
+    }
+}
+
+/// A PAX sparse 1.0 entry streamed: the map read first (at most `HEADER_LIMIT` bytes),
+/// then zeros for holes and the stored regions' bytes in order.
+struct SparseReader {
+    inner: EntryReader,
+    regions: Vec<(u64, u64)>,
+    next: usize,
+    pos: u64,
+    size: u64,
+}
+
+impl SparseReader {
+    fn new(mut inner: EntryReader, size: u64) -> io::Result<SparseReader> {
+        let bad =
+            |what: &str| io::Error::new(io::ErrorKind::InvalidData, format!("sparse map: {what}"));
+        let mut map: Vec<u8> = Vec::new();
+        let mut numbers: Vec<u64> = Vec::new();
+        let mut used = 0usize;
+        let mut want: Option<u64> = None;
+        loop {
+            if want.is_some_and(|n| numbers.len() as u64 == 1 + 2 * n) {
+                break;
+            }
+            if let Some(end) = map[used..].iter().position(|&b| b == b'\n') {
+                let line =
+                    std::str::from_utf8(&map[used..used + end]).map_err(|_| bad("not decimal"))?;
+                numbers.push(line.parse().map_err(|_| bad("not decimal"))?);
+                used += end + 1;
+                if want.is_none() {
+                    want = Some(numbers[0]);
+                }
+                continue;
+            }
+            if map.len() as u64 >= HEADER_LIMIT {
+                return Err(bad("larger than the limit"));
+            }
+            let at = map.len();
+            map.resize(at + 512, 0);
+            inner.read_exact(&mut map[at..])?;
+        }
+        let mut regions = Vec::with_capacity(numbers.len() / 2);
+        let mut end = 0u64;
+        for pair in numbers[1..].chunks(2) {
+            let (off, len) = (pair[0], pair[1]);
+            let stop = off
+                .checked_add(len)
+                .ok_or_else(|| bad("region past the end"))?;
+            if off < end || stop > size {
+                return Err(bad("regions out of order or past the file's size"));
+            }
+            end = stop;
+            regions.push((off, len));
+        }
+        Ok(SparseReader {
+            inner,
+            regions,
+            next: 0,
+            pos: 0,
+            size,
+        })
+    }
+}
+
+impl Read for SparseReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos >= self.size || buf.is_empty() {
+                return Ok(0);
+            }
+            let (hole_end, region) = match self.regions.get(self.next) {
+                Some(&(off, len)) => (off, Some(off + len)),
+                None => (self.size, None),
+            };
+            let cap = |n: u64| usize::try_from(n).unwrap_or(usize::MAX).min(buf.len());
+            if self.pos < hole_end {
+                let n = cap(hole_end - self.pos);
+                buf[..n].fill(0);
+                self.pos += n as u64;
+                return Ok(n);
+            }
+            let Some(stop) = region else { return Ok(0) };
+            if self.pos >= stop {
+                self.next += 1;
+                continue;
+            }
+            let n = cap(stop - self.pos);
+            let got = self.inner.read(&mut buf[..n])?;
+            if got == 0 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "the archive ends inside a sparse file's data",
+                ));
+            }
+            self.pos += got as u64;
+            return Ok(got);
+        }
+    }
+}
+
+impl Drop for EntryReader {
+    fn drop(&mut self) {
+        if let Some(inner) = self.inner.take() {
+            if let Ok(mut c) = self.home.lock() {
+                *c = Some((inner, self.pos));
+            }
+        }
+    }
 }
 
 pub struct Index {
@@ -105,8 +281,15 @@ pub struct Index {
     /// Bytes of file content kept, and the most that may be.
     kept: u64,
     budget: u64,
+    /// Of `kept`, the bytes of `is_store_bulk` files (at most half the budget).
+    kept_snapshot: u64,
     /// The first file not kept for want of budget.
     first_over: Option<String>,
+    /// The archive file, for the second pass of `stream`.
+    source: Option<Arc<File>>,
+    /// The archive is a plain tar: `stream` reads an entry at its offset directly.
+    plain: bool,
+    cursor: Arc<Mutex<Cursor>>,
 }
 
 /// `256M`, `1G`, `65536`: bytes.
@@ -194,6 +377,22 @@ fn dir_meta(ino: u64) -> Meta {
     }
 }
 
+/// Contents that are bulky by nature on containerd's store: the files of its overlayfs
+/// snapshots (`snapshots/<n>/fs`) and content blobs over 64 KiB (compressed layers, in
+/// practice; indexes, manifests and configs are smaller). They are kept for `verify
+/// --content`, but from half the budget only, so that they never crowd out the metadata
+/// that follows them in the archive: `meta.db` is read whatever the budget's size.
+fn is_store_bulk(parts: &[OsString], len: u64) -> bool {
+    parts.windows(4).any(|w| {
+        w[0] == "io.containerd.snapshotter.v1.overlayfs"
+            && w[1] == "snapshots"
+            && (w[3] == "fs" || w[3] == "work")
+    }) || (len > 64 << 10
+        && parts
+            .windows(3)
+            .any(|w| w[0] == "io.containerd.content.v1.content" && w[1] == "blobs"))
+}
+
 /// Layer contents, volume data and logs: read past, never kept.
 fn is_bulk(parts: &[OsString]) -> bool {
     parts.windows(3).any(|w| {
@@ -250,7 +449,7 @@ fn parse_pax_time(v: &str) -> Option<(i64, u32)> {
     Some((secs, nanos))
 }
 
-fn open_stream(file: File) -> Result<Box<dyn Read>, ReadError> {
+fn open_stream<R: Read + Send + 'static>(file: R) -> Result<Box<dyn Read + Send>, ReadError> {
     let mut reader = BufReader::with_capacity(1 << 16, file);
     let head = reader.fill_buf().map_err(ReadError::Io)?;
     if head.starts_with(&[0x1f, 0x8b]) {
@@ -298,7 +497,15 @@ impl Index {
         budget: u64,
         mut problems: Vec<Problem>,
     ) -> Result<(Index, Vec<Problem>), ReadError> {
-        let stream = open_stream(file)?;
+        let file = Arc::new(file);
+        let mut head = [0u8; 4];
+        let plain = file.read_at(&mut head, 0).is_ok_and(|n| n == 4)
+            && !head.starts_with(&[0x1f, 0x8b])
+            && head != [0x28, 0xb5, 0x2f, 0xfd];
+        let stream = open_stream(At {
+            file: Arc::clone(&file),
+            pos: 0,
+        })?;
         let state = std::rc::Rc::new(GuardState::default());
         let stream = Guard {
             inner: stream,
@@ -313,12 +520,18 @@ impl Index {
                 over_budget: false,
                 link: None,
                 xattrs: None,
+                at: NOT_STREAMED,
+                sparse: false,
             }],
             top: 0,
             prefix: String::new(),
             kept: 0,
+            kept_snapshot: 0,
             budget,
             first_over: None,
+            source: Some(file),
+            plain,
+            cursor: Arc::new(Mutex::new(None)),
         };
         let mut archive = tar::Archive::new(stream);
         let mut entries = archive.entries().map_err(ReadError::Io)?;
@@ -470,6 +683,15 @@ impl Index {
         };
         // Bytes stored for this entry (for PAX sparse: the map and the data regions).
         let stored = entry.size();
+        let at = if kind == FileKind::File
+            && etype != tar::EntryType::GNUSparse
+            && !capture.omitted
+            && ((sparse_size.is_none() && stored == len) || sparse_map_in_data)
+        {
+            entry.raw_file_position()
+        } else {
+            NOT_STREAMED
+        };
         let mut over_budget = false;
         let data = if kind == FileKind::File
             && !capture.omitted
@@ -484,7 +706,10 @@ impl Index {
             let need = stored.max(len);
             // a capture's manifest comes last and is always kept (it is small)
             let manifest = parts.len() == 1 && parts[0] == CAPTURE_MANIFEST;
-            if self.kept.saturating_add(need) > self.budget && !manifest {
+            let snapshot = is_store_bulk(&parts, len);
+            let over = self.kept.saturating_add(need) > self.budget
+                || (snapshot && self.kept_snapshot.saturating_add(need) > self.budget / 2);
+            if over && !manifest {
                 over_budget = true;
                 if self.first_over.is_none() {
                     self.first_over = Some(
@@ -510,6 +735,9 @@ impl Index {
                 };
                 if let Some(d) = &data {
                     self.kept += d.len() as u64;
+                    if snapshot {
+                        self.kept_snapshot += d.len() as u64;
+                    }
                 }
                 data.map(std::sync::Arc::new)
             }
@@ -542,6 +770,8 @@ impl Index {
         n.over_budget = over_budget;
         n.link = link;
         n.xattrs = (!xattrs.is_empty()).then(|| xattrs.into_boxed_slice());
+        n.at = at;
+        n.sparse = sparse_size.is_some();
         Ok(())
     }
 
@@ -567,8 +797,11 @@ impl Index {
         let data = self.nodes[src].data.clone();
         let over_budget = self.nodes[src].over_budget;
         let xattrs = self.nodes[src].xattrs.clone();
+        let (at, sparse) = (self.nodes[src].at, self.nodes[src].sparse);
         let node = self.insert(parts);
         let n = &mut self.nodes[node];
+        n.at = at;
+        n.sparse = sparse;
         n.meta = meta;
         n.data = data;
         n.over_budget = over_budget;
@@ -600,6 +833,8 @@ impl Index {
                     over_budget: false,
                     link: None,
                     xattrs: None,
+                    at: NOT_STREAMED,
+                    sparse: false,
                 });
                 self.nodes[cur].children.insert(p.clone(), id);
                 id
@@ -734,6 +969,66 @@ impl Index {
             io::ErrorKind::Unsupported,
             "layer content is not kept when reading an archive",
         ))
+    }
+
+    /// A regular file's bytes for streaming: kept ones from memory, the others read
+    /// again from the archive file (a second pass, skipping to the entry; memory
+    /// bounded by the decoder's buffers whatever the entry's size).
+    pub fn stream(&self, node: usize) -> io::Result<Box<dyn Read + Send>> {
+        let n = &self.nodes[node];
+        if let Some(d) = &n.data {
+            return Ok(Box::new(io::Cursor::new(d.as_ref().clone())));
+        }
+        let (Some(file), true) = (&self.source, n.at != NOT_STREAMED) else {
+            return self
+                .content(node)
+                .map(|d| Box::new(io::Cursor::new(d)) as _);
+        };
+        let (at, len, sparse) = (n.at, n.meta.len, n.sparse);
+        if self.plain && !sparse {
+            return Ok(Box::new(
+                At {
+                    file: Arc::clone(file),
+                    pos: at,
+                }
+                .take(len),
+            ));
+        }
+        let cached = self.cursor.lock().ok().and_then(|mut c| c.take());
+        let (mut dec, pos) = match cached {
+            Some((dec, pos)) if pos <= at => (dec, pos),
+            _ => {
+                let dec = open_stream(At {
+                    file: Arc::clone(file),
+                    pos: 0,
+                })
+                .map_err(|e| match e {
+                    ReadError::Io(e) => e,
+                    ReadError::NotArchive => {
+                        io::Error::new(io::ErrorKind::InvalidData, "the archive changed")
+                    }
+                })?;
+                (dec, 0)
+            }
+        };
+        let skipped = io::copy(&mut (&mut dec).take(at - pos), &mut io::sink())?;
+        if skipped != at - pos {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends before this file's bytes",
+            ));
+        }
+        let inner = EntryReader {
+            inner: Some(dec),
+            pos: at,
+            // a sparse entry's stored length is its map's and regions' (read from the map)
+            left: if sparse { u64::MAX } else { len },
+            home: Arc::clone(&self.cursor),
+        };
+        if sparse {
+            return Ok(Box::new(SparseReader::new(inner, len)?));
+        }
+        Ok(Box::new(inner))
     }
 
     pub fn xattr(&self, node: usize, key: &str) -> Option<Vec<u8>> {
