@@ -361,7 +361,7 @@ pub fn build(
         .enumerate()
         .map(|(k, (info, _))| {
             let (mut rows, mut ps, mut subs) = (Vec::new(), Vec::new(), Vec::new());
-            match root.dir(&info.dir) {
+            match root.dir(info.rel()) {
                 Ok(d) => search_layer(d, b"", filter, false, &mut rows, &mut ps, &mut subs),
                 Err(e) => ps.push(Problem::io(info.dir.clone(), &e)),
             }
@@ -378,7 +378,7 @@ pub fn build(
             let (mut rows, mut ps) = (Vec::new(), Vec::new());
             let dir = &units[k].0.dir;
             match root
-                .dir(dir)
+                .dir(units[k].0.rel())
                 .and_then(|d| d.sub(std::ffi::OsStr::from_bytes(name)))
             {
                 Ok(d) => search_layer(d, name, filter, true, &mut rows, &mut ps, &mut Vec::new()),
@@ -492,7 +492,7 @@ fn search_layer(
     let list = |d: &Dir<'_>, problems: &mut Vec<Problem>| match d.entries() {
         Ok(e) => e.into_iter(),
         Err(e) => {
-            problems.push(Problem::io(d.rel().to_owned(), &e));
+            problems.push(Problem::io(crate::fs::dir_shown(d), &e));
             Vec::new().into_iter()
         }
     };
@@ -516,7 +516,7 @@ fn search_layer(
         let stat = |problems: &mut Vec<Problem>| {
             d.lstat(os).map_err(|e| {
                 problems.push(Problem::io(
-                    format!("{}/{}", d.rel(), crate::fs::lossy(&name)),
+                    format!("{}/{}", crate::fs::dir_shown(d), crate::fs::lossy(&name)),
                     &e,
                 ));
             })
@@ -553,7 +553,7 @@ fn search_layer(
                 match d.lstat(std::ffi::OsStr::from_bytes(&e.name)) {
                     Ok(m) => e.meta = m,
                     Err(err) => problems.push(Problem::io(
-                        format!("{}/{}", d.rel(), crate::fs::lossy(&e.name)),
+                        format!("{}/{}", crate::fs::dir_shown(d), crate::fs::lossy(&e.name)),
                         &err,
                     )),
                 }
@@ -580,7 +580,7 @@ fn search_layer(
                 });
             }
             Err(err) => problems.push(Problem::io(
-                format!("{}/{}", d.rel(), crate::fs::lossy(&e.name)),
+                format!("{}/{}", crate::fs::dir_shown(d), crate::fs::lossy(&e.name)),
                 &err,
             )),
         }
