@@ -287,12 +287,15 @@ pub fn judge(
     let mut reasons: Vec<Vec<String>> = Vec::new();
     // The reasons already given per entry: a root with many problems gives thousands.
     let mut seen: Vec<HashSet<String>> = Vec::new();
+    // Where each area's entry is in `out` (one entry per damaged dir name: thousands).
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut area_entry = |area: &str, kinds: &[&'static str], reason: String| {
-        if let Some(k) = out.iter().position(|e| e.whole && e.area == area) {
+        if let Some(&k) = at.get(area) {
             if seen[k].insert(reason.clone()) {
                 reasons[k].push(reason);
             }
         } else {
+            at.insert(area.to_owned(), out.len());
             seen.push(HashSet::from([reason.clone()]));
             out.push(CannotJudge {
                 area: area.to_owned(),

@@ -635,7 +635,12 @@ impl<'r> Dir<'r> {
                 if self.listed.swap(true, std::sync::atomic::Ordering::Relaxed) {
                     rustix::fs::seek(fd, rustix::fs::SeekFrom::Start(0))?;
                 }
-                let mut out = Listing::default();
+                // Sized for a typical directory at once: no regrowth for most of them.
+                let mut out = Listing {
+                    names: Vec::with_capacity(1024),
+                    starts: Vec::with_capacity(32),
+                    kinds: Vec::with_capacity(32),
+                };
                 GETDENTS_BUF.with(|cell| {
                     let mut buf = cell.take();
                     buf.clear();
