@@ -1139,12 +1139,10 @@ fn orphans_report(
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
         .iter()
         .zip(from_du)
-        .map(|(p, u)| match u {
-            Some(u) => ((*p).clone(), u, Vec::new()),
-            None => {
-                let (u, problems) = walked.next().unwrap_or_default();
-                ((*p).clone(), u, problems)
-            }
+        .map(|(p, u)| {
+            let (u, problems) =
+                u.map_or_else(|| walked.next().unwrap_or_default(), |u| (u, Vec::new()));
+            ((*p).clone(), u, problems)
         })
         .collect();
     let mut problems = model.problems.clone();

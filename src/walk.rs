@@ -447,6 +447,9 @@ pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
     }
 }
 
+/// A path's index among those asked for, and what it holds.
+type Measured = (usize, (Usage, Vec<Problem>));
+
 /// `measure` of many paths, in their order: the paths that share a parent directory
 /// are measured from one open of it (instead of one open per path component each).
 pub fn measure_many(root: &DataRoot, rels: &[&str]) -> Vec<(Usage, Vec<Problem>)> {
@@ -469,21 +472,18 @@ pub fn measure_many(root: &DataRoot, rels: &[&str]) -> Vec<(Usage, Vec<Problem>)
         groups.push(g);
         rest = r;
     }
-    let measured: Vec<Vec<(usize, (Usage, Vec<Problem>))>> = groups
+    let measured: Vec<Vec<Measured>> = groups
         .par_iter()
         .map(|g| {
             let parent_rel = parent_of(rels[g[0]]);
             let mut out = Vec::with_capacity(g.len());
-            let parent = match parent_rel.map(|p| root.dir(p)) {
-                Some(Ok(d)) => d,
+            let Some(Ok(parent)) = parent_rel.map(|p| root.dir(p)) else {
                 // The root itself, or a parent that cannot be opened: one by one, as
                 // `measure` does (it names the problem on each path).
-                _ => {
-                    for &i in *g {
-                        out.push((i, measure(root, rels[i])));
-                    }
-                    return out;
+                for &i in *g {
+                    out.push((i, measure(root, rels[i])));
                 }
+                return out;
             };
             for &i in *g {
                 let rel = rels[i];
