@@ -71,6 +71,7 @@ fi
 say "totals agree: $got_disk bytes on disk, $got_apparent apparent, $files files, $dirs dirs"
 
 say "hyperfine"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 DUA=$(command -v dua || true)
 hyperfine --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hf.md" --export-json "$WORK/hf.json" \
     -n "dockscope du" "$BIN --root $TREE du --json >/dev/null" \
@@ -79,6 +80,8 @@ hyperfine --warmup 3 --runs "$RUNS" --export-markdown "$WORK/hf.md" --export-jso
     -n "diskus" "diskus $TREE >/dev/null" \
     -n "pdu" "pdu --max-depth=1 $TREE >/dev/null" \
     ${DUA:+-n "dua aggregate" "dua aggregate $TREE >/dev/null"} >&2
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+export LOAD_BEFORE LOAD_AFTER
 
 rss=0
 for _ in 1 2 3; do
@@ -91,6 +94,8 @@ import json, os, platform, re, subprocess, sys, time
 hf, hfmd, md, tree, rss, files, dirs, disk, apparent = sys.argv[1:]
 res = {r["command"]: r for r in json.load(open(hf))["results"]}
 me = res["dockscope du"]["mean"]
+cpu_of = lambda r: r["user"] + r["system"]
+me_cpu = cpu_of(res["dockscope du"])
 def ver(cmd):
     try:
         return subprocess.run(cmd, capture_output=True, text=True).stdout.splitlines()[0]
@@ -101,7 +106,7 @@ rows = []
 for name, r in res.items():
     if name == "dockscope du":
         continue
-    rows.append(f"| {name} | {r['mean']:.3f} | {me / r['mean']:.2f} |")
+    rows.append(f"| {name} | {r['mean']:.3f} | {me / r['mean']:.2f} | {cpu_of(r):.3f} | {me_cpu / cpu_of(r):.2f} |")
 floor = res["du -s"]["mean"] / 2
 section = f"""<!-- du:begin -->
 ## du: whole attribution beside du, diskus, pdu, dua
@@ -122,9 +127,13 @@ attributes every byte to its area, layer, image, container and volume, and compu
 
 {open(hfmd).read().strip()}
 
-| peer | peer mean [s] | dockscope / peer |
-|:---|---:|---:|
+| peer | peer mean [s] | dockscope / peer | peer CPU (user+sys) [s] | dockscope CPU / peer CPU |
+|:---|---:|---:|---:|---:|
 {chr(10).join(rows)}
+
+CPU time (user+sys, mean) of `dockscope du`: {me_cpu:.3f} s. Load average (1, 5, 15 min) before
+the runs: {os.environ.get("LOAD_BEFORE", "?")}, after: {os.environ.get("LOAD_AFTER", "?")}; wall times
+on a loaded machine are noisy, CPU times less so.
 
 Peak memory of `dockscope du`: {int(rss) / 1024:.0f} MB (target < 100 MB).
 The floor on 2 cores is about half of `du -s` ({floor:.3f} s); dockscope takes {me:.3f} s,

@@ -1126,7 +1126,6 @@ fn orphans_report(
     model: &Model,
     du: Option<&report::du::DuReport>,
 ) -> report::orphans::OrphansReport {
-    use rayon::prelude::*;
     if model.containerd.is_some() {
         return report::c8d_orphans::report(root, croot, model);
     }
@@ -1174,16 +1173,25 @@ fn orphans_report(
         .flat_map(|c| &c.paths)
         .filter(|p| !raw_shown.contains(p))
         .collect();
-    let from_du = |p: &str| du.and_then(|d| d.usage_of(p));
+    let from_du: Vec<Option<walk::Usage>> = paths
+        .iter()
+        .map(|p| du.and_then(|d| d.usage_of(p)))
+        .collect();
+    // What the du walk did not measure, measured now (paths sharing a parent together).
+    let rest: Vec<&str> = paths
+        .iter()
+        .zip(&from_du)
+        .filter(|(_, u)| u.is_none())
+        .map(|(p, _)| p.as_str())
+        .collect();
+    let mut walked = walk::measure_many(root, &rest).into_iter();
     let measured: Vec<(String, walk::Usage, Vec<problem::Problem>)> = paths
-        .par_iter()
-        .map(|p| {
-            if let Some(u) = from_du(p) {
-                ((*p).clone(), u, Vec::new())
-            } else {
-                let (u, problems) = walk::measure(root, p);
-                ((*p).clone(), u, problems)
-            }
+        .iter()
+        .zip(from_du)
+        .map(|(p, u)| {
+            let (u, problems) =
+                u.map_or_else(|| walked.next().unwrap_or_default(), |u| (u, Vec::new()));
+            ((*p).clone(), u, problems)
         })
         .collect();
     let mut problems = model.problems.clone();

@@ -9,7 +9,7 @@
 //! so that the answer does not depend on thread timing.
 
 use crate::problem::{Problem, ProblemKind};
-use crate::root::{DataRoot, Dir, DirEntry, FileKind, Meta};
+use crate::root::{DataRoot, Dir, FileKind, Listing, Meta};
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -338,6 +338,21 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
             };
         }
     };
+    walk_opened(root, rel, start, anchor, parts, start_bucket, progress)
+}
+
+/// `walk_from` once the start directory is open; `anchor` reopens it from the root
+/// (its path components `parts`) when the fd budget is spent.
+fn walk_opened<'r>(
+    root: &'r DataRoot,
+    rel: &str,
+    start: Dir<'r>,
+    anchor: Anchor<'r>,
+    parts: Vec<String>,
+    start_bucket: Bucket,
+    progress: Option<&Progress>,
+) -> WalkResult {
+    let known_disk = root.sizes_known();
     let mut problems = Vec::new();
     let mut incomplete = Vec::new();
     let start_meta = match start.meta() {
@@ -430,6 +445,105 @@ pub fn measure(root: &DataRoot, rel: &str) -> (Usage, Vec<Problem>) {
         }
         Err(e) => (Usage::empty(known_disk), vec![Problem::io(rel, &e)]),
     }
+}
+
+/// A path's index among those asked for, and what it holds.
+type Measured = (usize, (Usage, Vec<Problem>));
+
+/// `measure` of many paths, in their order: the paths that share a parent directory
+/// are measured from one open of it (instead of one open per path component each).
+pub fn measure_many(root: &DataRoot, rels: &[&str]) -> Vec<(Usage, Vec<Problem>)> {
+    use rayon::prelude::*;
+    /// Paths measured from one open of their parent.
+    const GROUP: usize = 256;
+    let known_disk = root.sizes_known();
+    let mut order: Vec<usize> = (0..rels.len()).collect();
+    order.sort_by_key(|&i| (parent_of(rels[i]), i));
+    let mut groups: Vec<&[usize]> = Vec::new();
+    let mut rest = &order[..];
+    while let Some(&first) = rest.first() {
+        let parent = parent_of(rels[first]);
+        let same = rest
+            .iter()
+            .take(GROUP)
+            .take_while(|&&i| parent_of(rels[i]) == parent)
+            .count();
+        let (g, r) = rest.split_at(same);
+        groups.push(g);
+        rest = r;
+    }
+    let measured: Vec<Vec<Measured>> = groups
+        .par_iter()
+        .map(|g| {
+            let parent_rel = parent_of(rels[g[0]]);
+            let mut out = Vec::with_capacity(g.len());
+            let Some(Ok(parent)) = parent_rel.map(|p| root.dir(p)) else {
+                // The root itself, or a parent that cannot be opened: one by one, as
+                // `measure` does (it names the problem on each path).
+                for &i in *g {
+                    out.push((i, measure(root, rels[i])));
+                }
+                return out;
+            };
+            for &i in *g {
+                let rel = rels[i];
+                let name = OsStr::new(rel.rsplit('/').next().unwrap_or(rel));
+                let r = match parent.lstat(name) {
+                    Ok(m) if m.kind == FileKind::Dir => match parent.sub(name) {
+                        Ok(d) => {
+                            let parts: Vec<String> = rel
+                                .split('/')
+                                .filter(|p| !p.is_empty())
+                                .map(str::to_owned)
+                                .collect();
+                            let p: Vec<&str> = parts.iter().map(String::as_str).collect();
+                            let anchor = Anchor {
+                                held: None,
+                                suffix: parts.iter().map(OsString::from).collect(),
+                            };
+                            let w = walk_opened(
+                                root,
+                                rel,
+                                d,
+                                anchor,
+                                parts.clone(),
+                                bucket_of(&p),
+                                None,
+                            );
+                            (w.total, w.problems)
+                        }
+                        Err(e) => (Usage::empty(known_disk), vec![Problem::io(rel, &e)]),
+                    },
+                    Ok(m) => {
+                        let mut u = Usage::empty(known_disk);
+                        u.add_entry(&m);
+                        (u, Vec::new())
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        (Usage::empty(known_disk), Vec::new())
+                    }
+                    Err(e) => (Usage::empty(known_disk), vec![Problem::io(rel, &e)]),
+                };
+                out.push((i, r));
+            }
+            out
+        })
+        .collect();
+    let mut all: Vec<Option<(Usage, Vec<Problem>)>> = (0..rels.len()).map(|_| None).collect();
+    for (i, r) in measured.into_iter().flatten() {
+        all[i] = Some(r);
+    }
+    all.into_iter()
+        .map(|r| r.unwrap_or_else(|| (Usage::empty(known_disk), Vec::new())))
+        .collect()
+}
+
+/// The parent of a plain relative path with at least two components (`None` for a name
+/// at the top, or a path with empty components, which `measure` takes one by one).
+fn parent_of(rel: &str) -> Option<&str> {
+    let (parent, name) = rel.rsplit_once('/')?;
+    (!parent.is_empty() && !name.is_empty() && !parent.split('/').any(str::is_empty))
+        .then_some(parent)
 }
 
 fn overflow_problem(rel: &str) -> Problem {
@@ -590,17 +704,16 @@ fn walk_dir<'s>(
     parts: Option<Vec<String>>,
     bucket: Bucket,
 ) {
-    let entries = match dir.entries() {
+    let entries = match dir.list() {
         Ok(e) => e,
         Err(e) => {
             fail(shared, dir.rel().to_owned(), &bucket, &e);
             return;
         }
     };
-    let needs_fd = entries.len() > CHUNK
-        || entries
-            .iter()
-            .any(|e| matches!(e.kind, None | Some(FileKind::Dir)));
+    let n = entries.len();
+    let needs_fd =
+        n > CHUNK || (0..n).any(|i| matches!(entries.kind(i), None | Some(FileKind::Dir)));
     // Keep this directory open for what runs after this job only within the budget;
     // otherwise later jobs reopen it from `anchor` (which keeps its own kept ancestor).
     let (base, local) = if needs_fd && take_token() {
@@ -620,9 +733,9 @@ fn walk_dir<'s>(
         (None, Some(h)) => &h.dir,
         (None, None) => unreachable!("a directory is either local or kept"),
     };
-    if entries.len() > CHUNK {
+    if n > CHUNK {
         let entries = Arc::new(entries);
-        for start in (0..entries.len()).step_by(CHUNK) {
+        for start in (0..n).step_by(CHUNK) {
             let entries = Arc::clone(&entries);
             let base = base.clone();
             let parts = parts.clone();
@@ -650,7 +763,8 @@ fn walk_dir<'s>(
                     shared,
                     dir,
                     &base,
-                    &entries[start..end],
+                    &entries,
+                    start..end,
                     parts.as_deref(),
                     &bucket,
                 );
@@ -663,6 +777,7 @@ fn walk_dir<'s>(
             dir_ref,
             &base,
             &entries,
+            0..n,
             parts.as_deref(),
             &bucket,
         );
@@ -685,12 +800,14 @@ fn sub_job<'s>(
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn visit_entries<'s>(
     scope: &rayon::Scope<'s>,
     shared: &'s Shared<'s>,
     dir: &Dir<'s>,
     base: &Anchor<'s>,
-    entries: &[DirEntry],
+    entries: &Listing,
+    range: std::ops::Range<usize>,
     parts: Option<&[String]>,
     bucket: &Bucket,
 ) {
@@ -701,10 +818,12 @@ fn visit_entries<'s>(
     let mut linked = Vec::new();
     let mut bytes = 0u64;
     let mut overflow: Vec<Bucket> = Vec::new();
-    for e in entries {
+    let count = range.len();
+    for i in range {
+        let name = entries.name(i);
         let (child_parts, child_bucket): (Option<Vec<String>>, Option<Bucket>) = match parts {
             Some(parts) => {
-                let name = e.name.to_string_lossy();
+                let name = name.to_string_lossy();
                 let mut p: Vec<&str> = parts.iter().map(String::as_str).collect();
                 p.push(&name);
                 let b = classify(&p, bucket);
@@ -713,11 +832,11 @@ fn visit_entries<'s>(
             }
             None => (None, None),
         };
-        let m = match dir.lstat(&e.name) {
+        let m = match dir.lstat_listed(entries, i) {
             Ok(m) => m,
             Err(err) => {
                 let b = child_bucket.as_ref().unwrap_or(bucket);
-                record_error(shared, dir, &e.name, b, &err);
+                record_error(shared, dir, name, b, &err);
                 continue;
             }
         };
@@ -725,7 +844,7 @@ fn visit_entries<'s>(
             shared
                 .mounts
                 .lock()
-                .map(|mut v| v.push(dir.rel_of(&e.name)))
+                .map(|mut v| v.push(dir.rel_of(name)))
                 .ok();
             continue;
         }
@@ -751,13 +870,13 @@ fn visit_entries<'s>(
         }
         if m.kind == FileKind::Dir {
             let b = child_bucket.unwrap_or_else(|| bucket.clone());
-            let anchor = base.child(&e.name);
-            let rel = dir.rel_of(&e.name);
+            let anchor = base.child(name);
+            let rel = dir.rel_of(name);
             scope.spawn(move |s| sub_job(s, shared, anchor, rel, child_parts, b));
         }
     }
     if let Some(p) = shared.progress {
-        p.entries.fetch_add(entries.len() as u64, Ordering::Relaxed);
+        p.entries.fetch_add(count as u64, Ordering::Relaxed);
         p.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
     if let Ok(mut out) = shared.out.lock() {

@@ -285,12 +285,18 @@ pub fn judge(
         && model.stray_mounts.is_empty());
     // Reasons per area: the first two, then how many more.
     let mut reasons: Vec<Vec<String>> = Vec::new();
+    // The reasons already given per entry: a root with many problems gives thousands.
+    let mut seen: Vec<HashSet<String>> = Vec::new();
+    // Where each area's entry is in `out` (one entry per damaged dir name: thousands).
+    let mut at: HashMap<String, usize> = HashMap::new();
     let mut area_entry = |area: &str, kinds: &[&'static str], reason: String| {
-        if let Some(k) = out.iter().position(|e| e.whole && e.area == area) {
-            if !reasons[k].contains(&reason) {
+        if let Some(&k) = at.get(area) {
+            if seen[k].insert(reason.clone()) {
                 reasons[k].push(reason);
             }
         } else {
+            at.insert(area.to_owned(), out.len());
+            seen.push(HashSet::from([reason.clone()]));
             out.push(CannotJudge {
                 area: area.to_owned(),
                 kinds: kinds.to_vec(),
@@ -405,9 +411,10 @@ pub fn judge(
         }
     }
     // A read failure inside what one finding names.
+    let io_failures: Vec<&(&str, String, bool)> = failures.iter().filter(|f| f.2).collect();
     for cand in candidates.iter().filter(|c| c.reclaimable) {
         for p in &cand.paths {
-            if let Some((_, reason, _)) = failures.iter().find(|(f, _, io)| *io && beneath(f, p)) {
+            if let Some((_, reason, _)) = io_failures.iter().find(|(f, _, _)| beneath(f, p)) {
                 if !out.iter().any(|e| e.area == *p) {
                     out.push(CannotJudge {
                         area: p.clone(),

@@ -101,6 +101,53 @@ impl DirEntry {
     }
 }
 
+/// The names of one directory, packed in one buffer (`Dir::list`), with their kinds
+/// when the listing tells them.
+#[derive(Default, Debug)]
+pub struct Listing {
+    /// Every name followed by its NUL.
+    names: Vec<u8>,
+    starts: Vec<usize>,
+    kinds: Vec<Option<FileKind>>,
+}
+
+impl Listing {
+    pub fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.starts.is_empty()
+    }
+
+    /// Name `i` with its NUL.
+    fn with_nul(&self, i: usize) -> &[u8] {
+        let end = self.starts.get(i + 1).copied().unwrap_or(self.names.len());
+        &self.names[self.starts[i]..end]
+    }
+
+    /// Name `i` for the kernel (a name from getdents holds no NUL but its last byte).
+    fn c_name(&self, i: usize) -> &std::ffi::CStr {
+        std::ffi::CStr::from_bytes_with_nul(self.with_nul(i)).unwrap_or_default()
+    }
+
+    /// Name `i`.
+    pub fn name(&self, i: usize) -> &OsStr {
+        let b = self.with_nul(i);
+        OsStr::from_bytes(&b[..b.len().saturating_sub(1)])
+    }
+
+    /// Kind of entry `i` as the listing tells it (`None`: look with `lstat`).
+    pub fn kind(&self, i: usize) -> Option<FileKind> {
+        self.kinds[i]
+    }
+}
+
+thread_local! {
+    /// The getdents buffer of `Dir::list`, reused by every listing on this thread.
+    static GETDENTS_BUF: std::cell::Cell<Vec<u8>> = const { std::cell::Cell::new(Vec::new()) };
+}
+
 /// Why a root cannot be opened at all.
 #[derive(Debug, thiserror::Error)]
 pub enum OpenError {
@@ -580,6 +627,85 @@ impl<'r> Dir<'r> {
             }
             (Handle::Node(n), Backend::Archive(ix)) => Ok(ix.entries(*n)),
             (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// The names in this directory, as [`Dir::entries`], packed in one buffer: no
+    /// allocation per name. For the walk, which lists every directory of the root.
+    pub fn list(&self) -> io::Result<Listing> {
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                if self.listed.swap(true, std::sync::atomic::Ordering::Relaxed) {
+                    rustix::fs::seek(fd, rustix::fs::SeekFrom::Start(0))?;
+                }
+                // Sized for a typical directory at once: no regrowth for most of them.
+                let mut out = Listing {
+                    names: Vec::with_capacity(1024),
+                    starts: Vec::with_capacity(32),
+                    kinds: Vec::with_capacity(32),
+                };
+                GETDENTS_BUF.with(|cell| {
+                    let mut buf = cell.take();
+                    buf.clear();
+                    buf.reserve(64 << 10);
+                    let mut raw = rustix::fs::RawDir::new(fd, buf.spare_capacity_mut());
+                    let mut res = Ok(());
+                    while let Some(entry) = raw.next() {
+                        let entry = match entry {
+                            Ok(e) => e,
+                            Err(e) => {
+                                res = Err(e);
+                                break;
+                            }
+                        };
+                        let name = entry.file_name().to_bytes_with_nul();
+                        if name == b".\0" || name == b"..\0" {
+                            continue;
+                        }
+                        let kind = match entry.file_type() {
+                            FileType::Unknown => None,
+                            t => Some(FileKind::from_file_type(t)),
+                        };
+                        out.starts.push(out.names.len());
+                        out.kinds.push(kind);
+                        out.names.extend_from_slice(name);
+                    }
+                    cell.set(buf);
+                    res
+                })?;
+                Ok(out)
+            }
+            (Handle::Node(n), Backend::Archive(ix)) => {
+                let mut out = Listing::default();
+                for e in ix.entries(*n) {
+                    // Looked up by `name` (never `c_name`): an archive's name is kept whole.
+                    out.starts.push(out.names.len());
+                    out.kinds.push(e.kind);
+                    out.names.extend_from_slice(e.name.as_bytes());
+                    out.names.push(0);
+                }
+                Ok(out)
+            }
+            (Handle::Node(_), Backend::Fs(_)) => unreachable!("node handle on a directory root"),
+        }
+    }
+
+    /// `lstat` of entry `i` of a listing of this directory ([`Dir::list`]). The name
+    /// is passed to the kernel as listed, without a copy.
+    pub fn lstat_listed(&self, listing: &Listing, i: usize) -> io::Result<Meta> {
+        match (&self.handle, &self.root.backend) {
+            (Handle::Fd(fd), _) => {
+                let name = listing.c_name(i);
+                // What getdents returns is one plain name of a directory (never `/`,
+                // never `.`/`..`, which `list` leaves out); checked anyway in debug builds.
+                debug_assert!(check_name(listing.name(i)).is_ok());
+                Ok(Meta::from_stat(&rustix::fs::statat(
+                    fd,
+                    name,
+                    AtFlags::SYMLINK_NOFOLLOW,
+                )?))
+            }
+            _ => self.lstat(listing.name(i)),
         }
     }
 
