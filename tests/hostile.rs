@@ -351,13 +351,26 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
     let mount_id =
         std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
     let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
-    let mut dir = rw.clone();
-    for i in 0..depth {
-        let side = dir.join(format!("d-{i}"));
-        std::fs::create_dir(&side).unwrap();
-        std::fs::write(side.join("f"), b"x").unwrap();
-        dir = dir.join("d");
-    }
+    // Deeper than PATH_MAX: made one directory at a time, from the open parent.
+    let comb = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os,sys\n\
+             fd=os.open(sys.argv[1],os.O_RDONLY|os.O_DIRECTORY)\n\
+             for i in range(int(sys.argv[2])):\n\
+             \x20   os.mkdir('d-%d'%i,dir_fd=fd)\n\
+             \x20   s=os.open('d-%d'%i,os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(os.open('f',os.O_WRONLY|os.O_CREAT,0o644,dir_fd=s))\n\
+             \x20   os.close(s)\n\
+             \x20   n=os.open('d',os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(fd)\n\
+             \x20   fd=n\n",
+        )
+        .arg(&rw)
+        .arg(depth.to_string())
+        .status()
+        .unwrap();
+    assert!(comb.success());
     // What the RW layer holds, by GNU find, in byte order of whole paths.
     let found = Command::new("find")
         .args([".", "-mindepth", "1"])

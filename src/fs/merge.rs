@@ -276,6 +276,12 @@ pub fn container_changes<'r>(
                     },
                     _ => None,
                 };
+                // The level above was needed only to open this one.
+                if i - 1 > j && !Budget::keep(i - 1, k) {
+                    let p = &mut above[i - 1];
+                    p.rw = None;
+                    p.lower = None;
+                }
             }
             if failed {
                 // What is left below it cannot be reached again: skip it.
@@ -327,12 +333,13 @@ pub fn container_changes<'r>(
 /// Which directories of the current path stay open: the deepest `WINDOW`, and
 /// checkpoints at every `stride`-th depth, the stride doubling as the path deepens so
 /// that there are at most `CHECKPOINTS` of them. A directory closed is reopened from
-/// the checkpoint above it, at most `stride` opens, and every directory reopened stays
-/// open while the walk is below it: a walk reopens no more than it opens.
+/// the nearest open one above it (a checkpoint at most `stride` levels up), one level
+/// at a time, each level closed again once the next is open unless the budget keeps
+/// it: at most `WINDOW + CHECKPOINTS + 2` directories are open at once, however deep.
 struct Budget;
 
 impl Budget {
-    const WINDOW: usize = 16;
+    const WINDOW: usize = 8;
     const CHECKPOINTS: usize = 16;
 
     fn stride(depth: usize) -> usize {
