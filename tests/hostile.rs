@@ -348,8 +348,7 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .collect();
     ids.sort();
     let container = ids[0].clone();
-    let mount_id =
-        std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
+    let mount_id = std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
     let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
     // Deeper than PATH_MAX: made one directory at a time, from the open parent.
     let comb = Command::new("python3")
@@ -401,9 +400,18 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .env_remove("DOCKSCOPE_ROOT")
         .output()
         .unwrap();
-    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let v: Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert!(v["problems"].as_array().unwrap().is_empty(), "{}", v["problems"]);
+    assert!(
+        v["problems"].as_array().unwrap().is_empty(),
+        "{}",
+        v["problems"]
+    );
     let drift = v["drift"]
         .as_array()
         .unwrap()
@@ -414,7 +422,16 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} {}", c["kind"].as_str().unwrap(), c["path"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
         .collect();
-    assert!(listed == want, "verify's drift differs from find's paths in byte order");
+    assert!(
+        listed == want,
+        "verify's drift differs from find's paths in byte order"
+    );
 }

@@ -333,8 +333,15 @@ fn diff_container_lists_whole_paths_in_byte_order() {
     };
     let before = listed(&rw);
     for p in [
-        "etc/ds/x", "etc/ds/y/z", "etc/ds-x", "etc/ds.d/f", "etc/ds0", "zz/y", "zz-1",
-        "zz.d/f", "zz0/q",
+        "etc/ds/x",
+        "etc/ds/y/z",
+        "etc/ds-x",
+        "etc/ds.d/f",
+        "etc/ds0",
+        "zz/y",
+        "zz-1",
+        "zz.d/f",
+        "zz0/q",
     ] {
         let p = rw.join(p);
         fs::create_dir_all(p.parent().unwrap()).unwrap();
@@ -351,7 +358,10 @@ fn diff_container_lists_whole_paths_in_byte_order() {
     let (code, out, err) = run(&s.root, &["diff", &id]);
     assert_eq!(code, 0, "{err}");
     let got: Vec<&str> = out.lines().collect();
-    assert_eq!(got.iter().map(|l| (*l).to_owned()).collect::<BTreeSet<_>>(), want);
+    assert_eq!(
+        got.iter().map(|l| (*l).to_owned()).collect::<BTreeSet<_>>(),
+        want
+    );
     let mut sorted = got.clone();
     sorted.sort_by(|a, b| a[2..].as_bytes().cmp(b[2..].as_bytes()));
     assert_eq!(got, sorted, "not in byte order of whole paths");
@@ -361,10 +371,19 @@ fn diff_container_lists_whole_paths_in_byte_order() {
         .as_array()
         .unwrap()
         .iter()
-        .map(|c| format!("{} {}", c["kind"].as_str().unwrap(), c["path"].as_str().unwrap()))
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
         .collect();
     assert_eq!(in_json, got);
-    assert_eq!(v["totals"]["added"].as_u64().unwrap() as usize, got.iter().filter(|l| l.starts_with("A ")).count());
+    assert_eq!(
+        v["totals"]["added"].as_u64().unwrap() as usize,
+        got.iter().filter(|l| l.starts_with("A ")).count()
+    );
 }
 
 #[test]

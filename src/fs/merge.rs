@@ -249,7 +249,10 @@ pub fn container_changes<'r>(
             // Closed to keep within the budget: reopen it (and the closed levels above
             // it) from the nearest open ancestor.
             let k = frames.len() - 1;
-            let j = frames[..k].iter().rposition(|f| f.rw.is_some()).unwrap_or(0);
+            let j = frames[..k]
+                .iter()
+                .rposition(|f| f.rw.is_some())
+                .unwrap_or(0);
             let mut failed = false;
             for i in j + 1..=k {
                 let (above, here) = frames.split_at_mut(i);
@@ -622,7 +625,10 @@ impl Changes {
                 let (o, l) = (self.offsets[child], path.len());
                 stack.push((child, l, o));
             } else {
-                f(self.nodes[child].kind.expect("kept nodes have a kind"), &mut path)?;
+                f(
+                    self.nodes[child].kind.expect("kept nodes have a kind"),
+                    &mut path,
+                )?;
             }
         }
         Ok(())
@@ -662,8 +668,8 @@ impl Serialize for Changes {
             String::from("\""),
             |name, path| {
                 path.push('/');
-                let quoted = serde_json::to_string(&*String::from_utf8_lossy(name))
-                    .unwrap_or_default();
+                let quoted =
+                    serde_json::to_string(&*String::from_utf8_lossy(name)).unwrap_or_default();
                 path.push_str(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(""));
             },
             |kind, path| {
