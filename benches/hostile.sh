@@ -13,7 +13,8 @@
 # Environment (defaults): BENCH_WORK=/tmp/bench-hostile BENCH_DEPTH=20000 BENCH_RUNS=5
 # BENCH_SANDBOX_RUNS=2 (runs of the sandboxed verify, seconds each on a deep chain)
 # BENCH_MD=<repo>/BENCHMARKS.md; BENCH_BASELINE=<an older dockscope binary> adds its
-# numbers as "before" (run under a 4 GiB address-space cap and a 60 s timeout).
+# numbers as "before" (run under a 4 GiB address-space cap and a 60 s timeout), named in the
+# section by BENCH_BASELINE_NAME (default: its path).
 set -euo pipefail
 
 HERE=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -24,6 +25,7 @@ RUNS=${BENCH_RUNS:-5}
 SANDBOX_RUNS=${BENCH_SANDBOX_RUNS:-2}
 MD=${BENCH_MD:-$REPO/BENCHMARKS.md}
 BASELINE=${BENCH_BASELINE:-}
+BASELINE_NAME=${BENCH_BASELINE_NAME:-$BASELINE}
 BIN=$REPO/target/release/dockscope
 MAKE="python3 $REPO/tests/hostile/make.py"
 SAMPLE=$REPO/sample-roots/full/root.tar.gz
@@ -114,9 +116,9 @@ sandbox=$("$BIN" --root "$WORK/deep" info --json | python3 -c 'import json,sys; 
 out_bytes=$("$BIN" --root "$WORK/deep" verify --content --json | wc -c || true)
 
 python3 - "$WORK/hf.json" "$WORK/hf-sandbox.json" "$MD" "$worst" "$DEPTH" "$out_bytes" \
-    "$load_before" "$load_after" "$sandbox" "${rows[@]}" <<'PY2'
+    "$load_before" "$load_after" "$sandbox" "$BASELINE_NAME" "${rows[@]}" <<'PY2'
 import json, os, platform, re, sys, time
-hf, hfs, md, worst, depth, out_bytes, load_before, load_after, sandbox, *rows = sys.argv[1:]
+hf, hfs, md, worst, depth, out_bytes, load_before, load_after, sandbox, baseline, *rows = sys.argv[1:]
 res = {r["command"]: r for r in json.load(open(hf))["results"]}
 res.update({r["command"]: r for r in json.load(open(hfs))["results"]})
 find, free, boxed = (res[k] for k in ("find", "dockscope --no-sandbox verify --content", "dockscope verify --content"))
@@ -136,6 +138,8 @@ kernel {platform.release()}, load average {load_before} before the timings, {loa
 |:---|:---|---:|:---|---:|---:|---:|:---|
 {chr(10).join(rows)}
 
+{f"before: {baseline}, run the same way." if baseline else "(no baseline given: BENCH_BASELINE)"}
+
 Worst peak RSS: {int(worst) / 1024:.0f} MB (target < 300 MB). The deep chain's drift lists
 every path of the chain ({int(out_bytes) / 1e6:.0f} MB of JSON, as `find` prints the same paths),
 but holds each name once in a tree and builds a path only while writing it.
@@ -152,9 +156,10 @@ root and lists the container's drift, every path of the chain), mean of the runs
 Target < 2. Without the sandbox dockscope opens, lists and closes each directory of the
 chain once, as `find` does. With it, the kernel's Landlock checks every directory
 opened by walking from it up to the directory its rule names (the root): a directory
-d levels deep costs d steps, so the 20,000 directories of the chain cost about
-2 × 10^8 steps, all of it system time, which no walk in user space can avoid while
-each directory has to be opened to be listed. `find` runs without a sandbox.
+d levels deep costs d steps, so the {int(depth):,} directories of the chain cost about
+{int(depth) * (int(depth) + 1) // 2:.1e} steps (`perf` puts the time in Landlock's `find_rule`, one
+call per level walked), all of it system time, which no walk in user space can avoid
+while each directory has to be opened to be listed. `find` runs without a sandbox.
 <!-- hostile:end -->"""
 text = open(md).read() if os.path.exists(md) else "# Benchmarks\n"
 if "<!-- hostile:begin -->" in text:

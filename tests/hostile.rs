@@ -382,7 +382,7 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .lines()
         .map(|l| format!("A {}", l.trim_start_matches('.')))
         .collect();
-    want.sort_by(|a, b| a[2..].as_bytes().cmp(b[2..].as_bytes()));
+    want.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
     assert!(want.len() > 3 * depth);
     // 48 descriptors: far fewer than the 4,000 directories on the way down.
     let (code, out, err) = diff_limited(&s.root, 48, &container);

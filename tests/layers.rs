@@ -363,7 +363,7 @@ fn diff_container_lists_whole_paths_in_byte_order() {
         want
     );
     let mut sorted = got.clone();
-    sorted.sort_by(|a, b| a[2..].as_bytes().cmp(b[2..].as_bytes()));
+    sorted.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
     assert_eq!(got, sorted, "not in byte order of whole paths");
     // --json: the same list in the same order.
     let v = json(&s.root, &["diff", &id]);

@@ -248,50 +248,50 @@ pub fn container_changes<'r>(
         if top.rw.is_none() {
             // Closed to keep within the budget: reopen it (and the closed levels above
             // it) from the nearest open ancestor.
-            let k = frames.len() - 1;
-            let j = frames[..k]
+            let last = frames.len() - 1;
+            let anchor = frames[..last]
                 .iter()
-                .rposition(|f| f.rw.is_some())
+                .rposition(|fr| fr.rw.is_some())
                 .unwrap_or(0);
             let mut failed = false;
-            for i in j + 1..=k {
-                let (above, here) = frames.split_at_mut(i);
-                let (parent, f) = (&above[i - 1], &mut here[0]);
+            for level in anchor + 1..=last {
+                let (above, here) = frames.split_at_mut(level);
+                let (parent, frame) = (&above[level - 1], &mut here[0]);
                 let Some(prw) = parent.rw.as_ref() else {
                     failed = true;
                     break;
                 };
-                match prw.sub(OsStr::from_bytes(tree.name(f.node))) {
-                    Ok(d) => f.rw = Some(d),
+                match prw.sub(OsStr::from_bytes(tree.name(frame.node))) {
+                    Ok(d) => frame.rw = Some(d),
                     Err(e) => {
-                        report(problems, &tree, f.node, &e);
+                        report(problems, &tree, frame.node, &e);
                         failed = true;
                         break;
                     }
                 }
-                f.lower = match (&parent.lower, &f.old) {
+                frame.lower = match (&parent.lower, &frame.old) {
                     (Some(md), Some(o)) => match lowers.open_child(md, o) {
                         Ok(m) => Some(m),
                         Err(e) => {
-                            report(problems, &tree, f.node, &e);
+                            report(problems, &tree, frame.node, &e);
                             None
                         }
                     },
                     _ => None,
                 };
                 // The level above was needed only to open this one.
-                if i - 1 > j && !Budget::keep(i - 1, k) {
-                    let p = &mut above[i - 1];
-                    p.rw = None;
-                    p.lower = None;
+                if level - 1 > anchor && !Budget::keep(level - 1, last) {
+                    let done = &mut above[level - 1];
+                    done.rw = None;
+                    done.lower = None;
                 }
             }
             if failed {
                 // What is left below it cannot be reached again: skip it.
-                frames[k].pending.clear();
+                frames[last].pending.clear();
                 continue;
             }
-            Budget::after_reopen(&mut frames, j + 1, |f| {
+            Budget::after_reopen(&mut frames, anchor + 1, |f| {
                 f.rw = None;
                 f.lower = None;
             });
@@ -508,13 +508,10 @@ impl Changes {
                 inner[self.nodes[i].parent] = true;
             }
         }
-        for i in 1..n {
-            if keep[i] && self.nodes[i].kind.is_none() {
-                self.nodes[i].kind = Some(Kind::Changed);
-            }
-            if keep[i] {
-                let k = self.nodes[i].kind.expect("set above");
-                self.counts[k as usize] += 1;
+        for (node, &kept) in self.nodes.iter_mut().zip(&keep).skip(1) {
+            if kept {
+                let kind = *node.kind.get_or_insert(Kind::Changed);
+                self.counts[kind as usize] += 1;
             }
         }
         // Items grouped by parent (counting sort), then ordered within each group.
