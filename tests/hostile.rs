@@ -312,3 +312,126 @@ fn a_deep_chain_in_a_container_is_verified_without_reopening() {
     assert!(got == want, "drift paths differ from find's");
     assert!(got.len() > depth);
 }
+
+/// `diff CONTAINER` under `ulimit -n LIMIT`: (exit code, stdout, stderr).
+fn diff_limited(root: &Path, limit: u32, container: &str) -> (i32, String, String) {
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "ulimit -n {limit} && exec \"$0\" --root \"$1\" diff \"$2\""
+        ))
+        .arg(env!("CARGO_BIN_EXE_dockscope"))
+        .arg(root)
+        .arg(container)
+        .env_remove("DOCKSCOPE_ROOT")
+        .output()
+        .expect("run sh");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn a_deep_chain_in_a_container_needs_few_descriptors() {
+    // A comb: a 2,000-deep chain of `d`, and at every level a sibling `d-N` (sorts
+    // between `d` and `d/…`) holding a file, so the walk comes back up through every
+    // level to list a sibling after the chain below it was walked.
+    let s = SampleRoot::unpack("full");
+    let depth = 2000;
+    make(&["deep-chain", s.root.to_str().unwrap(), &depth.to_string()]);
+    let mounts = s.root.join("image/overlay2/layerdb/mounts");
+    let mut ids: Vec<String> = std::fs::read_dir(&mounts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    ids.sort();
+    let container = ids[0].clone();
+    let mount_id = std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
+    let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
+    // Deeper than PATH_MAX: made one directory at a time, from the open parent.
+    let comb = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os,sys\n\
+             fd=os.open(sys.argv[1],os.O_RDONLY|os.O_DIRECTORY)\n\
+             for i in range(int(sys.argv[2])):\n\
+             \x20   os.mkdir('d-%d'%i,dir_fd=fd)\n\
+             \x20   s=os.open('d-%d'%i,os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(os.open('f',os.O_WRONLY|os.O_CREAT,0o644,dir_fd=s))\n\
+             \x20   os.close(s)\n\
+             \x20   n=os.open('d',os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(fd)\n\
+             \x20   fd=n\n",
+        )
+        .arg(&rw)
+        .arg(depth.to_string())
+        .status()
+        .unwrap();
+    assert!(comb.success());
+    // What the RW layer holds, by GNU find, in byte order of whole paths.
+    let found = Command::new("find")
+        .args([".", "-mindepth", "1"])
+        .current_dir(&rw)
+        .output()
+        .unwrap();
+    assert!(found.status.success());
+    let mut want: Vec<String> = String::from_utf8(found.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| format!("A {}", l.trim_start_matches('.')))
+        .collect();
+    want.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
+    assert!(want.len() > 3 * depth);
+    // 48 descriptors: far fewer than the 4,000 directories on the way down.
+    let (code, out, err) = diff_limited(&s.root, 48, &container);
+    assert_eq!(code, 0, "{err}");
+    assert!(!err.contains("Too many open files"), "{err}");
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(got.len(), want.len(), "{err}");
+    assert!(got == want, "diff differs from find's paths in byte order");
+    // verify --content lists the same drift within the same budget.
+    let o = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 48 && exec \"$0\" --root \"$1\" verify --content --json")
+        .arg(env!("CARGO_BIN_EXE_dockscope"))
+        .arg(&s.root)
+        .env_remove("DOCKSCOPE_ROOT")
+        .output()
+        .unwrap();
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert!(
+        v["problems"].as_array().unwrap().is_empty(),
+        "{}",
+        v["problems"]
+    );
+    let drift = v["drift"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|d| d["container"] == container.as_str())
+        .expect("the container's drift");
+    let listed: Vec<String> = drift["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert!(
+        listed == want,
+        "verify's drift differs from find's paths in byte order"
+    );
+}

@@ -302,6 +302,90 @@ fn diff_container_is_the_recorded_docker_diff() {
 }
 
 #[test]
+fn diff_container_lists_whole_paths_in_byte_order() {
+    // Names that sort around '/' ('-' and '.' sort before it, '0' after): `docker diff`
+    // order is that of whole paths, so `/etc/ds/x` comes after `/etc/ds-x` and `/etc/ds.d`.
+    let s = SampleRoot::unpack("full");
+    let diffs = s.daemon.as_ref().unwrap().join("diff");
+    let (id, recorded) = fs::read_dir(&diffs)
+        .unwrap()
+        .map(|f| f.unwrap().path())
+        .map(|f| {
+            let text = fs::read_to_string(&f).unwrap();
+            (f.file_stem().unwrap().to_str().unwrap().to_owned(), text)
+        })
+        .find(|(_, text)| text.lines().any(|l| l == "C /etc"))
+        .expect("a container that changed /etc");
+    let v = json(&s.root, &["diff", &id]);
+    let rw = s.path(v["from"]["stack"][0]["dir"].as_str().unwrap());
+    let listed = |rw: &Path| -> BTreeSet<String> {
+        let o = Command::new("find")
+            .args([".", "-mindepth", "1"])
+            .current_dir(rw)
+            .output()
+            .unwrap();
+        String::from_utf8(o.stdout)
+            .unwrap()
+            .lines()
+            .map(|l| l.trim_start_matches('.').to_owned())
+            .collect()
+    };
+    let before = listed(&rw);
+    for p in [
+        "etc/ds/x",
+        "etc/ds/y/z",
+        "etc/ds-x",
+        "etc/ds.d/f",
+        "etc/ds0",
+        "zz/y",
+        "zz-1",
+        "zz.d/f",
+        "zz0/q",
+    ] {
+        let p = rw.join(p);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(&p, b"x").unwrap();
+    }
+    let mut want: BTreeSet<String> = recorded
+        .lines()
+        .filter(|l| !l.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let added: Vec<String> = listed(&rw).difference(&before).cloned().collect();
+    assert_eq!(added.len(), 15);
+    want.extend(added.iter().map(|p| format!("A {p}")));
+    let (code, out, err) = run(&s.root, &["diff", &id]);
+    assert_eq!(code, 0, "{err}");
+    let got: Vec<&str> = out.lines().collect();
+    assert_eq!(
+        got.iter().map(|l| (*l).to_owned()).collect::<BTreeSet<_>>(),
+        want
+    );
+    let mut sorted = got.clone();
+    sorted.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
+    assert_eq!(got, sorted, "not in byte order of whole paths");
+    // --json: the same list in the same order.
+    let v = json(&s.root, &["diff", &id]);
+    let in_json: Vec<String> = v["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect();
+    assert_eq!(in_json, got);
+    assert_eq!(
+        v["totals"]["added"].as_u64().unwrap() as usize,
+        got.iter().filter(|l| l.starts_with("A ")).count()
+    );
+}
+
+#[test]
 fn diff_of_two_images_is_the_commit() {
     // committed:1 = app:1 + the RW layer of c-commit-src, whose `docker diff` is recorded
     let s = SampleRoot::unpack("full");

@@ -7,7 +7,8 @@ use super::{dir_is_opaque, join, lossy, Entry, MergedDir, Stack};
 use crate::problem::Problem;
 use crate::root::{DataRoot, Dir, FileKind, Meta};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashSet};
+use std::borrow::Cow;
+use std::collections::HashSet;
 use std::ffi::OsStr;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -99,73 +100,103 @@ pub fn stat_different(old: &Meta, new: &Meta) -> bool {
 /// mode, owner, device, capability, or (not a directory) size or mtime, changed (C); a
 /// name the RW dir hides is deleted (D); every directory above a change is changed.
 /// Lower paths are never resolved through symlinks (the daemon's mounts would).
+///
+/// Each directory is listed once, from its parent's open descriptor. Only a bounded
+/// set of the directories on the current path stay open (`Budget`): a directory
+/// closed to keep within it is reopened from its nearest open ancestor when a
+/// subdirectory of it is still to be visited, so a 20,000-deep chain needs a few dozen
+/// descriptors, not 20,000. The answer is a tree of names (`Changes`): a path is never
+/// held whole, only built while it is written.
 pub fn container_changes<'r>(
     root: &'r DataRoot,
     rw: Dir<'r>,
     rw_rel: &str,
     lowers: &Stack,
     problems: &mut Vec<Problem>,
-) -> BTreeMap<Vec<u8>, &'static str> {
+) -> Changes {
     struct Frame<'r> {
-        rw: Dir<'r>,
+        /// This directory's node in `tree`.
+        node: usize,
+        /// The RW directory (`None` while closed to keep within the budget).
+        rw: Option<Dir<'r>>,
+        /// The old view's directory (`None` while closed, or when it has none).
         lower: Option<MergedDir<'r>>,
-        path: Vec<u8>,
-        /// Subdirectories still to visit: name, the old view's directory, new here.
-        pending: Vec<(Vec<u8>, Option<Entry>)>,
+        /// The old view's entry of this directory, to reopen `lower` from the parent's.
+        old: Option<Entry>,
+        /// Subdirectories still to visit (last first): node, the old view's directory.
+        pending: Vec<(usize, Option<Entry>)>,
     }
-    let mut changes: BTreeMap<Vec<u8>, &'static str> = BTreeMap::new();
-    let report = |problems: &mut Vec<Problem>, path: &[u8], e: &io::Error| {
-        problems.push(Problem::io(format!("{rw_rel}/{}", lossy(path)), e));
+    let mut tree = Changes::default();
+    let report = |problems: &mut Vec<Problem>, tree: &Changes, node: usize, e: &io::Error| {
+        let path = tree.path_of(node);
+        problems.push(Problem::io(format!("{rw_rel}/{}", lossy(&path)), e));
     };
-    // One directory of the RW layer: its entries against the old view's dir `lower`
-    // (`None`: the directory is new in the container).
+    // One directory of the RW layer (node `at`): its entries against the old view's
+    // dir `lower` (`None`: the directory is new in the container).
     let visit = |rw: &Dir<'_>,
                  lower: Option<&MergedDir<'_>>,
-                 path: &[u8],
+                 at: usize,
                  problems: &mut Vec<Problem>,
-                 changes: &mut BTreeMap<Vec<u8>, &'static str>|
-     -> Vec<(Vec<u8>, Option<Entry>)> {
+                 tree: &mut Changes|
+     -> Vec<(usize, Option<Entry>)> {
         let mut sub = Vec::new();
         let entries = match rw.entries() {
             Ok(e) => e,
             Err(e) => {
-                report(problems, path, &e);
+                report(problems, tree, at, &e);
                 return sub;
             }
         };
-        let opaque = !path.is_empty() && dir_is_opaque(rw);
+        // Opaque matters only where there is an old view to hide.
+        let opaque = at != 0 && lower.is_some() && dir_is_opaque(rw);
         let mut names = HashSet::new();
         for e in entries {
-            let name = e.name.as_bytes().to_vec();
-            let p = join(path, &name);
-            names.insert(name.clone());
+            let name = e.name.as_bytes();
+            if opaque {
+                names.insert(name.to_vec());
+            }
+            // In a new directory everything is added: the listing's type is enough
+            // (a character device is looked at: a whiteout there hides nothing).
+            let listed = match e.kind {
+                Some(k) if lower.is_none() && k != FileKind::CharDevice => Some(k),
+                _ => None,
+            };
+            if let Some(k) = listed {
+                let n = tree.add(at, name, Some(Kind::Added));
+                if k == FileKind::Dir {
+                    sub.push((n, None));
+                }
+                continue;
+            }
             let f = match rw.lstat(&e.name) {
                 Ok(m) => m,
                 Err(err) => {
-                    report(problems, &p, &err);
+                    let n = tree.add(at, name, None);
+                    report(problems, tree, n, &err);
+                    tree.forget(n);
                     continue;
                 }
             };
             let old = match lower {
                 None => None,
-                Some(md) => match lowers.child(md, &name) {
+                Some(md) => match lowers.child(md, name) {
                     Ok(o) => o,
                     Err(err) => {
-                        report(problems, &p, &err);
+                        let n = tree.add(at, name, None);
+                        report(problems, tree, n, &err);
+                        tree.forget(n);
                         None
                     }
                 },
             };
             if super::is_whiteout(&f) {
                 if old.is_some() {
-                    changes.insert(p, "D");
+                    tree.add(at, name, Some(Kind::Deleted));
                 }
                 continue;
             }
-            match &old {
-                None => {
-                    changes.insert(p.clone(), "A");
-                }
+            let kind = match &old {
+                None => Some(Kind::Added),
                 Some(o) => {
                     let caps_differ = if f.kind == FileKind::Dir && o.meta.kind == FileKind::Dir {
                         false
@@ -176,13 +207,14 @@ pub fn container_changes<'r>(
                             .and_then(|d| d.get_xattr(&e.name, CAPABILITY).ok().flatten());
                         new_cap != old_cap
                     };
-                    if stat_different(&o.meta, &f) || caps_differ {
-                        changes.insert(p.clone(), "C");
-                    }
+                    (stat_different(&o.meta, &f) || caps_differ).then_some(Kind::Changed)
                 }
-            }
-            if f.kind == FileKind::Dir {
-                sub.push((name, old.filter(Entry::is_dir)));
+            };
+            if kind.is_some() || f.kind == FileKind::Dir {
+                let n = tree.add(at, name, kind);
+                if f.kind == FileKind::Dir {
+                    sub.push((n, old.filter(Entry::is_dir)));
+                }
             }
         }
         // An opaque RW dir hides every name of the old view it does not hold itself.
@@ -190,32 +222,86 @@ pub fn container_changes<'r>(
             if let Some(md) = lower {
                 for k in lowers.list(md, problems) {
                     if !names.contains(&k.name) {
-                        changes.insert(join(path, &k.name), "D");
+                        tree.add(at, &k.name, Some(Kind::Deleted));
                     }
                 }
             }
         }
-        sub.sort_by(|a, b| b.0.cmp(&a.0));
+        // Visited in name order (popped from the end).
+        sub.sort_by(|a, b| tree.name(b.0).cmp(tree.name(a.0)));
         sub
     };
     let lower_top = lowers.open(root, problems);
-    let pending = visit(&rw, Some(&lower_top), b"", problems, &mut changes);
+    let pending = visit(&rw, Some(&lower_top), 0, problems, &mut tree);
     let mut frames = vec![Frame {
-        rw,
+        node: 0,
+        rw: Some(rw),
         lower: Some(lower_top),
-        path: Vec::new(),
+        old: None,
         pending,
     }];
     while let Some(top) = frames.last_mut() {
-        let Some((name, old)) = top.pending.pop() else {
+        let Some((node, old)) = top.pending.pop() else {
             frames.pop();
             continue;
         };
-        let path = join(&top.path, &name);
-        let child = match top.rw.sub(OsStr::from_bytes(&name)) {
+        if top.rw.is_none() {
+            // Closed to keep within the budget: reopen it (and the closed levels above
+            // it) from the nearest open ancestor.
+            let last = frames.len() - 1;
+            let anchor = frames[..last]
+                .iter()
+                .rposition(|fr| fr.rw.is_some())
+                .unwrap_or(0);
+            let mut failed = false;
+            for level in anchor + 1..=last {
+                let (above, here) = frames.split_at_mut(level);
+                let (parent, frame) = (&above[level - 1], &mut here[0]);
+                let Some(prw) = parent.rw.as_ref() else {
+                    failed = true;
+                    break;
+                };
+                match prw.sub(OsStr::from_bytes(tree.name(frame.node))) {
+                    Ok(d) => frame.rw = Some(d),
+                    Err(e) => {
+                        report(problems, &tree, frame.node, &e);
+                        failed = true;
+                        break;
+                    }
+                }
+                frame.lower = match (&parent.lower, &frame.old) {
+                    (Some(md), Some(o)) => match lowers.open_child(md, o) {
+                        Ok(m) => Some(m),
+                        Err(e) => {
+                            report(problems, &tree, frame.node, &e);
+                            None
+                        }
+                    },
+                    _ => None,
+                };
+                // The level above was needed only to open this one.
+                if level - 1 > anchor && !Budget::keep(level - 1, last) {
+                    let done = &mut above[level - 1];
+                    done.rw = None;
+                    done.lower = None;
+                }
+            }
+            if failed {
+                // What is left below it cannot be reached again: skip it.
+                frames[last].pending.clear();
+                continue;
+            }
+            Budget::after_reopen(&mut frames, anchor + 1, |f| {
+                f.rw = None;
+                f.lower = None;
+            });
+        }
+        let Some(top) = frames.last() else { break };
+        let Some(prw) = top.rw.as_ref() else { continue };
+        let child = match prw.sub(OsStr::from_bytes(tree.name(node))) {
             Ok(d) => d,
             Err(e) => {
-                report(problems, &path, &e);
+                report(problems, &tree, node, &e);
                 continue;
             }
         };
@@ -223,38 +309,388 @@ pub fn container_changes<'r>(
             (Some(md), Some(o)) => match lowers.open_child(md, o) {
                 Ok(m) => Some(m),
                 Err(e) => {
-                    report(problems, &path, &e);
+                    report(problems, &tree, node, &e);
                     None
                 }
             },
             _ => None,
         };
-        let pending = visit(&child, lower.as_ref(), &path, problems, &mut changes);
+        let pending = visit(&child, lower.as_ref(), node, problems, &mut tree);
+        let old = if lower.is_some() { old } else { None };
         frames.push(Frame {
-            rw: child,
+            node,
+            rw: Some(child),
             lower,
-            path,
+            old,
             pending,
         });
+        Budget::after_push(&mut frames, |f| {
+            f.rw = None;
+            f.lower = None;
+        });
     }
-    // Every directory above a change is changed (Docker adds it even when it is not).
-    // In sorted order a path's ancestors come before it, so the walk up stops at the
-    // first one already listed or added: each ancestor is met once, however deep.
-    let mut above: std::collections::HashSet<&[u8]> = std::collections::HashSet::new();
-    for p in changes.keys() {
-        let mut p: &[u8] = p;
-        while let Some(i) = p.iter().rposition(|&b| b == b'/') {
-            p = &p[..i];
-            if changes.contains_key(p) || !above.insert(p) {
-                break;
+    tree.finish();
+    tree
+}
+
+/// Which directories of the current path stay open: the deepest `WINDOW`, and
+/// checkpoints at every `stride`-th depth, the stride doubling as the path deepens so
+/// that there are at most `CHECKPOINTS` of them. A directory closed is reopened from
+/// the nearest open one above it (a checkpoint at most `stride` levels up), one level
+/// at a time, each level closed again once the next is open unless the budget keeps
+/// it: at most `WINDOW + CHECKPOINTS + 2` directories are open at once, however deep.
+struct Budget;
+
+impl Budget {
+    const WINDOW: usize = 8;
+    const CHECKPOINTS: usize = 16;
+
+    fn stride(depth: usize) -> usize {
+        depth.div_ceil(Self::CHECKPOINTS).next_power_of_two()
+    }
+
+    fn keep(depth: usize, top: usize) -> bool {
+        depth == 0 || depth + Self::WINDOW > top || depth % Self::stride(top) == 0
+    }
+
+    /// A frame was pushed: close what falls out of the window, and the checkpoints
+    /// the new stride no longer keeps.
+    fn after_push<F>(frames: &mut [F], mut close: impl FnMut(&mut F)) {
+        let top = frames.len() - 1;
+        if let Some(out) = top.checked_sub(Self::WINDOW) {
+            if !Self::keep(out, top) {
+                close(&mut frames[out]);
+            }
+        }
+        let (old, new) = (Self::stride(top - 1), Self::stride(top));
+        if top > 0 && new != old {
+            let below = top.saturating_sub(Self::WINDOW) + 1;
+            let mut d = old;
+            while d < below {
+                if !Self::keep(d, top) {
+                    close(&mut frames[d]);
+                }
+                d += old;
             }
         }
     }
-    let above: Vec<Vec<u8>> = above.into_iter().map(<[u8]>::to_vec).collect();
-    for p in above {
-        changes.insert(p, "C");
+
+    /// Frames `from..` were reopened: close those the budget does not keep.
+    fn after_reopen<F>(frames: &mut [F], from: usize, mut close: impl FnMut(&mut F)) {
+        let top = frames.len() - 1;
+        for (d, f) in frames.iter_mut().enumerate().skip(from) {
+            if !Self::keep(d, top) {
+                close(f);
+            }
+        }
     }
-    changes
+}
+
+/// What happened to a path.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Added,
+    Changed,
+    Deleted,
+}
+
+impl Kind {
+    /// `A`, `C` or `D`, as `docker diff` prints them.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Added => "A",
+            Kind::Changed => "C",
+            Kind::Deleted => "D",
+        }
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Node {
+    parent: usize,
+    /// Where the name lies in `Changes::names`.
+    start: usize,
+    len: usize,
+    kind: Option<Kind>,
+}
+
+/// A container's changes as a tree of names: each name is held once, under its
+/// parent's node, and a full path is built only while it is written
+/// (`Changes::try_for_each`), in `docker diff`'s byte order of whole paths. A
+/// 20,000-deep chain holds 20,000 names, not 20,000 paths of up to 40,000 bytes.
+#[derive(Clone, Debug)]
+pub struct Changes {
+    names: Vec<u8>,
+    /// Node 0 is the top of the view (no name, never listed).
+    nodes: Vec<Node>,
+    /// Per node `n`, `items[offsets[n]..offsets[n + 1]]`: what its directory lists, in
+    /// order (see `finish`); each item is `child * 2 + 1` for the child's subtree or
+    /// `child * 2` for the child itself.
+    items: Vec<usize>,
+    offsets: Vec<usize>,
+    counts: [usize; 3],
+}
+
+impl Default for Changes {
+    fn default() -> Self {
+        Changes {
+            names: Vec::new(),
+            nodes: vec![Node {
+                parent: 0,
+                start: 0,
+                len: 0,
+                kind: None,
+            }],
+            items: Vec::new(),
+            offsets: Vec::new(),
+            counts: [0; 3],
+        }
+    }
+}
+
+impl Changes {
+    fn add(&mut self, parent: usize, name: &[u8], kind: Option<Kind>) -> usize {
+        let start = self.names.len();
+        self.names.extend_from_slice(name);
+        self.nodes.push(Node {
+            parent,
+            start,
+            len: name.len(),
+            kind,
+        });
+        self.nodes.len() - 1
+    }
+
+    /// Drop the node just added (it was needed only to name a problem).
+    fn forget(&mut self, n: usize) {
+        if n + 1 == self.nodes.len() {
+            let node = self.nodes.pop().expect("a node");
+            self.names.truncate(node.start);
+        }
+    }
+
+    fn name(&self, n: usize) -> &[u8] {
+        let node = &self.nodes[n];
+        &self.names[node.start..node.start + node.len]
+    }
+
+    /// The path of node `n` relative to the top (`a/b/c`).
+    fn path_of(&self, mut n: usize) -> Vec<u8> {
+        let mut parts = Vec::new();
+        while n != 0 {
+            parts.push(n);
+            n = self.nodes[n].parent;
+        }
+        let mut out = Vec::new();
+        for (i, &p) in parts.iter().rev().enumerate() {
+            if i > 0 {
+                out.push(b'/');
+            }
+            out.extend_from_slice(self.name(p));
+        }
+        out
+    }
+
+    /// Every directory above a change is changed (Docker adds it even when it is not);
+    /// what is neither changed nor above a change goes. Then each directory's list:
+    /// sorting whole paths puts `d/x` after `d-1` ('-' sorts before '/'), so a
+    /// directory lists each child under its name and the child's subtree under the
+    /// name followed by '/', and a depth-first walk of these lists yields the paths in
+    /// byte order without comparing a whole path.
+    fn finish(&mut self) {
+        let n = self.nodes.len();
+        // Children are added after their parent: one pass upwards marks the ancestors.
+        let mut keep = vec![false; n];
+        let mut inner = vec![false; n];
+        for i in (1..n).rev() {
+            if self.nodes[i].kind.is_some() || inner[i] {
+                keep[i] = true;
+                inner[self.nodes[i].parent] = true;
+            }
+        }
+        for (node, &kept) in self.nodes.iter_mut().zip(&keep).skip(1) {
+            if kept {
+                let kind = *node.kind.get_or_insert(Kind::Changed);
+                self.counts[kind as usize] += 1;
+            }
+        }
+        // Items grouped by parent (counting sort), then ordered within each group.
+        let mut offsets = vec![0usize; n + 1];
+        for i in 1..n {
+            if keep[i] {
+                offsets[self.nodes[i].parent + 1] += 1 + usize::from(inner[i]);
+            }
+        }
+        for i in 0..n {
+            offsets[i + 1] += offsets[i];
+        }
+        let mut fill = offsets.clone();
+        let mut items = vec![0usize; offsets[n]];
+        for i in 1..n {
+            if keep[i] {
+                let p = self.nodes[i].parent;
+                items[fill[p]] = i * 2;
+                fill[p] += 1;
+                if inner[i] {
+                    items[fill[p]] = i * 2 + 1;
+                    fill[p] += 1;
+                }
+            }
+        }
+        for p in 0..n {
+            let group = &mut items[offsets[p]..offsets[p + 1]];
+            if group.len() > 1 {
+                group.sort_unstable_by(|&a, &b| {
+                    let key = |x: usize| {
+                        let slash: &[u8] = if x % 2 == 1 { b"/" } else { b"" };
+                        self.name(x / 2).iter().chain(slash)
+                    };
+                    key(a).cmp(key(b))
+                });
+            }
+        }
+        self.items = items;
+        self.offsets = offsets;
+    }
+
+    /// How many paths are listed.
+    pub fn len(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// How many paths are listed as `kind`.
+    pub fn count(&self, kind: Kind) -> usize {
+        self.counts[kind as usize]
+    }
+
+    /// Each change in order: its kind and its path, absolute in the container
+    /// (`/etc/motd`; invalid UTF-8 replaced, as `fs::shown` shows a path).
+    pub fn try_for_each<E>(&self, f: impl FnMut(Kind, &str) -> Result<(), E>) -> Result<(), E> {
+        self.try_for_each_mapped(|n| Cow::Borrowed(n), f)
+    }
+
+    /// `try_for_each` with each name of a path passed through `map` first (`map`
+    /// must treat the characters of a name one by one, as escaping does: each name is
+    /// mapped once, not once per path that holds it).
+    pub fn try_for_each_mapped<E>(
+        &self,
+        map: impl Fn(&str) -> Cow<'_, str>,
+        mut f: impl FnMut(Kind, &str) -> Result<(), E>,
+    ) -> Result<(), E> {
+        self.walk(
+            String::new(),
+            |name, path| {
+                path.push('/');
+                path.push_str(&map(&String::from_utf8_lossy(name)));
+            },
+            |kind, path| f(kind, path),
+        )
+    }
+
+    /// The depth-first walk of the lists `finish` made: `segment` appends a name to
+    /// the path (which starts as `start`), `f` sees each change with its path. The
+    /// path is one buffer, cut back to the directory's and extended by one name per
+    /// item, so a change costs its name, not its whole path.
+    fn walk<E>(
+        &self,
+        start: String,
+        segment: impl Fn(&[u8], &mut String),
+        mut f: impl FnMut(Kind, &mut String) -> Result<(), E>,
+    ) -> Result<(), E> {
+        if self.offsets.is_empty() {
+            return Ok(());
+        }
+        let mut path = start;
+        // The directory being listed, its path's length in `path`, its next item.
+        let mut stack: Vec<(usize, usize, usize)> = vec![(0, path.len(), self.offsets[0])];
+        while let Some(top) = stack.last_mut() {
+            let (dir, len, next) = *top;
+            if next == self.offsets[dir + 1] {
+                stack.pop();
+                continue;
+            }
+            top.2 += 1;
+            let item = self.items[next];
+            let child = item / 2;
+            path.truncate(len);
+            segment(self.name(child), &mut path);
+            if item % 2 == 1 {
+                let (o, l) = (self.offsets[child], path.len());
+                stack.push((child, l, o));
+            } else {
+                f(
+                    self.nodes[child].kind.expect("kept nodes have a kind"),
+                    &mut path,
+                )?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Each change, its path as `fs::shown` would print it.
+    pub fn to_vec(&self) -> Vec<(Kind, String)> {
+        let mut out = Vec::with_capacity(self.len());
+        let _ = self.try_for_each(|k, p| {
+            out.push((k, p.to_owned()));
+            Ok::<(), ()>(())
+        });
+        out
+    }
+}
+
+/// Written as the list `[{"kind": "A", "path": "/etc/motd"}, …]`. Each name is
+/// escaped for JSON once (by serde_json itself) and the paths are handed over already
+/// escaped: escaping every path whole, byte by byte, cost more than the walk itself on
+/// a deep chain (whose paths hold hundreds of megabytes together).
+impl Serialize for Changes {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeSeq;
+        use serde_json::value::RawValue;
+        #[derive(Serialize)]
+        struct Change<'a> {
+            kind: &'static str,
+            path: &'a RawValue,
+        }
+        #[derive(Serialize)]
+        struct Plain<'a> {
+            kind: &'static str,
+            path: &'a str,
+        }
+        let mut seq = s.serialize_seq(Some(self.len()))?;
+        self.walk(
+            String::from("\""),
+            |name, path| {
+                path.push('/');
+                let quoted =
+                    serde_json::to_string(&*String::from_utf8_lossy(name)).unwrap_or_default();
+                path.push_str(quoted.get(1..quoted.len().saturating_sub(1)).unwrap_or(""));
+            },
+            |kind, path| {
+                path.push('"');
+                let r = match serde_json::from_str::<&RawValue>(path) {
+                    Ok(raw) => seq.serialize_element(&Change {
+                        kind: kind.as_str(),
+                        path: raw,
+                    }),
+                    // Not reached: the names were escaped by serde_json.
+                    Err(_) => match serde_json::from_str::<String>(path) {
+                        Ok(p) => seq.serialize_element(&Plain {
+                            kind: kind.as_str(),
+                            path: &p,
+                        }),
+                        Err(e) => Err(serde::ser::Error::custom(e)),
+                    },
+                };
+                path.pop();
+                r
+            },
+        )?;
+        seq.end()
+    }
 }
 
 /// One difference between two views.

@@ -8,7 +8,7 @@ use crate::fs::target::{self, Target};
 use crate::model::Model;
 use crate::problem::Problem;
 use crate::root::DataRoot;
-use crate::verify::drift::{self, Change};
+use crate::verify::drift::{self, Changes, Kind};
 use crate::Fatal;
 use serde::Serialize;
 use std::collections::HashMap;
@@ -23,7 +23,7 @@ pub struct DiffReport {
     /// The second view (mode `views`).
     pub to: Option<TargetRef>,
     /// Mode `container`: as `docker diff` lists them.
-    pub changes: Vec<Change>,
+    pub changes: Changes,
     /// Mode `views`: added, changed, removed, with sizes.
     pub files: Vec<ViewChange>,
     pub totals: Totals,
@@ -101,14 +101,12 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
                     super::sanitize(one)
                 )));
             };
-            let mut totals = Totals::default();
-            for ch in &d.changes {
-                match ch.kind {
-                    "A" => totals.added += 1,
-                    "C" => totals.changed += 1,
-                    _ => totals.deleted += 1,
-                }
-            }
+            let totals = Totals {
+                added: d.changes.count(Kind::Added),
+                changed: d.changes.count(Kind::Changed),
+                deleted: d.changes.count(Kind::Deleted),
+                ..Totals::default()
+            };
             let (kind, name) = target::describe(model, t);
             let stack = target::stack(model, t, false, &mut problems)
                 .map(|s| s.layers)
@@ -145,7 +143,7 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
                 mode: "views",
                 from: ra,
                 to: Some(rb),
-                changes: Vec::new(),
+                changes: Changes::default(),
                 files,
                 totals,
                 problems,
@@ -159,10 +157,10 @@ pub fn build(root: &DataRoot, model: &Model, names: &[String]) -> Result<DiffRep
 
 pub fn render(r: &DiffReport, out: &mut dyn Write) -> io::Result<()> {
     if r.mode == "container" {
-        for c in &r.changes {
-            writeln!(out, "{} {}", c.kind, super::sanitize(&c.path))?;
-        }
-        return Ok(());
+        return r.changes.try_for_each_mapped(
+            |name| std::borrow::Cow::Owned(super::sanitize(name)),
+            |kind, path| writeln!(out, "{} {}", kind.as_str(), path),
+        );
     }
     let size = |s: Option<u64>| s.map_or_else(|| "-".to_owned(), |n| n.to_string());
     for f in &r.files {

@@ -180,9 +180,10 @@ pub fn render(r: &VerifyReport, out: &mut dyn Write) -> io::Result<()> {
                 sanitize(&d.name),
                 sanitize(image)
             )?;
-            for ch in &d.changes {
-                writeln!(out, "  {} {}", ch.kind, sanitize(&ch.path))?;
-            }
+            d.changes.try_for_each_mapped(
+                |name| std::borrow::Cow::Owned(sanitize(name)),
+                |kind, path| writeln!(out, "  {} {}", kind.as_str(), path),
+            )?;
         }
     }
     if r.ok {

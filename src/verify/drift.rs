@@ -8,6 +8,7 @@
 //! mounting, from the views `fs` merges as overlayfs does. This module finds the dirs.
 
 use crate::fs::merge::container_changes;
+pub use crate::fs::merge::{Changes, Kind};
 use crate::fs::{LayerInfo, Stack};
 use crate::model::ids::{ContainerId, ImageId};
 use crate::model::Model;
@@ -24,16 +25,10 @@ pub struct Drift {
     pub image: Option<ImageId>,
     /// The RW dir, relative to the root.
     pub path: String,
-    /// Sorted by path (a directory before what it holds).
-    pub changes: Vec<Change>,
-}
-
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
-pub struct Change {
-    /// `A`, `C` or `D`, as `docker diff` prints them.
-    pub kind: &'static str,
-    /// Absolute in the container (`/etc/motd`).
-    pub path: String,
+    /// Sorted by path (a directory before what it holds); in JSON a list of
+    /// `{"kind": "A" | "C" | "D", "path": "/etc/motd"}` (the path absolute in the
+    /// container).
+    pub changes: Changes,
 }
 
 /// The changes in one container's RW dir; `None` when it has no RW dir.
@@ -77,13 +72,7 @@ pub fn container(
             return (None, problems);
         }
     };
-    let changes = container_changes(root, rw_dir, &rw_diff, &lowers, &mut problems)
-        .into_iter()
-        .map(|(p, kind)| Change {
-            kind,
-            path: crate::fs::shown(&p),
-        })
-        .collect();
+    let changes = container_changes(root, rw_dir, &rw_diff, &lowers, &mut problems);
     (
         Some(Drift {
             container: rec.id.clone(),
