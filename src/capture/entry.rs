@@ -82,6 +82,72 @@ fn set_path_bytes(h: &mut tar::Header, path: &[u8]) -> io::Result<()> {
     h.set_path(std::path::Path::new(OsStr::from_bytes(path)))
 }
 
+/// A path `tar::Header::set_path` copies as it is: relative, no empty, `.` or `..`
+/// component, no NUL (a trailing `/` is kept).
+fn plain(path: &[u8]) -> bool {
+    if path.first().is_none_or(|&b| b == b'/') || path.contains(&0) {
+        return false;
+    }
+    let body = path.strip_suffix(b"/").unwrap_or(path);
+    !body.is_empty()
+        && body
+            .split(|&b| b == b'/')
+            .all(|c| !c.is_empty() && c != b"." && c != b"..")
+}
+
+/// The header's path, as `set_path` writes it; the paths the capture writes (plain,
+/// at most 100 bytes) are copied straight into the name field.
+fn set_path_fast(h: &mut tar::Header, path: &[u8]) -> io::Result<()> {
+    if path.len() <= 100 && plain(path) {
+        if let Some(u) = h.as_ustar_mut() {
+            u.name[..path.len()].copy_from_slice(path);
+            u.name[path.len()..].fill(0);
+            return Ok(());
+        }
+    }
+    set_path_bytes(h, path)
+}
+
+/// `v` in octal, right-aligned with leading zeros and a NUL last, as tar's setters
+/// write a number that fits.
+fn octal(dst: &mut [u8], mut v: u64) {
+    let n = dst.len();
+    dst[n - 1] = 0;
+    for d in dst[..n - 1].iter_mut().rev() {
+        *d = b'0' + (v & 7) as u8;
+        v >>= 3;
+    }
+}
+
+/// Does `v` take the octal form in a field of `len` bytes (tar's rule)?
+fn fits_octal(v: u64, len: usize) -> bool {
+    v < 8_589_934_592 && (v < 2_097_152 || len != 8)
+}
+
+/// Mode, owner, mtime and size of a new ustar header, as tar's setters write them.
+fn set_numbers(h: &mut tar::Header, mode: u32, uid: u64, gid: u64, mtime: u64, size: u64) {
+    let fast = h.as_ustar_mut().is_some_and(|u| {
+        if fits_octal(uid, 8) && fits_octal(gid, 8) && fits_octal(mtime, 12) && fits_octal(size, 12)
+        {
+            octal(&mut u.mode, u64::from(mode));
+            octal(&mut u.uid, uid);
+            octal(&mut u.gid, gid);
+            octal(&mut u.mtime, mtime);
+            octal(&mut u.size, size);
+            true
+        } else {
+            false
+        }
+    });
+    if !fast {
+        h.set_mode(mode);
+        h.set_uid(uid);
+        h.set_gid(gid);
+        h.set_mtime(mtime);
+        h.set_size(size);
+    }
+}
+
 /// Append one entry to `out` (whose length is a multiple of 512). `pax` is scratch
 /// space, reused between calls.
 pub fn append(
@@ -94,10 +160,6 @@ pub fn append(
 ) -> io::Result<()> {
     pax.clear();
     let mut h = tar::Header::new_ustar();
-    h.set_mode(meta.mode & 0o7777);
-    h.set_uid(u64::from(meta.uid));
-    h.set_gid(u64::from(meta.gid));
-    h.set_mtime(u64::try_from(meta.mtime).unwrap_or(0));
     if meta.mtime_nsec != 0 || meta.mtime < 0 {
         pax_fmt(
             pax,
@@ -182,11 +244,18 @@ pub fn append(
     for (k, v) in xattrs {
         pax_record(pax, &format!("SCHILY.xattr.{k}"), v);
     }
-    if set_path_bytes(&mut h, header_path).is_err() {
+    if set_path_fast(&mut h, header_path).is_err() {
         pax_record(pax, "path", header_path);
         set_path_bytes(&mut h, b"dockscope-long-name")?;
     }
-    h.set_size(data.len() as u64);
+    set_numbers(
+        &mut h,
+        meta.mode & 0o7777,
+        u64::from(meta.uid),
+        u64::from(meta.gid),
+        u64::try_from(meta.mtime).unwrap_or(0),
+        data.len() as u64,
+    );
     h.set_cksum();
     if !pax.is_empty() {
         let mut x = tar::Header::new_ustar();
@@ -225,6 +294,53 @@ mod tests {
             let text = String::from_utf8(out.clone()).unwrap();
             let n: usize = text.split(' ').next().unwrap().parse().unwrap();
             assert_eq!(n, out.len(), "{text:?}");
+        }
+    }
+
+    #[test]
+    fn fast_header_fields_match_the_tar_crates() {
+        let long = format!("docker/{}/x", "a".repeat(95));
+        let paths = [
+            "docker",
+            "docker/",
+            "docker/overlay2/abc/diff/etc/passwd",
+            "docker/overlay2/abc/diff/dir/",
+            &long,
+            &"b".repeat(100),
+            &"c".repeat(101),
+            "docker/./x",
+            "docker/../x",
+            "docker//x",
+            "/docker/x",
+            "docker/..x/.y",
+        ];
+        for p in paths {
+            let mut want = tar::Header::new_ustar();
+            let w = set_path_bytes(&mut want, p.as_bytes());
+            let mut got = tar::Header::new_ustar();
+            let g = set_path_fast(&mut got, p.as_bytes());
+            assert_eq!(w.is_ok(), g.is_ok(), "{p}");
+            assert_eq!(want.as_bytes()[..], got.as_bytes()[..], "{p}");
+        }
+        for (mode, uid, gid, mtime, size) in [
+            (0o644, 0, 0, 0, 0),
+            (0o7777, 1000, 100, 1_700_000_000, 12345),
+            (0o755, 2_097_151, 2_097_152, 8_589_934_591, 8_589_934_592),
+            (0o600, 4_294_967_295, 65534, 1 << 40, u64::MAX),
+        ] {
+            let mut want = tar::Header::new_ustar();
+            want.set_mode(mode);
+            want.set_uid(uid);
+            want.set_gid(gid);
+            want.set_mtime(mtime);
+            want.set_size(size);
+            let mut got = tar::Header::new_ustar();
+            set_numbers(&mut got, mode, uid, gid, mtime, size);
+            assert_eq!(
+                want.as_bytes()[..],
+                got.as_bytes()[..],
+                "{mode:o} {uid} {mtime} {size}"
+            );
         }
     }
 

@@ -297,7 +297,9 @@ impl Write for ZstdWriter {
             self.enc.write_all(&self.buf)?;
             self.buf.clear();
         }
-        if data.len() >= CHUNK {
+        if data.len() >= CHUNK / 4 {
+            self.enc.write_all(&self.buf)?;
+            self.buf.clear();
             self.enc.write_all(data)?;
         } else {
             self.buf.extend_from_slice(data);

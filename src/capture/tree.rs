@@ -178,7 +178,13 @@ fn read_dir<'r>(
     }
     let names = Arc::new(entries);
     let apath = Arc::new(apath);
-    let mut b = read_names(ctx, dir, &names[..CHUNK_ENTRIES], &apath, Arc::clone(&parts))?;
+    let mut b = read_names(
+        ctx,
+        dir,
+        &names[..CHUNK_ENTRIES],
+        &apath,
+        Arc::clone(&parts),
+    )?;
     b.more = true;
     b.rest = (CHUNK_ENTRIES..names.len())
         .step_by(CHUNK_ENTRIES)
@@ -334,7 +340,14 @@ fn read_names<'r>(
                     rec.linkable = Some(path.clone());
                 }
                 rec.count = Count::Special;
-                append(&mut b.bytes, &mut pax, &path, &meta, &xattrs, &Body::Special)?;
+                append(
+                    &mut b.bytes,
+                    &mut pax,
+                    &path,
+                    &meta,
+                    &xattrs,
+                    &Body::Special,
+                )?;
             }
             FileKind::Socket | FileKind::Unknown => {
                 rec.tally = TallyOp::No;
@@ -472,21 +485,24 @@ impl<W: Write> Sink<'_, W> {
             }
         }
         self.problems.extend(b.problems);
-        let mut start = 0;
+        // the bytes go out in runs: a run ends where a later name of an inode is
+        // written as a link instead of its serialized entry
+        let (mut start, mut run) = (0, 0);
         for rec in b.recs {
-            let bytes = &b.bytes[start..rec.end];
-            start = rec.end;
+            let end = rec.end;
             self.progress.entries.fetch_add(1, Ordering::Relaxed);
             if let Some(path) = rec.linkable {
                 let key = (rec.meta.dev, rec.meta.ino);
                 if let Some(first) = self.seen.get(&key) {
                     let first = first.clone();
+                    self.tar.get_mut().write_all(&b.bytes[run..start])?;
                     self.put_one(&path, &rec.meta, &Body::HardLink(&first))?;
+                    (start, run) = (end, end);
                     continue;
                 }
                 self.seen.insert(key, path);
             }
-            self.tar.get_mut().write_all(bytes)?;
+            start = end;
             self.problems.extend(rec.problems);
             self.redacted.extend(rec.redacted);
             let c = &mut self.counts;
@@ -519,7 +535,7 @@ impl<W: Write> Sink<'_, W> {
                 Count::Nothing => {}
             }
         }
-        Ok(())
+        self.tar.get_mut().write_all(&b.bytes[run..start])
     }
 }
 
@@ -685,7 +701,11 @@ pub fn write_tree<W: Write + Send>(
             if !more {
                 stack.extend(held.drain(..).rev().map(|p| Step::Waiting(Work::Sub(p))));
             }
-            stack.extend(rest.into_iter().rev().map(|p| Step::Waiting(Work::Piece(p))));
+            stack.extend(
+                rest.into_iter()
+                    .rev()
+                    .map(|p| Step::Waiting(Work::Piece(p))),
+            );
         }
         Ok(())
     })
