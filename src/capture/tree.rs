@@ -309,15 +309,12 @@ fn read_names<'r>(
                     rec.linkable = Some(path.clone());
                 }
                 let contents = file_body(ctx, dir, &e.name, &b.parts, &mut rec);
-                let body = match &contents {
-                    Some(bytes) => {
-                        rec.count = Count::Kept(bytes.len() as u64);
-                        Body::Contents(bytes)
-                    }
-                    None => {
-                        rec.count = Count::Omitted(meta.len);
-                        Body::Omitted
-                    }
+                let body = if let Some(bytes) = &contents {
+                    rec.count = Count::Kept(bytes.len() as u64);
+                    Body::Contents(bytes)
+                } else {
+                    rec.count = Count::Omitted(meta.len);
+                    Body::Omitted
                 };
                 append(&mut b.bytes, &mut pax, &path, &meta, &xattrs, &body)?;
             }
@@ -562,15 +559,18 @@ impl<'r> Slot<'r> {
     }
 }
 
+/// A directory (or piece) to read, and where its block goes.
+type Job<'r> = (Work<'r>, Arc<Slot<'r>>);
+
 /// The jobs for the workers: the last pushed is taken first (the writer pushes the
 /// one it needs soonest last).
 struct Queue<'r> {
-    jobs: Mutex<(Vec<(Work<'r>, Arc<Slot<'r>>)>, bool)>,
+    jobs: Mutex<(Vec<Job<'r>>, bool)>,
     more: Condvar,
 }
 
 impl<'r> Queue<'r> {
-    fn push(&self, job: (Work<'r>, Arc<Slot<'r>>)) {
+    fn push(&self, job: Job<'r>) {
         self.jobs
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -579,7 +579,7 @@ impl<'r> Queue<'r> {
         self.more.notify_one();
     }
 
-    fn take(&self) -> Option<(Work<'r>, Arc<Slot<'r>>)> {
+    fn take(&self) -> Option<Job<'r>> {
         let mut g = self.jobs.lock().unwrap_or_else(PoisonError::into_inner);
         loop {
             if g.1 {
@@ -607,7 +607,7 @@ impl Drop for Closer<'_, '_> {
     }
 }
 
-fn worker<'r>(ctx: &Ctx<'_>, q: &Queue<'r>) {
+fn worker(ctx: &Ctx<'_>, q: &Queue<'_>) {
     while let Some((w, slot)) = q.take() {
         let r = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| work(ctx, w)))
             .unwrap_or_else(|_| Err(io::Error::other("a capture worker failed")));
@@ -679,18 +679,17 @@ pub fn write_tree<W: Write + Send>(
             Arc::new(Vec::new()),
         )?);
         loop {
-            let mut b = match next.take() {
-                Some(b) => b,
-                None => {
-                    launch(&mut stack, &q, &mut in_flight);
-                    match stack.pop() {
-                        None => break,
-                        Some(Step::Launched(slot)) => {
-                            in_flight -= 1;
-                            slot.wait()?
-                        }
-                        Some(Step::Waiting(w)) => work(ctx, w)?,
+            let mut b = if let Some(b) = next.take() {
+                b
+            } else {
+                launch(&mut stack, &q, &mut in_flight);
+                match stack.pop() {
+                    None => break,
+                    Some(Step::Launched(slot)) => {
+                        in_flight -= 1;
+                        slot.wait()?
                     }
+                    Some(Step::Waiting(w)) => work(ctx, w)?,
                 }
             };
             let subdirs = std::mem::take(&mut b.subdirs);
