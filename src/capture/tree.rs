@@ -5,8 +5,10 @@
 //! to it), feeds the size walk's tally and writes the bytes.
 //!
 //! The writer keeps at most `AHEAD` directories read ahead, and a directory of more
-//! than `CHUNK_ENTRIES` names is read in pieces of that many, so memory stays bounded
-//! by a few directories' headers whatever the root holds.
+//! than `CHUNK_ENTRIES` names is read in pieces of that many, so the headers held in
+//! memory stay under `AHEAD` x `CHUNK_ENTRIES` entries (about 100 MB at worst, a few MB
+//! on a Docker root) whatever the root holds; the names of the directory being read
+//! are held whole, as a listing holds them.
 
 use super::entry::{append, Body};
 use super::manifest::{Counts, Redacted};
@@ -24,7 +26,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 /// Directories read ahead of the writer, at most.
 const AHEAD: usize = 64;
 /// Names of one directory serialized in one piece, at most.
-const CHUNK_ENTRIES: usize = 4096;
+const CHUNK_ENTRIES: usize = 1024;
 
 #[derive(Default)]
 pub struct Progress {
