@@ -687,3 +687,94 @@ fn a_redacted_config_changed_after_capture_is_a_mismatch() {
         "{after}"
     );
 }
+
+/// The archive's order is fixed whatever the threads do: a directory's entries in name
+/// order, then each subdirectory's, even for a directory read in several pieces (a
+/// layer of 9,000 files planted in the real root); hard links across pieces and
+/// directories name the first name written; two captures are the same bytes up to
+/// the manifest.
+#[test]
+fn a_large_directory_keeps_the_archive_order_and_its_hard_links() {
+    let s = SampleRoot::unpack("full");
+    let layer = std::fs::read_dir(s.root.join("overlay2"))
+        .unwrap()
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| p.join("diff").is_dir())
+        .min()
+        .expect("a layer");
+    let big = layer.join("diff/big");
+    std::fs::create_dir_all(big.join("d1")).unwrap();
+    std::fs::create_dir(big.join("d2")).unwrap();
+    let n = 9000;
+    for i in 0..n {
+        std::fs::write(big.join(format!("f{i:05}")), vec![b'x'; i % 700]).unwrap();
+    }
+    std::fs::remove_file(big.join(format!("f{:05}", n - 1))).unwrap();
+    std::fs::hard_link(big.join("f00001"), big.join(format!("f{:05}", n - 1))).unwrap();
+    std::fs::hard_link(big.join("f05000"), big.join("d1/x")).unwrap();
+    std::fs::write(big.join("d2/y"), b"y").unwrap();
+
+    let out = tempfile::tempdir().unwrap();
+    let (a, b) = (out.path().join("a.tar"), out.path().join("b.tar"));
+    capture(&s.root, &a, &[]);
+    capture(&s.root, &b, &[]);
+    let manifest_at = |p: &Path| {
+        let mut ar = tar::Archive::new(std::fs::File::open(p).unwrap());
+        let pos = ar
+            .entries()
+            .unwrap()
+            .map(Result::unwrap)
+            .find(|e| e.path_bytes().as_ref() == b"dockscope-capture.json")
+            .expect("the manifest")
+            .raw_header_position();
+        pos as usize
+    };
+    let (bytes_a, bytes_b) = (std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    let at = manifest_at(&a);
+    assert_eq!(at, manifest_at(&b));
+    assert!(bytes_a[..at] == bytes_b[..at], "two captures differ");
+
+    // GNU tar's listing (sparse entries under their real names) below big/
+    let prefix = format!(
+        "docker/{}/",
+        big.strip_prefix(&s.root).unwrap().to_str().unwrap()
+    );
+    let o = Process::new("tar").arg("-tf").arg(&a).output().unwrap();
+    assert!(o.status.success());
+    let listed: Vec<String> = String::from_utf8_lossy(&o.stdout)
+        .lines()
+        .filter_map(|l| l.strip_prefix(&prefix))
+        .filter(|l| !l.is_empty()) // big/ itself
+        .map(str::to_owned)
+        .collect();
+    let mut want = vec!["d1/".to_owned(), "d2/".to_owned()];
+    want.extend((0..n).map(|i| format!("f{i:05}")));
+    want.push("d1/x".to_owned());
+    want.push("d2/y".to_owned());
+    assert_eq!(listed.len(), want.len());
+    assert!(listed == want, "archive order below big/");
+
+    // hard links: the later names link to the first name written
+    let mut ar = tar::Archive::new(std::fs::File::open(&a).unwrap());
+    let mut links = BTreeMap::new();
+    for e in ar.entries().unwrap() {
+        let e = e.unwrap();
+        if e.header().entry_type() == tar::EntryType::Link {
+            let name = String::from_utf8_lossy(&e.path_bytes()).into_owned();
+            let target = String::from_utf8_lossy(&e.link_name_bytes().unwrap()).into_owned();
+            links.insert(name, target);
+        }
+    }
+    let last = format!("{prefix}f{:05}", n - 1);
+    assert_eq!(links.get(&last), Some(&format!("{prefix}f00001")));
+    assert_eq!(
+        links.get(&format!("{prefix}d1/x")),
+        Some(&format!("{prefix}f05000"))
+    );
+
+    // and the counts are the root's
+    let c = capture(&s.root, &out.path().join("c.tar.zst"), &[]);
+    let all = gnu(&["find"], &s.root).lines().count() as u64;
+    assert_eq!(c["counts"]["entries"].as_u64(), Some(all));
+}

@@ -13,7 +13,6 @@ use std::fs::File;
 use std::io::{self, Write};
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::mpsc;
 
 /// How the archive is compressed, from the output's name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -164,7 +163,7 @@ impl Output {
                 buffered,
                 flate2::Compression::new(6),
             )),
-            Compression::Zstd => Sink::Zstd(ZstdWriter::new(buffered)),
+            Compression::Zstd => Sink::Zstd(ZstdWriter::new(buffered)?),
         };
         Ok(Output {
             inner,
@@ -259,120 +258,51 @@ impl Mode0600 for std::fs::OpenOptions {
     }
 }
 
-/// zstd through ruzstd's frame compressor, which pulls from a reader: the bytes written
-/// here go over a bounded channel to a thread that compresses them (so the walk and the
-/// compression use two cores). ruzstd panics on a failed write, so its drain never
-/// fails: it keeps the first error and `finish` returns it.
+/// zstd through libzstd (the `zstd` crate), level 1 with its worker threads: the walk
+/// hands over whole buffers and libzstd compresses them on its own threads, so the walk
+/// and the compression use separate cores.
 struct ZstdWriter {
+    enc: zstd::stream::write::Encoder<'static, io::BufWriter<File>>,
+    /// Small writes (512-byte headers) gathered into large ones: one call into libzstd
+    /// per `CHUNK`.
     buf: Vec<u8>,
-    tx: Option<mpsc::SyncSender<Vec<u8>>>,
-    thread: Option<std::thread::JoinHandle<(io::BufWriter<File>, Option<io::Error>)>>,
 }
 
 const CHUNK: usize = 1 << 20;
 
-struct ChannelReader {
-    rx: mpsc::Receiver<Vec<u8>>,
-    cur: Vec<u8>,
-    pos: usize,
-}
-
-impl io::Read for ChannelReader {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.cur.len() {
-            match self.rx.recv() {
-                Ok(v) => {
-                    self.cur = v;
-                    self.pos = 0;
-                }
-                Err(_) => return Ok(0),
-            }
-        }
-        let n = out.len().min(self.cur.len() - self.pos);
-        out[..n].copy_from_slice(&self.cur[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
-    }
-}
-
-struct KeepError {
-    w: io::BufWriter<File>,
-    err: Option<io::Error>,
-}
-
-impl Write for KeepError {
-    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
-        if self.err.is_none() {
-            if let Err(e) = self.w.write_all(buf) {
-                self.err = Some(e);
-            }
-        }
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> io::Result<()> {
-        Ok(())
-    }
-}
+/// zstd's level: 1 is its fastest standard level; a capture is mostly near-identical
+/// headers, which level 1 already shrinks about fifteen times.
+const ZSTD_LEVEL: i32 = 1;
 
 impl ZstdWriter {
-    fn new(w: io::BufWriter<File>) -> ZstdWriter {
-        let (tx, rx) = mpsc::sync_channel::<Vec<u8>>(8);
-        let thread = std::thread::spawn(move || {
-            let reader = ChannelReader {
-                rx,
-                cur: Vec::new(),
-                pos: 0,
-            };
-            let mut drain = KeepError { w, err: None };
-            ruzstd::encoding::compress(
-                reader,
-                &mut drain,
-                ruzstd::encoding::CompressionLevel::Fastest,
-            );
-            let KeepError { mut w, err } = drain;
-            let err = err.or_else(|| w.flush().err());
-            (w, err)
-        });
-        ZstdWriter {
+    fn new(w: io::BufWriter<File>) -> io::Result<ZstdWriter> {
+        let mut enc = zstd::stream::write::Encoder::new(w, ZSTD_LEVEL)?;
+        let workers = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        enc.multithread(u32::try_from(workers).unwrap_or(1))?;
+        Ok(ZstdWriter {
+            enc,
             buf: Vec::with_capacity(CHUNK),
-            tx: Some(tx),
-            thread: Some(thread),
-        }
-    }
-
-    fn send(&mut self) -> io::Result<()> {
-        if self.buf.is_empty() {
-            return Ok(());
-        }
-        let chunk = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK));
-        self.tx
-            .as_ref()
-            .ok_or_else(|| io::Error::other("zstd stream finished"))?
-            .send(chunk)
-            .map_err(|_| io::Error::other("the zstd compressor stopped"))
+        })
     }
 
     fn finish(mut self) -> io::Result<io::BufWriter<File>> {
-        self.send()?;
-        drop(self.tx.take());
-        let (w, err) = self
-            .thread
-            .take()
-            .ok_or_else(|| io::Error::other("zstd stream finished"))?
-            .join()
-            .map_err(|_| io::Error::other("the zstd compressor failed"))?;
-        match err {
-            Some(e) => Err(e),
-            None => Ok(w),
-        }
+        self.enc.write_all(&self.buf)?;
+        self.enc.finish()
     }
 }
 
 impl Write for ZstdWriter {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        self.buf.extend_from_slice(data);
-        if self.buf.len() >= CHUNK {
-            self.send()?;
+        if self.buf.len() + data.len() > CHUNK && !self.buf.is_empty() {
+            self.enc.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        if data.len() >= CHUNK / 4 {
+            self.enc.write_all(&self.buf)?;
+            self.buf.clear();
+            self.enc.write_all(data)?;
+        } else {
+            self.buf.extend_from_slice(data);
         }
         Ok(data.len())
     }
