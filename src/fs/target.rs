@@ -413,7 +413,7 @@ pub fn container_changes(
     model: &Model,
     c: usize,
     problems: &mut Vec<Problem>,
-) -> Result<(String, std::collections::BTreeMap<Vec<u8>, &'static str>), String> {
+) -> Result<(String, super::merge::Changes), String> {
     let Some(mut stack) = container_stack(model, c, problems) else {
         return Err(format!(
             "container {} has no RW layer dir",

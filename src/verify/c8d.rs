@@ -632,7 +632,7 @@ fn snapshot_against_tar(
 pub fn drift(
     model: &Model,
     c: usize,
-    (path, changes): (String, std::collections::BTreeMap<Vec<u8>, &'static str>),
+    (path, changes): (String, super::drift::Changes),
 ) -> super::drift::Drift {
     let rec = &model.containers[c].rec;
     super::drift::Drift {
@@ -640,12 +640,6 @@ pub fn drift(
         name: rec.name.trim_start_matches('/').to_owned(),
         image: rec.image.clone(),
         path,
-        changes: changes
-            .into_iter()
-            .map(|(p, kind)| super::drift::Change {
-                kind,
-                path: crate::fs::shown(&p),
-            })
-            .collect(),
+        changes,
     }
 }
