@@ -130,9 +130,13 @@ pub fn read_docs(
         let mut next = Vec::new();
         for (digest, doc) in std::mem::take(&mut level).into_iter().zip(docs) {
             match doc {
-                Ok(doc) => {
-                    if let Doc::Index { manifests } = &doc {
-                        next.extend(manifests.iter().map(|m| m.digest.clone()));
+                Ok(mut doc) => {
+                    match &mut doc {
+                        Doc::Index { manifests } => {
+                            next.extend(manifests.iter().map(|m| m.digest.clone()));
+                            manifests.shrink_to_fit();
+                        }
+                        Doc::Manifest { layers, .. } => layers.shrink_to_fit(),
                     }
                     out.insert(digest, doc);
                 }

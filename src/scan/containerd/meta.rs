@@ -253,6 +253,10 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
         read_containers(&mut r, &nsb, &ns, &at, &mut out);
     }
     out.errors = r.errors;
+    // Grown by doubling: give the slack back (tens of MB on a store of 10,000 images).
+    out.images.shrink_to_fit();
+    out.blobs.shrink_to_fit();
+    out.snapshots.shrink_to_fit();
     Ok(out)
 }
 

@@ -300,7 +300,7 @@ pub fn map_into(
             None => HashMap::new(),
         }
     };
-    let mut images = Vec::new();
+    let mut images = Vec::with_capacity(by_target.len());
     let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
     let mut configs_seen: HashSet<ImageId> = HashSet::new();
     for (target, recs) in &by_target {
@@ -350,7 +350,9 @@ pub fn map_into(
                 }
             }
         }
-        let mut manifests = Vec::new();
+        // Sized exactly: most images have one manifest, and a `Vec` grown by push holds
+        // four.
+        let mut manifests = Vec::with_capacity(mdescs.len());
         for d in &mdescs {
             let attestation = d
                 .annotations
