@@ -320,7 +320,7 @@ impl<'m> Graph<'m> {
             let all = Arc::new(self.walk(self.roots(&HashSet::new(), &HashSet::new())));
             let mut roots: HashMap<Node, u32> = HashMap::new();
             for (n, flat) in self.roots(&HashSet::new(), &HashSet::new()) {
-                for m in self.from_one(n, flat) {
+                for m in self.reach_of_one(n, flat) {
                     *roots.entry(m).or_default() += 1;
                 }
             }
@@ -328,7 +328,7 @@ impl<'m> Graph<'m> {
         });
         let mut hits: HashMap<Node, u32> = HashMap::new();
         for (n, flat) in self.roots_marked(skip_leases, skip_images, true) {
-            for m in self.from_one(n, flat) {
+            for m in self.reach_of_one(n, flat) {
                 *hits.entry(m).or_default() += 1;
             }
         }
@@ -344,7 +344,7 @@ impl<'m> Graph<'m> {
     }
 
     /// Every node one root reaches (with that root's flatness).
-    fn from_one(&self, root: Node, flat: bool) -> HashSet<Node> {
+    fn reach_of_one(&self, root: Node, flat: bool) -> HashSet<Node> {
         let mut seen = HashSet::new();
         let mut stack = vec![root];
         let mut buf = Vec::new();
