@@ -519,8 +519,7 @@ pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
             continue;
         };
         let dir = format!("{OVERLAYFS}/snapshots/{n}");
-        let (u, _) = walk::measure(croot, &dir);
-        let (fs, _) = walk::measure(croot, &format!("{dir}/fs"));
+        let (u, fs) = measure_snapshot(croot, &dir);
         l.disk_bytes = u.disk_bytes;
         l.apparent_bytes = u.apparent_bytes;
         l.diff_size = fs.size;
@@ -544,4 +543,36 @@ pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
     });
     du.problems.sort();
     du.problems.dedup();
+}
+
+/// A snapshot dir (`snapshots/<n>`) and its `fs/`, each file walked once: the dir's own
+/// entry plus each child measured on its own (`fs/`, `work/`). An inode linked from
+/// both `fs/` and `work/` would count twice; the overlayfs snapshotter never makes one
+/// (`work/` is overlayfs's scratch dir).
+fn measure_snapshot(croot: &DataRoot, dir: &str) -> (walk::Usage, walk::Usage) {
+    let children = croot.dir(dir).and_then(|d| d.entries());
+    let (Ok(own), Ok(children)) = (croot.lstat(dir), children) else {
+        let (u, _) = walk::measure(croot, dir);
+        let (fs, _) = walk::measure(croot, &format!("{dir}/fs"));
+        return (u, fs);
+    };
+    let mut total = walk::Usage {
+        disk_bytes: if croot.sizes_known() { own.disk } else { None },
+        apparent_bytes: own.len,
+        dirs: 1,
+        ..walk::Usage::default()
+    };
+    let mut fs = walk::Usage {
+        disk_bytes: total.disk_bytes.map(|_| 0),
+        ..walk::Usage::default()
+    };
+    for e in children {
+        let name = e.name.to_string_lossy();
+        let (u, _) = walk::measure(croot, &format!("{dir}/{name}"));
+        total.add(&u);
+        if name == "fs" {
+            fs = u;
+        }
+    }
+    (total, fs)
 }

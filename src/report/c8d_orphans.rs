@@ -239,12 +239,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
             }
             parts.push(format!("ingest {i}"));
         }
-        let mut held: Vec<&Node> = reach
-            .full
-            .iter()
-            .chain(reach.flat.iter())
-            .filter(|n| !without.has(n))
-            .collect();
+        let mut held: Vec<&Node> = reach.not_in(&without);
         held.sort();
         held.dedup();
         for n in held {
@@ -551,12 +546,7 @@ fn docker_managed(
             f.names.iter().map(|n| (ns.to_owned(), n.clone())).collect();
         let without = graph.reach(&none, &skip);
         let mut paths = Vec::new();
-        let mut gone: Vec<&Node> = reach
-            .full
-            .iter()
-            .chain(reach.flat.iter())
-            .filter(|n| !without.has(n))
-            .collect();
+        let mut gone: Vec<&Node> = reach.not_in(&without);
         gone.sort();
         gone.dedup();
         for n in gone {

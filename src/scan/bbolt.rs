@@ -1,5 +1,7 @@
-//! A read-only walker for bbolt files (`volumes/metadata.db`, ...), over bytes already
-//! read through `DataRoot`: no crate that opens or locks the file, no write, no mmap.
+//! A read-only walker for bbolt files (`volumes/metadata.db`, ...): over bytes already
+//! read through `DataRoot`, or page by page from a file `DataRoot` opened (positioned
+//! reads of the pages a walk needs, so a large file is never held whole in memory). No
+//! crate that opens or locks the file, no write, no mmap.
 //!
 //! Layout (bbolt `internal/common/{page,meta}.go`): pages 0 and 1 are meta pages; the
 //! valid one with the higher `txid` wins. Branch pages point at child pages, leaf pages
@@ -8,7 +10,9 @@
 //! give `Ok` or an error naming what is wrong: every offset is checked, every page id
 //! is bounded by the file, and a page met twice in one walk is a loop.
 
+use std::borrow::Cow;
 use std::fmt;
+use std::io;
 
 const MAGIC: u32 = 0xED0C_DAED;
 const VERSION: u32 = 2;
@@ -24,6 +28,9 @@ const FLAG_BUCKET: u32 = 0x01;
 
 /// Nested buckets deeper than this are refused (Docker's files nest 3 at most).
 const MAX_DEPTH: usize = 64;
+
+/// The largest page size accepted, and so how far into the file page 1 may start.
+const MAX_META_SCAN: usize = 65536;
 
 /// Why a bbolt file (or part of it) cannot be read.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -110,9 +117,57 @@ impl BucketRef<'_> {
     }
 }
 
+/// Where the elements of a page go: borrowed (`BucketRef`) or copied (`Bucket`).
+trait Sink<'p> {
+    fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]);
+}
+
+impl<'a> Sink<'a> for BucketRef<'a> {
+    fn put(&mut self, is_bucket: bool, key: &'a [u8], value: &'a [u8]) {
+        if is_bucket {
+            self.buckets.push((key, value));
+        } else {
+            self.pairs.push((key, value));
+        }
+    }
+}
+
+impl<'p> Sink<'p> for Bucket {
+    fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]) {
+        if is_bucket {
+            self.buckets.push((key.to_vec(), value.to_vec()));
+        } else {
+            self.pairs.push(Pair {
+                key: key.to_vec(),
+                value: value.to_vec(),
+            });
+        }
+    }
+}
+
+/// A file read at positions (`pread`): the pages of a file-backed `Db`.
+pub trait ReadAt {
+    /// Fill `buf` from offset `off`; a short file is an error.
+    fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()>;
+}
+
+impl ReadAt for std::fs::File {
+    fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+        std::os::unix::fs::FileExt::read_exact_at(self, buf, off)
+    }
+}
+
+/// The bytes behind a `Db`.
+#[derive(Clone, Copy)]
+enum Src<'a> {
+    Bytes(&'a [u8]),
+    /// A file and its length at open.
+    File(&'a dyn ReadAt, u64),
+}
+
 /// An opened (parsed) bbolt file.
 pub struct Db<'a> {
-    bytes: &'a [u8],
+    src: Src<'a>,
     page_size: usize,
     /// Pages below this id exist (the meta's `pgid`), bounded by the file length.
     page_count: u64,
@@ -198,45 +253,45 @@ fn read_meta(bytes: &[u8], page_off: usize) -> MetaVerdict {
     })
 }
 
+/// The current meta of a file whose first bytes are `head` (the whole file, or at
+/// least its first `MAX_META_SCAN + PAGE_HEADER + META_LEN` bytes).
+fn pick_meta(head: &[u8]) -> Result<Meta, BoltError> {
+    if head.len() < PAGE_HEADER + META_LEN {
+        return Err(BoltError::Truncated(format!(
+            "{} bytes, shorter than a meta page",
+            head.len()
+        )));
+    }
+    let m0 = read_meta(head, 0);
+    // Page 1 sits one page size further: the size meta 0 gives, else the usual ones.
+    let mut sizes = Vec::new();
+    if let MetaVerdict::Ok(m) = &m0 {
+        sizes.push(m.page_size as usize);
+    }
+    sizes.extend([4096, 8192, 16384, 65536]);
+    let mut m1 = MetaVerdict::NoMagic;
+    for s in sizes {
+        m1 = read_meta(head, s);
+        if !matches!(m1, MetaVerdict::NoMagic) {
+            break;
+        }
+    }
+    match (m0, m1) {
+        (MetaVerdict::Ok(a), MetaVerdict::Ok(b)) => Ok(if b.txid > a.txid { b } else { a }),
+        (MetaVerdict::Ok(a), _) | (_, MetaVerdict::Ok(a)) => Ok(a),
+        (MetaVerdict::NoMagic, MetaVerdict::NoMagic) => Err(BoltError::BadMagic),
+        (MetaVerdict::Bad(e), _) | (_, MetaVerdict::Bad(e)) => Err(e),
+    }
+}
+
 impl<'a> Db<'a> {
     /// Check the meta pages and pick the current one.
     pub fn parse(bytes: &'a [u8]) -> Result<Db<'a>, BoltError> {
-        if bytes.len() < PAGE_HEADER + META_LEN {
-            return Err(BoltError::Truncated(format!(
-                "{} bytes, shorter than a meta page",
-                bytes.len()
-            )));
-        }
-        let m0 = read_meta(bytes, 0);
-        // Page 1 sits one page size further: the size meta 0 gives, else the usual ones.
-        let mut sizes = Vec::new();
-        if let MetaVerdict::Ok(m) = &m0 {
-            sizes.push(m.page_size as usize);
-        }
-        sizes.extend([4096, 8192, 16384, 65536]);
-        let mut m1 = MetaVerdict::NoMagic;
-        for s in sizes {
-            m1 = read_meta(bytes, s);
-            if !matches!(m1, MetaVerdict::NoMagic) {
-                break;
-            }
-        }
-        let best = match (m0, m1) {
-            (MetaVerdict::Ok(a), MetaVerdict::Ok(b)) => {
-                if b.txid > a.txid {
-                    b
-                } else {
-                    a
-                }
-            }
-            (MetaVerdict::Ok(a), _) | (_, MetaVerdict::Ok(a)) => a,
-            (MetaVerdict::NoMagic, MetaVerdict::NoMagic) => return Err(BoltError::BadMagic),
-            (MetaVerdict::Bad(e), _) | (_, MetaVerdict::Bad(e)) => return Err(e),
-        };
+        let best = pick_meta(bytes)?;
         let page_size = best.page_size as usize;
         let in_file = (bytes.len() / page_size) as u64;
         Ok(Db {
-            bytes,
+            src: Src::Bytes(bytes),
             page_size,
             page_count: best.pgid.min(in_file),
             root: best.root,
@@ -244,18 +299,33 @@ impl<'a> Db<'a> {
         })
     }
 
-    /// The bytes of page `id` (with its overflow pages).
-    fn page(&self, id: u64) -> Result<&'a [u8], BoltError> {
-        if id < 2 || id >= self.page_count {
-            return Err(BoltError::PageOutOfRange(id));
-        }
+    /// Open a file of `len` bytes read page by page: only the meta pages are read now,
+    /// each walk reads the pages it visits. The borrowed views (`root_ref`,
+    /// `bucket_ref`, `sub_bucket`) need a `Db` over bytes (`parse`).
+    pub fn from_file(file: &'a dyn ReadAt, len: u64) -> Result<Db<'a>, BoltError> {
+        let head_len = usize::try_from(len)
+            .unwrap_or(usize::MAX)
+            .min(MAX_META_SCAN + PAGE_HEADER + META_LEN);
+        let mut head = vec![0u8; head_len];
+        file.read_exact_at(&mut head, 0)
+            .map_err(|e| BoltError::Truncated(format!("meta pages: {e}")))?;
+        let best = pick_meta(&head)?;
+        let page_size = best.page_size as usize;
+        let in_file = len / page_size as u64;
+        Ok(Db {
+            src: Src::File(file, len),
+            page_size,
+            page_count: best.pgid.min(in_file),
+            root: best.root,
+            txid: best.txid,
+        })
+    }
+
+    /// The checked byte range of page `id` with its overflow pages, from its header.
+    fn page_range(&self, id: u64, head: &[u8]) -> Result<(usize, usize), BoltError> {
         let start = usize::try_from(id)
             .ok()
             .and_then(|i| i.checked_mul(self.page_size))
-            .ok_or(BoltError::PageOutOfRange(id))?;
-        let head = self
-            .bytes
-            .get(start..start + PAGE_HEADER)
             .ok_or(BoltError::PageOutOfRange(id))?;
         let overflow = u64::from(u32_at(head, 12).unwrap_or(0));
         let pages = overflow
@@ -267,43 +337,111 @@ impl<'a> Db<'a> {
         let len = (pages as usize)
             .checked_mul(self.page_size)
             .ok_or(BoltError::PageOutOfRange(id))?;
-        self.bytes
-            .get(start..start.saturating_add(len))
-            .ok_or_else(|| BoltError::Truncated(format!("page {id}")))
+        Ok((start, len))
+    }
+
+    /// The bytes of page `id` (with its overflow pages): borrowed from the bytes, or
+    /// read from the file.
+    fn page(&self, id: u64) -> Result<Cow<'a, [u8]>, BoltError> {
+        if id < 2 || id >= self.page_count {
+            return Err(BoltError::PageOutOfRange(id));
+        }
+        match self.src {
+            Src::Bytes(bytes) => {
+                let start = usize::try_from(id)
+                    .ok()
+                    .and_then(|i| i.checked_mul(self.page_size))
+                    .ok_or(BoltError::PageOutOfRange(id))?;
+                let head = bytes
+                    .get(start..start + PAGE_HEADER)
+                    .ok_or(BoltError::PageOutOfRange(id))?;
+                let (start, len) = self.page_range(id, head)?;
+                bytes
+                    .get(start..start.saturating_add(len))
+                    .map(Cow::Borrowed)
+                    .ok_or_else(|| BoltError::Truncated(format!("page {id}")))
+            }
+            Src::File(file, file_len) => {
+                // One page first; its overflow pages (bounded by the file) after.
+                let mut buf = vec![0u8; self.page_size];
+                let off = id.saturating_mul(self.page_size as u64);
+                file.read_exact_at(&mut buf, off)
+                    .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+                let (start, len) = self.page_range(id, &buf)?;
+                if start as u64 + len as u64 > file_len {
+                    return Err(BoltError::Truncated(format!("page {id}")));
+                }
+                if len > buf.len() {
+                    let first = buf.len();
+                    buf.resize(len, 0);
+                    file.read_exact_at(&mut buf[first..], off + first as u64)
+                        .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+                }
+                Ok(Cow::Owned(buf))
+            }
+        }
+    }
+
+    fn bytes_only(&self) -> Result<(), BoltError> {
+        match self.src {
+            Src::Bytes(_) => Ok(()),
+            Src::File(..) => Err(BoltError::Malformed(
+                "a borrowed view of a file read page by page".into(),
+            )),
+        }
     }
 
     /// The top-level bucket names.
     pub fn root(&self) -> Result<Bucket, BoltError> {
-        Ok(self.root_ref()?.to_owned_bucket())
+        let mut out = Bucket::default();
+        Walk::new(self).visit(self.root, &mut out)?;
+        Ok(out)
     }
 
     /// The bucket at a path of names (`&[b"volumes"]`); `Ok(None)` when absent.
+    /// One walk for the whole path: a bucket rooted at a page of its parents is a loop.
     pub fn bucket(&self, path: &[&[u8]]) -> Result<Option<Bucket>, BoltError> {
-        Ok(self.bucket_ref(path)?.map(|b| b.to_owned_bucket()))
+        let mut walk = Walk::new(self);
+        let mut current = Bucket::default();
+        walk.visit(self.root, &mut current)?;
+        for name in path {
+            let Some((_, raw)) = current.buckets.iter().find(|(k, _)| k == name) else {
+                return Ok(None);
+            };
+            let raw = raw.clone();
+            current = walk.bucket_value(&raw)?;
+        }
+        Ok(Some(current))
     }
 
     /// The top-level buckets, borrowed from the file's bytes.
     pub fn root_ref(&self) -> Result<BucketRef<'a>, BoltError> {
-        Walk::new(self).tree(self.root)
+        self.bytes_only()?;
+        let mut out = BucketRef::default();
+        Walk::new(self).visit_ref(self.root, &mut out)?;
+        Ok(out)
     }
 
     /// The bucket at a path of names, borrowed from the file's bytes; `Ok(None)` when
     /// absent. Each step reads only the pages of the buckets on the path.
     pub fn bucket_ref(&self, path: &[&[u8]]) -> Result<Option<BucketRef<'a>>, BoltError> {
+        self.bytes_only()?;
         let mut walk = Walk::new(self);
-        let mut current = walk.tree(self.root)?;
+        let mut current = BucketRef::default();
+        walk.visit_ref(self.root, &mut current)?;
         for name in path {
             let Some(&(_, raw)) = current.buckets.iter().find(|(k, _)| k == name) else {
                 return Ok(None);
             };
-            current = walk.bucket_value(raw)?;
+            current = walk.bucket_value_ref(raw)?;
         }
         Ok(Some(current))
     }
 
     /// A sub-bucket's content from its raw value (as listed in `BucketRef::buckets`).
     pub fn sub_bucket(&self, raw: &'a [u8]) -> Result<BucketRef<'a>, BoltError> {
-        Walk::new(self).bucket_value(raw)
+        self.bytes_only()?;
+        Walk::new(self).bucket_value_ref(raw)
     }
 }
 
@@ -311,51 +449,77 @@ impl Db<'_> {
     /// A sub-bucket from its raw value (as listed in `Bucket::buckets`), read with a
     /// fresh loop guard: walking a large tree one bucket at a time stays linear.
     pub fn open_bucket(&self, raw: &[u8]) -> Result<Bucket, BoltError> {
-        Walk::new(self)
-            .bucket_value(raw)
-            .map(|b| b.to_owned_bucket())
+        Walk::new(self).bucket_value(raw)
     }
+}
+
+/// A bucket value's root page (`root u64, sequence u64`, then an inline page when the
+/// root is 0).
+fn bucket_root(raw: &[u8]) -> Result<u64, BoltError> {
+    let root = u64_at(raw, 0)
+        .ok_or_else(|| BoltError::Malformed("bucket value shorter than 16 bytes".into()))?;
+    if raw.len() < BUCKET_HEADER {
+        return Err(BoltError::Malformed(
+            "bucket value shorter than 16 bytes".into(),
+        ));
+    }
+    Ok(root)
 }
 
 /// Values larger than this are refused (bbolt allows 2 GiB; no file dockscope reads
 /// holds a value near this).
 const MAX_VALUE: usize = 16 << 20;
 
+/// Page ranges a walk covered: a short list while it is short (most walks read one to
+/// a few pages), one bit per page of the file beyond that.
+enum Covered {
+    Few(Vec<(u64, u64)>),
+    Bits(Vec<u64>),
+}
+
+const FEW_RANGES: usize = 64;
+
 /// One traversal: remembers every page it covered (overflow pages included), so that a
 /// cycle, or two pages sharing bytes, stops it; each byte of the file is read at most
 /// once per traversal.
 struct Walk<'d, 'a> {
     db: &'d Db<'a>,
-    /// One bit per page of the file.
-    covered: Vec<u64>,
+    covered: Covered,
     depth: usize,
 }
 
 impl<'d, 'a> Walk<'d, 'a> {
     fn new(db: &'d Db<'a>) -> Self {
-        let words = usize::try_from(db.page_count.div_ceil(64)).unwrap_or(0);
         Walk {
             db,
-            covered: vec![0; words],
+            covered: Covered::Few(Vec::new()),
             depth: 0,
         }
     }
 
-    /// A bucket value: `root u64, sequence u64`, then an inline page when root is 0.
-    fn bucket_value(&mut self, raw: &'a [u8]) -> Result<BucketRef<'a>, BoltError> {
-        let root = u64_at(raw, 0)
-            .ok_or_else(|| BoltError::Malformed("bucket value shorter than 16 bytes".into()))?;
-        if raw.len() < BUCKET_HEADER {
-            return Err(BoltError::Malformed(
-                "bucket value shorter than 16 bytes".into(),
-            ));
-        }
+    /// A bucket value, copied out: its inline page, or its tree.
+    fn bucket_value(&mut self, raw: &[u8]) -> Result<Bucket, BoltError> {
+        let root = bucket_root(raw)?;
+        let mut out = Bucket::default();
         if root == 0 {
-            let mut out = BucketRef::default();
-            self.nested(|w| w.page_elements(&raw[BUCKET_HEADER..], 0, &mut out, true))?;
-            return Ok(out);
+            // an inline page holds no branch: nothing to follow
+            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, &mut out))?;
+        } else {
+            self.visit(root, &mut out)?;
         }
-        self.tree(root)
+        Ok(out)
+    }
+
+    /// A bucket value, borrowed: its inline page, or its tree.
+    fn bucket_value_ref(&mut self, raw: &'a [u8]) -> Result<BucketRef<'a>, BoltError> {
+        let root = bucket_root(raw)?;
+        let mut out = BucketRef::default();
+        if root == 0 {
+            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, &mut out))?;
+        } else {
+            self.visit_ref(root, &mut out)?;
+        }
+        Ok(out)
     }
 
     fn nested<T>(
@@ -373,20 +537,36 @@ impl<'d, 'a> Walk<'d, 'a> {
         r
     }
 
-    /// Every pair under a page (a branch's children in order).
-    fn tree(&mut self, id: u64) -> Result<BucketRef<'a>, BoltError> {
-        let mut out = BucketRef::default();
-        self.visit(id, &mut out)?;
-        Ok(out)
-    }
-
     /// Mark pages `id..id+n` covered; `false` when one already was.
     fn cover(&mut self, id: u64, n: u64) -> bool {
-        for p in id..id.saturating_add(n) {
+        let end = id.saturating_add(n);
+        if let Covered::Few(ranges) = &mut self.covered {
+            if ranges.iter().any(|&(a, b)| id < b && a < end) {
+                return false;
+            }
+            if ranges.len() < FEW_RANGES {
+                ranges.push((id, end));
+                return true;
+            }
+            let words = usize::try_from(self.db.page_count.div_ceil(64)).unwrap_or(0);
+            let mut bits = vec![0u64; words];
+            for &(a, b) in ranges.iter() {
+                for p in a..b {
+                    if let Some(w) = usize::try_from(p / 64).ok().and_then(|w| bits.get_mut(w)) {
+                        *w |= 1 << (p % 64);
+                    }
+                }
+            }
+            self.covered = Covered::Bits(bits);
+        }
+        let Covered::Bits(bits) = &mut self.covered else {
+            return false;
+        };
+        for p in id..end {
             let (Ok(w), b) = (usize::try_from(p / 64), p % 64) else {
                 return false;
             };
-            let Some(word) = self.covered.get_mut(w) else {
+            let Some(word) = bits.get_mut(w) else {
                 return false;
             };
             if *word & (1 << b) != 0 {
@@ -397,103 +577,130 @@ impl<'d, 'a> Walk<'d, 'a> {
         true
     }
 
-    fn visit(&mut self, id: u64, out: &mut BucketRef<'a>) -> Result<(), BoltError> {
+    /// Every pair under a page, copied out (a branch's children in order).
+    fn visit(&mut self, id: u64, out: &mut Bucket) -> Result<(), BoltError> {
         let page = self.db.page(id)?;
         let n = (page.len() / self.db.page_size) as u64;
         if !self.cover(id, n) {
             return Err(BoltError::Loop(id));
         }
-        self.nested(|w| w.page_elements(page, id, out, false))
+        self.nested(|w| {
+            let children = page_elements(&page, id, false, out)?;
+            for child in children {
+                w.visit(child, out)?;
+            }
+            Ok(())
+        })
     }
 
-    /// Read the elements of one page image (a file page, or an inline bucket's page).
-    fn page_elements(
-        &mut self,
-        page: &'a [u8],
-        id: u64,
-        out: &mut BucketRef<'a>,
-        inline: bool,
-    ) -> Result<(), BoltError> {
-        let bad = |what: &str| BoltError::Malformed(format!("page {id}: {what}"));
-        let flags = u16_at(page, 8).ok_or_else(|| bad("shorter than its header"))?;
-        let count = usize::from(u16_at(page, 10).ok_or_else(|| bad("shorter than its header"))?);
-        // The element headers themselves must fit the page: the count is checked before
-        // anything is sized by it.
-        let elems_end = PAGE_HEADER + count * LEAF_ELEM; // LEAF_ELEM == BRANCH_ELEM
-        if elems_end > page.len() {
-            return Err(bad(&format!(
-                "{count} elements do not fit a page of {} bytes",
-                page.len()
-            )));
+    /// Every pair under a page, borrowed from the bytes.
+    fn visit_ref(&mut self, id: u64, out: &mut BucketRef<'a>) -> Result<(), BoltError> {
+        let Cow::Borrowed(page) = self.db.page(id)? else {
+            return Err(BoltError::Malformed(
+                "a borrowed view of a file read page by page".into(),
+            ));
+        };
+        let n = (page.len() / self.db.page_size) as u64;
+        if !self.cover(id, n) {
+            return Err(BoltError::Loop(id));
         }
-        if flags & FLAG_LEAF != 0 {
-            // (start, end) of each element's key and value, to check they do not overlap
-            let mut spans: Vec<(usize, usize)> = Vec::with_capacity(count);
-            for i in 0..count {
-                let e = PAGE_HEADER + i * LEAF_ELEM;
-                let (Some(eflags), Some(pos), Some(ksize), Some(vsize)) = (
-                    u32_at(page, e),
-                    u32_at(page, e + 4),
-                    u32_at(page, e + 8),
-                    u32_at(page, e + 12),
-                ) else {
-                    return Err(bad(&format!("leaf element {i} beyond the page")));
-                };
-                if vsize as usize > MAX_VALUE {
-                    return Err(bad(&format!(
-                        "leaf element {i} claims a value of {vsize} bytes"
-                    )));
-                }
-                let k0 = e
-                    .checked_add(pos as usize)
-                    .ok_or_else(|| bad("element offset overflows"))?;
-                let k1 = k0
-                    .checked_add(ksize as usize)
-                    .ok_or_else(|| bad("key size overflows"))?;
-                let v1 = k1
-                    .checked_add(vsize as usize)
-                    .ok_or_else(|| bad("value size overflows"))?;
-                let (Some(key), Some(value)) = (page.get(k0..k1), page.get(k1..v1)) else {
-                    return Err(bad(&format!("leaf element {i} points beyond the page")));
-                };
-                if k0 < elems_end && k0 < v1 {
-                    return Err(bad(&format!(
-                        "leaf element {i} points into the element headers"
-                    )));
-                }
-                spans.push((k0, v1));
-                if eflags & FLAG_BUCKET != 0 {
-                    out.buckets.push((key, value));
-                } else {
-                    out.pairs.push((key, value));
-                }
-            }
-            spans.retain(|(a, b)| a < b);
-            spans.sort_unstable();
-            if spans.windows(2).any(|w| w[1].0 < w[0].1) {
-                return Err(bad("leaf elements overlap"));
-            }
-            Ok(())
-        } else if flags & FLAG_BRANCH != 0 {
-            if inline {
-                return Err(bad("an inline bucket holds a branch page"));
-            }
-            let mut children = Vec::with_capacity(count);
-            for i in 0..count {
-                let e = PAGE_HEADER + i * BRANCH_ELEM;
-                let child = u64_at(page, e + 8)
-                    .ok_or_else(|| bad(&format!("branch element {i} beyond the page")))?;
-                children.push(child);
-            }
+        self.nested(|w| {
+            let children = page_elements(page, id, false, out)?;
             for child in children {
-                self.visit(child, out)?;
+                w.visit_ref(child, out)?;
             }
             Ok(())
-        } else {
-            Err(bad(&format!(
-                "flags {flags:#x}, expected a branch or leaf page"
-            )))
+        })
+    }
+}
+
+/// Read the elements of one page image (a file page, or an inline bucket's page): a
+/// leaf's pairs go to `out` (only once all of them are checked: none overlaps another,
+/// so what is copied is at most the page), a branch's children are returned in order.
+fn page_elements<'p>(
+    page: &'p [u8],
+    id: u64,
+    inline: bool,
+    out: &mut impl Sink<'p>,
+) -> Result<Vec<u64>, BoltError> {
+    let bad = |what: &str| BoltError::Malformed(format!("page {id}: {what}"));
+    let flags = u16_at(page, 8).ok_or_else(|| bad("shorter than its header"))?;
+    let count = usize::from(u16_at(page, 10).ok_or_else(|| bad("shorter than its header"))?);
+    // The element headers themselves must fit the page: the count is checked before
+    // anything is sized by it.
+    let elems_end = PAGE_HEADER + count * LEAF_ELEM; // LEAF_ELEM == BRANCH_ELEM
+    if elems_end > page.len() {
+        return Err(bad(&format!(
+            "{count} elements do not fit a page of {} bytes",
+            page.len()
+        )));
+    }
+    if flags & FLAG_LEAF != 0 {
+        // (flags, key start, key end, value end) of each element, in order
+        let mut elems: Vec<(u32, usize, usize, usize)> = Vec::with_capacity(count);
+        for i in 0..count {
+            let e = PAGE_HEADER + i * LEAF_ELEM;
+            let (Some(eflags), Some(pos), Some(ksize), Some(vsize)) = (
+                u32_at(page, e),
+                u32_at(page, e + 4),
+                u32_at(page, e + 8),
+                u32_at(page, e + 12),
+            ) else {
+                return Err(bad(&format!("leaf element {i} beyond the page")));
+            };
+            if vsize as usize > MAX_VALUE {
+                return Err(bad(&format!(
+                    "leaf element {i} claims a value of {vsize} bytes"
+                )));
+            }
+            let k0 = e
+                .checked_add(pos as usize)
+                .ok_or_else(|| bad("element offset overflows"))?;
+            let k1 = k0
+                .checked_add(ksize as usize)
+                .ok_or_else(|| bad("key size overflows"))?;
+            let v1 = k1
+                .checked_add(vsize as usize)
+                .ok_or_else(|| bad("value size overflows"))?;
+            if v1 > page.len() {
+                return Err(bad(&format!("leaf element {i} points beyond the page")));
+            }
+            if k0 < elems_end && k0 < v1 {
+                return Err(bad(&format!(
+                    "leaf element {i} points into the element headers"
+                )));
+            }
+            elems.push((eflags, k0, k1, v1));
         }
+        let mut spans: Vec<(usize, usize)> = elems
+            .iter()
+            .map(|&(_, k0, _, v1)| (k0, v1))
+            .filter(|(a, b)| a < b)
+            .collect();
+        spans.sort_unstable();
+        if spans.windows(2).any(|w| w[1].0 < w[0].1) {
+            return Err(bad("leaf elements overlap"));
+        }
+        for (eflags, k0, k1, v1) in elems {
+            out.put(eflags & FLAG_BUCKET != 0, &page[k0..k1], &page[k1..v1]);
+        }
+        Ok(Vec::new())
+    } else if flags & FLAG_BRANCH != 0 {
+        if inline {
+            return Err(bad("an inline bucket holds a branch page"));
+        }
+        let mut children = Vec::with_capacity(count);
+        for i in 0..count {
+            let e = PAGE_HEADER + i * BRANCH_ELEM;
+            let child = u64_at(page, e + 8)
+                .ok_or_else(|| bad(&format!("branch element {i} beyond the page")))?;
+            children.push(child);
+        }
+        Ok(children)
+    } else {
+        Err(bad(&format!(
+            "flags {flags:#x}, expected a branch or leaf page"
+        )))
     }
 }
 
@@ -790,6 +997,102 @@ pub(crate) mod tests {
         let top = db.root_ref().unwrap();
         let sub = db.sub_bucket(top.buckets[0].1).unwrap();
         assert_eq!(sub, r);
+    }
+
+    /// Bytes read at positions, as a file would be.
+    struct Mem(Vec<u8>);
+    impl ReadAt for Mem {
+        fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()> {
+            let s = usize::try_from(off).unwrap_or(usize::MAX);
+            let src = s
+                .checked_add(buf.len())
+                .and_then(|e| self.0.get(s..e))
+                .ok_or_else(|| io::Error::from(io::ErrorKind::UnexpectedEof))?;
+            buf.copy_from_slice(src);
+            Ok(())
+        }
+    }
+
+    /// Read page by page from a file, the same buckets as from the bytes; the borrowed
+    /// views are refused; a file cut short is an error, not a panic.
+    #[test]
+    fn file_backed_reads_agree() {
+        let b = sample_db(&[(b"v1", b"{}"), (b"v2", b"[]")]);
+        let bytes = Db::parse(&b).unwrap();
+        let mem = Mem(b.clone());
+        let file = Db::from_file(&mem, b.len() as u64).unwrap();
+        assert_eq!(file.txid, bytes.txid);
+        assert_eq!(file.root().unwrap(), bytes.root().unwrap());
+        assert_eq!(
+            file.bucket(&[b"volumes"]).unwrap(),
+            bytes.bucket(&[b"volumes"]).unwrap()
+        );
+        assert!(file.root_ref().is_err());
+        // a file shorter than the length it was opened with
+        let short = Mem(b[..3 * PS].to_vec());
+        let r = Db::from_file(&short, b.len() as u64).and_then(|db| db.root());
+        assert!(matches!(r.err(), Some(BoltError::Truncated(_))));
+        assert!(matches!(
+            Db::from_file(&Mem(vec![0; 10]), 10).err(),
+            Some(BoltError::Truncated(_))
+        ));
+        // the overlapping-elements file: refused before anything is copied
+        let pages = 40;
+        let mut b = vec![0u8; (pages + 2) * PS];
+        meta(&mut b, 0, 2, (pages + 2) as u64, 1);
+        meta(&mut b, 1, 2, (pages + 2) as u64, 1);
+        let p = 2 * PS;
+        put_u16(&mut b, p + 8, FLAG_LEAF);
+        put_u16(&mut b, p + 10, 1000);
+        put_u32(&mut b, p + 12, (pages - 1) as u32);
+        let data = PAGE_HEADER + 1000 * LEAF_ELEM;
+        for i in 0..1000 {
+            let e = PAGE_HEADER + i * LEAF_ELEM;
+            put_u32(&mut b, p + e + 4, (data - e) as u32);
+            put_u32(&mut b, p + e + 8, 8);
+            put_u32(&mut b, p + e + 12, 100_000);
+        }
+        let len = b.len() as u64;
+        let mem = Mem(b);
+        let err = Db::from_file(&mem, len).unwrap().root().unwrap_err();
+        assert!(matches!(err, BoltError::Malformed(ref m) if m.contains("overlap")));
+    }
+
+    /// A walk over many pages switches from its short list to one bit per page and
+    /// still stops a page met twice.
+    #[test]
+    fn many_pages_and_a_late_loop() {
+        let n = 100u64; // leaves 3..3+n, the branch at page 2 lists them, then page 3 again
+        let total = n + 3;
+        let mut b = vec![0u8; total as usize * PS];
+        meta(&mut b, 0, 2, total, 1);
+        meta(&mut b, 1, 2, total, 1);
+        let count = n as usize + 1;
+        let mut br = vec![0u8; PAGE_HEADER + count * BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, count as u16);
+        for i in 0..count {
+            let child = if i < n as usize { 3 + i as u64 } else { 3 };
+            put_u64(&mut br, PAGE_HEADER + i * BRANCH_ELEM + 8, child);
+        }
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        for i in 0..n {
+            let key = format!("k{i:03}");
+            let l = leaf(3 + i, &[(0, key.as_bytes(), b"v")]);
+            let at = (3 + i) as usize * PS;
+            b[at..at + l.len()].copy_from_slice(&l);
+        }
+        assert_eq!(
+            Db::parse(&b).unwrap().root().err(),
+            Some(BoltError::Loop(3))
+        );
+        // without the repeated child every leaf is read
+        put_u16(&mut b, 2 * PS + 10, n as u16);
+        let root = Db::parse(&b).unwrap().root().unwrap();
+        assert_eq!(root.pairs.len(), n as usize);
+        let len = b.len() as u64;
+        let mem = Mem(b);
+        assert_eq!(Db::from_file(&mem, len).unwrap().root().unwrap(), root);
     }
 
     /// Any bytes: Ok or an error, never a panic or a hang.

@@ -89,48 +89,61 @@ pub fn parse(bytes: &[u8]) -> Result<Doc, String> {
 
 /// Read every index and manifest reachable from the namespace's image records (each
 /// once; nested indexes followed a bounded depth). Absent blobs are not problems here
-/// (a platform not pulled); the model says what is missing where it matters.
+/// (a platform not pulled); the model says what is missing where it matters. Each
+/// level of the walk (targets, then the manifests of indexes, ...) is read and parsed
+/// in parallel.
 pub fn read_docs(
     root: &crate::root::DataRoot,
     store: &Store,
     problems: &mut Vec<Problem>,
 ) -> HashMap<String, Doc> {
+    use rayon::prelude::*;
     let mut out: HashMap<String, Doc> = HashMap::new();
-    let mut queue: Vec<(String, usize)> = store
+    let dir = root.dir(&format!("{CONTENT}/blobs/sha256")).ok();
+    let mut level: Vec<String> = store
         .meta
         .images
         .iter()
         .filter(|i| i.namespace == store.namespace)
-        .map(|i| (i.target.digest.clone(), 0))
+        .map(|i| i.target.digest.clone())
         .collect();
-    while let Some((digest, depth)) = queue.pop() {
-        if out.contains_key(&digest) || depth > 4 {
-            continue;
+    for _depth in 0..=4 {
+        level.sort_unstable();
+        level.dedup();
+        level.retain(|d| {
+            !out.contains_key(d) && blob_rel(d).is_some() && store.blob_files.contains_key(d)
+        });
+        if level.is_empty() {
+            break;
         }
-        let Some(rel) = blob_rel(&digest) else {
-            continue;
-        };
-        if !store.blob_files.contains_key(&digest) {
-            continue;
-        }
-        let bytes = match root.read(&rel, JSON_LIMIT) {
-            Ok(b) => b,
-            Err(e) => {
-                problems.push(Problem::io(shown(&rel), &e));
-                continue;
+        let read = |digest: &String| -> Result<Doc, Problem> {
+            let rel = blob_rel(digest).unwrap_or_default();
+            let hex = digest.strip_prefix("sha256:").unwrap_or_default();
+            let bytes = match &dir {
+                Some(d) => d.read(std::ffi::OsStr::new(hex), JSON_LIMIT),
+                None => root.read(&rel, JSON_LIMIT),
             }
+            .map_err(|e| Problem::io(shown(&rel), &e))?;
+            parse(&bytes).map_err(|e| Problem::new(shown(&rel), ProblemKind::Malformed, e))
         };
-        match parse(&bytes) {
-            Ok(doc) => {
-                if let Doc::Index { manifests } = &doc {
-                    for m in manifests {
-                        queue.push((m.digest.clone(), depth + 1));
+        let docs: Vec<Result<Doc, Problem>> = level.par_iter().map(read).collect();
+        let mut next = Vec::new();
+        for (digest, doc) in std::mem::take(&mut level).into_iter().zip(docs) {
+            match doc {
+                Ok(mut doc) => {
+                    match &mut doc {
+                        Doc::Index { manifests } => {
+                            next.extend(manifests.iter().map(|m| m.digest.clone()));
+                            manifests.shrink_to_fit();
+                        }
+                        Doc::Manifest { layers, .. } => layers.shrink_to_fit(),
                     }
+                    out.insert(digest, doc);
                 }
-                out.insert(digest, doc);
+                Err(p) => problems.push(p),
             }
-            Err(e) => problems.push(Problem::new(shown(&rel), ProblemKind::Malformed, e)),
         }
+        level = next;
     }
     out
 }

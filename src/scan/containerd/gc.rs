@@ -12,7 +12,9 @@
 //! any namespace stays.
 
 use super::meta::MetaDb;
+use std::cell::OnceCell;
 use std::collections::{BTreeMap, HashMap, HashSet};
+use std::sync::Arc;
 
 /// A GC node: (kind, namespace, key). Snapshots are keyed `<snapshotter>/<key>`.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -62,19 +64,63 @@ pub struct Graph<'m> {
     images: HashMap<(&'m str, &'m str), usize>,
     containers: HashMap<(&'m str, &'m str), usize>,
     ingests: HashMap<(&'m str, &'m str), usize>,
+    counted: OnceCell<Counted>,
 }
 
 /// What is reachable: nodes seen fully (labels followed) or flat only.
+///
+/// A reach computed with roots skipped is kept as the reach of every root less what
+/// only the skipped roots reach: its `full` and `flat` are then empty and `has`
+/// answers (asking it for one image after another stays linear, not one whole walk of
+/// the graph each).
 #[derive(Default)]
 pub struct Reach {
     pub full: HashSet<Node>,
     pub flat: HashSet<Node>,
+    without: Option<(Arc<Reach>, HashSet<Node>)>,
 }
 
 impl Reach {
     pub fn has(&self, n: &Node) -> bool {
-        self.full.contains(n) || self.flat.contains(n)
+        self.get(n).is_some()
     }
+
+    fn get(&self, n: &Node) -> Option<&Node> {
+        match &self.without {
+            Some((_, lost)) if lost.contains(n) => None,
+            Some((all, _)) => all.get(n),
+            None => self.full.get(n).or_else(|| self.flat.get(n)),
+        }
+    }
+
+    /// The nodes this reach holds and `other` (a reach of the same graph) lacks. When
+    /// `other` was computed with roots skipped, only what those roots alone reached is
+    /// looked at: every reach of a graph lies within the reach of all its roots.
+    pub fn not_in<'a>(&'a self, other: &Reach) -> Vec<&'a Node> {
+        if let Some((_, lost)) = &other.without {
+            return lost.iter().filter_map(|n| self.get(n)).collect();
+        }
+        match &self.without {
+            Some((all, _)) => all
+                .full
+                .iter()
+                .chain(all.flat.iter())
+                .filter(|n| self.has(n) && !other.has(n))
+                .collect(),
+            None => self
+                .full
+                .iter()
+                .chain(self.flat.iter())
+                .filter(|n| !other.has(n))
+                .collect(),
+        }
+    }
+}
+
+/// The reach of every root, and for each node how many roots reach it.
+struct Counted {
+    all: Arc<Reach>,
+    roots: HashMap<Node, u32>,
 }
 
 impl<'m> Graph<'m> {
@@ -117,6 +163,7 @@ impl<'m> Graph<'m> {
                 .enumerate()
                 .map(|(i, x)| ((x.namespace.as_str(), x.key.as_str()), i))
                 .collect(),
+            counted: OnceCell::new(),
         }
     }
 
@@ -131,11 +178,22 @@ impl<'m> Graph<'m> {
         skip_leases: &HashSet<(String, String)>,
         skip_images: &HashSet<(String, String)>,
     ) -> Vec<(Node, bool)> {
+        self.roots_marked(skip_leases, skip_images, false)
+    }
+
+    /// The GC roots: those the skip sets name are left out, or (`only_skipped`) the
+    /// only ones listed.
+    fn roots_marked(
+        &self,
+        skip_leases: &HashSet<(String, String)>,
+        skip_images: &HashSet<(String, String)>,
+        only_skipped: bool,
+    ) -> Vec<(Node, bool)> {
         let m = self.meta;
         let mut out = Vec::new();
         for l in &m.leases {
             if self.lease_expired(&l.labels)
-                || skip_leases.contains(&(l.namespace.clone(), l.id.clone()))
+                || skip_leases.contains(&(l.namespace.clone(), l.id.clone())) != only_skipped
             {
                 continue;
             }
@@ -159,9 +217,14 @@ impl<'m> Graph<'m> {
                 .labels
                 .get(GC_EXPIRE)
                 .is_some_and(|v| expired(v, self.now));
-            if !expired_image && !skip_images.contains(&(i.namespace.clone(), i.name.clone())) {
+            if !expired_image
+                && skip_images.contains(&(i.namespace.clone(), i.name.clone())) == only_skipped
+            {
                 out.push((Node::Image(i.namespace.clone(), i.name.clone()), false));
             }
+        }
+        if only_skipped {
+            return out;
         }
         for c in &m.containers {
             out.push((Node::Container(c.namespace.clone(), c.id.clone()), false));
@@ -243,13 +306,63 @@ impl<'m> Graph<'m> {
     }
 
     /// Everything reachable from the roots (less the skipped leases and images).
+    /// What the GC keeps when the named leases and images are gone.
     pub fn reach(
         &self,
         skip_leases: &HashSet<(String, String)>,
         skip_images: &HashSet<(String, String)>,
     ) -> Reach {
+        if skip_leases.is_empty() && skip_images.is_empty() {
+            return self.walk(self.roots(skip_leases, skip_images));
+        }
+        // A node stays reachable unless every root that reaches it is skipped.
+        let counted = self.counted.get_or_init(|| {
+            let all = Arc::new(self.walk(self.roots(&HashSet::new(), &HashSet::new())));
+            let mut roots: HashMap<Node, u32> = HashMap::new();
+            for (n, flat) in self.roots(&HashSet::new(), &HashSet::new()) {
+                for m in self.reach_of_one(n, flat) {
+                    *roots.entry(m).or_default() += 1;
+                }
+            }
+            Counted { all, roots }
+        });
+        let mut hits: HashMap<Node, u32> = HashMap::new();
+        for (n, flat) in self.roots_marked(skip_leases, skip_images, true) {
+            for m in self.reach_of_one(n, flat) {
+                *hits.entry(m).or_default() += 1;
+            }
+        }
+        let lost = hits
+            .into_iter()
+            .filter(|(n, h)| counted.roots.get(n).is_none_or(|c| h >= c))
+            .map(|(n, _)| n)
+            .collect();
+        Reach {
+            without: Some((Arc::clone(&counted.all), lost)),
+            ..Reach::default()
+        }
+    }
+
+    /// Every node one root reaches (with that root's flatness).
+    fn reach_of_one(&self, root: Node, flat: bool) -> HashSet<Node> {
+        let mut seen = HashSet::new();
+        let mut stack = vec![root];
+        let mut buf = Vec::new();
+        while let Some(n) = stack.pop() {
+            if seen.contains(&n) {
+                continue;
+            }
+            buf.clear();
+            self.refs(&n, flat, &mut buf);
+            seen.insert(n);
+            stack.append(&mut buf);
+        }
+        seen
+    }
+
+    fn walk(&self, roots: Vec<(Node, bool)>) -> Reach {
         let mut r = Reach::default();
-        let mut stack = self.roots(skip_leases, skip_images);
+        let mut stack = roots;
         let mut buf = Vec::new();
         while let Some((n, flat)) = stack.pop() {
             if r.full.contains(&n) || (flat && r.flat.contains(&n)) {
@@ -294,6 +407,120 @@ mod tests {
                 Node::Snapshot("moby".into(), "overlayfs/sha256:d".into()),
             ]
         );
+    }
+
+    /// A reach with skipped roots answers `has` exactly as a whole walk of the roots
+    /// left would, for every subset of images and leases skipped.
+    #[test]
+    fn reach_without_matches_a_whole_walk() {
+        use super::super::meta::{
+            BlobRecord, Descriptor, ImageRecord, LeaseRecord, SnapshotRecord,
+        };
+        let lab = |kv: &[(&str, &str)]| -> BTreeMap<String, String> {
+            kv.iter().map(|(k, v)| ((*k).into(), (*v).into())).collect()
+        };
+        let blob = |d: &str, kv: &[(&str, &str)]| BlobRecord {
+            namespace: "moby".into(),
+            digest: d.into(),
+            size: 1,
+            created: None,
+            labels: lab(kv),
+        };
+        let image = |name: &str, target: &str| ImageRecord {
+            namespace: "moby".into(),
+            name: name.into(),
+            target: Descriptor {
+                media_type: String::new(),
+                digest: target.into(),
+                size: 1,
+            },
+            created: None,
+            updated: None,
+            labels: BTreeMap::new(),
+        };
+        let snap = |key: &str, parent: Option<&str>| SnapshotRecord {
+            namespace: "moby".into(),
+            snapshotter: "overlayfs".into(),
+            key: key.into(),
+            name: String::new(),
+            parent: parent.map(str::to_owned),
+            created: None,
+            labels: BTreeMap::new(),
+        };
+        let meta = MetaDb {
+            namespaces: vec!["moby".into()],
+            images: vec![image("a", "m1"), image("b", "m2"), image("c", "m1")],
+            blobs: vec![
+                blob(
+                    "m1",
+                    &[
+                        ("containerd.io/gc.ref.content.config", "c1"),
+                        ("containerd.io/gc.ref.content.l.0", "l1"),
+                    ],
+                ),
+                blob(
+                    "m2",
+                    &[
+                        ("containerd.io/gc.ref.content.l.0", "l1"),
+                        ("containerd.io/gc.ref.content.l.1", "l2"),
+                        ("containerd.io/gc.ref.content.config", "c2"),
+                    ],
+                ),
+                blob("c1", &[("containerd.io/gc.ref.snapshot.overlayfs", "s1")]),
+                blob("c2", &[("containerd.io/gc.ref.snapshot.overlayfs", "s2")]),
+                blob("l1", &[]),
+                blob("l2", &[]),
+            ],
+            snapshots: vec![
+                snap("s0", None),
+                snap("s1", Some("s0")),
+                snap("s2", Some("s1")),
+            ],
+            leases: vec![LeaseRecord {
+                namespace: "moby".into(),
+                id: "pull".into(),
+                created: None,
+                labels: lab(&[("containerd.io/gc.flat", "x")]),
+                snapshots: vec![("overlayfs".into(), "s2".into())],
+                content: vec!["c2".into()],
+                ingests: Vec::new(),
+                images: Vec::new(),
+            }],
+            ..MetaDb::default()
+        };
+        let g = Graph::new(&meta, 0);
+        let none = HashSet::new();
+        let all = g.reach(&none, &none);
+        let nodes: Vec<Node> = all.full.iter().chain(all.flat.iter()).cloned().collect();
+        assert!(nodes.len() >= 10, "{nodes:?}");
+        for bits in 0u32..16 {
+            let mut images = HashSet::new();
+            for (i, name) in ["a", "b", "c"].iter().enumerate() {
+                if bits & (1 << i) != 0 {
+                    images.insert(("moby".to_owned(), (*name).to_owned()));
+                }
+            }
+            let mut leases = HashSet::new();
+            if bits & 8 != 0 {
+                leases.insert(("moby".to_owned(), "pull".to_owned()));
+            }
+            let fast = g.reach(&leases, &images);
+            let slow = g.walk(g.roots(&leases, &images));
+            for n in &nodes {
+                assert_eq!(fast.has(n), slow.has(n), "skip {bits:04b}: {n:?}");
+            }
+            let mut a = all.not_in(&fast);
+            let mut b = all.not_in(&slow);
+            a.sort();
+            b.sort();
+            assert_eq!(a, b, "skip {bits:04b}");
+            if bits == 0 {
+                assert!(a.is_empty());
+            }
+            if bits & 7 == 7 {
+                assert!(a.contains(&&Node::Content("moby".into(), "m1".into())));
+            }
+        }
     }
 
     #[test]

@@ -14,7 +14,8 @@ pub mod gc;
 pub mod meta;
 
 use crate::problem::{Problem, ProblemKind};
-use crate::root::{DataRoot, FileKind};
+use crate::root::{DataRoot, FileKind, FileReader};
+use crate::scan::bbolt::Db;
 use crate::scan::{open_optional, sorted_names, SMALL_LIMIT};
 use serde::Serialize;
 use std::collections::{BTreeMap, HashMap};
@@ -245,8 +246,8 @@ pub struct Unusable {
 /// Read containerd's root. `Err` when meta.db cannot be read at all.
 pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unusable> {
     let mut problems = root.problems().to_vec();
-    let bytes = match root.read(META_DB, DB_LIMIT) {
-        Ok(b) => b,
+    let file = match open_db(root, META_DB) {
+        Ok(f) => f,
         Err(e) => {
             let reason = if e.kind() == io::ErrorKind::NotFound {
                 "containerd's metadata database is missing".to_owned()
@@ -259,7 +260,7 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
             });
         }
     };
-    let meta = match meta::read(&bytes) {
+    let meta = match file.with_db(meta::read_db) {
         Ok(m) => m,
         Err(e) => {
             return Err(Unusable {
@@ -282,8 +283,8 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
     let mut backend = Vec::new();
     let mut backend_error = None;
     let sdb = format!("{OVERLAYFS}/metadata.db");
-    match root.read(&sdb, DB_LIMIT) {
-        Ok(b) => match meta::read_snapshotter(&b) {
+    match open_db(root, &sdb) {
+        Ok(f) => match f.with_db(meta::read_snapshotter_db) {
             Ok((snaps, errs)) => {
                 backend = snaps;
                 if let Some(first) = errs.first() {
@@ -351,6 +352,45 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
     }
     store.problems = problems;
     Ok(store)
+}
+
+/// A bbolt file of containerd's root, opened to be read page by page (meta.db holds a
+/// page per image, blob and snapshot record: hundreds of MB on a large host).
+struct DbFile {
+    reader: FileReader,
+    len: u64,
+}
+
+fn open_db(root: &DataRoot, rel: &str) -> io::Result<DbFile> {
+    let (dir, name) = rel.rsplit_once('/').unwrap_or(("", rel));
+    let d = if dir.is_empty() {
+        root.top()?
+    } else {
+        root.dir(dir)?
+    };
+    let (reader, meta) = d.open(OsStr::new(name))?;
+    if meta.len > DB_LIMIT {
+        return Err(io::Error::new(
+            io::ErrorKind::FileTooLarge,
+            format!("larger than {DB_LIMIT} bytes, not read"),
+        ));
+    }
+    Ok(DbFile {
+        reader,
+        len: meta.len,
+    })
+}
+
+impl DbFile {
+    /// Parse it (the meta pages) and hand the database to `f`.
+    fn with_db<T>(&self, f: impl FnOnce(&Db<'_>) -> Result<T, String>) -> Result<T, String> {
+        let db = match &self.reader {
+            FileReader::Fd(file) => Db::from_file(file, self.len),
+            FileReader::Mem(c) => Db::parse(c.get_ref()),
+        }
+        .map_err(|e| e.to_string())?;
+        f(&db)
+    }
 }
 
 fn list_blobs(root: &DataRoot, problems: &mut Vec<Problem>) -> BTreeMap<String, BlobFile> {

@@ -199,11 +199,12 @@ pub fn map_into(
         .filter(|s| s.namespace == ns && s.snapshotter == SNAPSHOTTER)
         .map(|s| (s.key.as_str(), s))
         .collect();
-    let backend_of = |key: &str| {
-        ns_snaps
-            .get(key)
-            .and_then(|s| backend_by_key.get(s.name.as_str()).copied())
-    };
+    // The backend record of each namespace snapshot, joined once.
+    let ns_backend: HashMap<&str, &super::BackendSnapshot> = ns_snaps
+        .iter()
+        .filter_map(|(k, s)| Some((*k, *backend_by_key.get(s.name.as_str())?)))
+        .collect();
+    let backend_of = |key: &str| ns_backend.get(key).copied();
     let mut committed_usage: HashMap<String, u64> = HashMap::new();
     for key in ns_snaps.keys() {
         if let Some(b) = backend_of(key) {
@@ -216,24 +217,42 @@ pub fn map_into(
         }
     }
     // The daemon's unpacked size: Usage of a snapshot and of every ancestor, following
-    // the snapshots' parents (`None` when one is missing, counted as 0).
-    let chain_usage = |top: &str| -> Option<u64> {
-        let mut total = 0u64;
-        let mut next = Some(top.to_owned());
-        let mut steps = 0;
-        while let Some(key) = next {
-            steps += 1;
-            if steps > ns_snaps.len() + 1 {
-                return None; // a parent cycle (tampered records)
+    // the snapshots' parents (`None` when one is missing, counted as 0). Each snapshot's
+    // total is remembered: images share their ancestors.
+    let mut usage_memo: HashMap<&str, Option<u64>> = HashMap::new();
+    let mut chain_usage = |top: &str| -> Option<u64> {
+        let mut path: Vec<(&str, u64)> = Vec::new();
+        let mut cur = top;
+        let base = loop {
+            if let Some(v) = usage_memo.get(cur) {
+                break *v;
             }
-            let rec = ns_snaps.get(key.as_str())?;
-            let b = backend_of(&key)?;
-            if b.kind == "committed" {
-                total += crate::scan::containerd::nonneg(b.size.unwrap_or(0));
+            if path.len() > ns_snaps.len() {
+                break None; // a parent cycle (tampered records)
             }
-            next = rec.parent.as_deref().map(str::to_owned);
+            let Some((key, rec)) = ns_snaps.get_key_value(cur) else {
+                break None;
+            };
+            let Some(b) = backend_of(key) else {
+                break None;
+            };
+            let own = if b.kind == "committed" {
+                crate::scan::containerd::nonneg(b.size.unwrap_or(0))
+            } else {
+                0
+            };
+            path.push((key, own));
+            match rec.parent.as_deref() {
+                Some(p) => cur = p,
+                None => break Some(0),
+            }
+        };
+        let mut acc = base;
+        for (key, own) in path.into_iter().rev() {
+            acc = acc.map(|a| a + own);
+            usage_memo.insert(key, acc);
         }
-        Some(total)
+        acc
     };
     // Present, as the daemon asks containerd: the namespace has a record of the blob.
     let ns_blobs: HashSet<&str> = store
@@ -254,7 +273,34 @@ pub fn map_into(
             .push(im);
     }
     let blobs_dir = croot.dir(&format!("{CONTENT}/blobs/sha256")).ok();
-    let mut images = Vec::new();
+    // The config of every manifest the documents hold, read, checked and its chain ids
+    // computed in parallel (each used by the image loop below, at most once; a second
+    // use reads it again).
+    let mut configs: HashMap<String, ConfigRead> = {
+        use rayon::prelude::*;
+        let mut wanted: Vec<&str> = store
+            .docs
+            .values()
+            .filter_map(|d| match d {
+                Doc::Manifest { config, .. } => Some(config.digest.as_str()),
+                Doc::Index { .. } => None,
+            })
+            .filter(|d| present(d) && d.starts_with("sha256:"))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        match &blobs_dir {
+            Some(dir) => wanted
+                .par_iter()
+                .map(|d| {
+                    let hex = d.strip_prefix("sha256:").unwrap_or(d);
+                    ((*d).to_owned(), read_config(dir, hex, pool, croot))
+                })
+                .collect(),
+            None => HashMap::new(),
+        }
+    };
+    let mut images = Vec::with_capacity(by_target.len());
     let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
     let mut configs_seen: HashSet<ImageId> = HashSet::new();
     for (target, recs) in &by_target {
@@ -304,7 +350,9 @@ pub fn map_into(
                 }
             }
         }
-        let mut manifests = Vec::new();
+        // Sized exactly: most images have one manifest, and a `Vec` grown by push holds
+        // four.
+        let mut manifests = Vec::with_capacity(mdescs.len());
         for d in &mdescs {
             let attestation = d
                 .annotations
@@ -360,14 +408,14 @@ pub fn map_into(
                 continue;
             }
             let Some(dir) = &blobs_dir else { continue };
-            let (rec, probs) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
-            problems.extend(probs);
-            let Some(mut rec) = rec else { continue };
+            let read = match configs.remove(&cfg.digest) {
+                Some(r) => r,
+                None => read_config(dir, hex, pool, croot),
+            };
+            problems.extend(read.problems);
+            let Some(mut rec) = read.rec else { continue };
             mf.diff_ids = rec.diff_ids.iter().map(|d| d.as_str().to_owned()).collect();
-            mf.chain_ids = ChainId::chain(&rec.diff_ids)
-                .iter()
-                .map(|c| c.as_str().to_owned())
-                .collect();
+            mf.chain_ids = read.chain_ids;
             if mf.platform.is_none() {
                 mf.platform = Some(Platform {
                     architecture: rec.architecture.clone().unwrap_or_default(),
@@ -382,17 +430,23 @@ pub fn map_into(
                     .map_or(0, |top| chain_usage(top).unwrap_or(0));
             }
             for (li, c) in mf.chain_ids.iter().enumerate() {
+                if layer_facts.get(c).is_some_and(|e| e.blob.is_some()) {
+                    continue;
+                }
                 let blob = mf.layers.get(li).cloned();
-                let entry = layer_facts.entry(c.clone()).or_insert_with(|| LayerFacts {
-                    chain_id: c.clone(),
-                    diff_id: mf.diff_ids.get(li).cloned(),
-                    blob: None,
-                    blob_present: false,
-                    snapshot_key: c.clone(),
-                    snapshot_dir: None,
-                    kind: None,
-                    usage: None,
-                });
+                let entry = match layer_facts.get_mut(c) {
+                    Some(e) => e,
+                    None => layer_facts.entry(c.clone()).or_insert_with(|| LayerFacts {
+                        chain_id: c.clone(),
+                        diff_id: mf.diff_ids.get(li).cloned(),
+                        blob: None,
+                        blob_present: false,
+                        snapshot_key: c.clone(),
+                        snapshot_dir: None,
+                        kind: None,
+                        usage: None,
+                    }),
+                };
                 if entry.blob.is_none() {
                     entry.blob_present = blob.as_ref().is_some_and(|b| present(&b.digest));
                     entry.blob = blob;
@@ -622,6 +676,28 @@ pub fn map_into(
         rootfs_dirs: Vec::new(),
         build_cache: None,
         image_by_id,
+    }
+}
+
+/// An image config read from the content store, with its chain ids.
+struct ConfigRead {
+    rec: Option<ImageRec>,
+    problems: Vec<Problem>,
+    chain_ids: Vec<String>,
+}
+
+fn read_config(dir: &crate::root::Dir<'_>, hex: &str, pool: &Pool, croot: &DataRoot) -> ConfigRead {
+    let (rec, problems) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
+    let chain_ids = rec.as_ref().map_or_else(Vec::new, |r| {
+        ChainId::chain(&r.diff_ids)
+            .iter()
+            .map(|c| c.as_str().to_owned())
+            .collect()
+    });
+    ConfigRead {
+        rec,
+        problems,
+        chain_ids,
     }
 }
 
