@@ -387,6 +387,8 @@ impl DbFile {
         let db = match &self.reader {
             FileReader::Fd(file) => Db::from_file(file, self.len),
             FileReader::Mem(c) => Db::parse(c.get_ref()),
+            // `open` never streams; a database is read whole or in place
+            FileReader::Stream(_) => return Err("not readable in place".to_owned()),
         }
         .map_err(|e| e.to_string())?;
         f(&db)
