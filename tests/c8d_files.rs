@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{dockscope, json, run, SampleRoot};
+use common::{change_lines, dockscope, json, run, SampleRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -83,18 +83,7 @@ fn diff_of_every_container_is_docker_diff() {
             assert_eq!(sorted(&got), sorted(want), "{id} on {}", root.display());
             // JSON: the same changes
             let j = json(&root, &["diff", id]);
-            let from_json: Vec<String> = j["changes"]
-                .as_array()
-                .expect("changes")
-                .iter()
-                .map(|c| {
-                    format!(
-                        "{} {}",
-                        c["kind"].as_str().unwrap(),
-                        c["path"].as_str().unwrap()
-                    )
-                })
-                .collect();
+            let from_json = change_lines(&j);
             assert_eq!(from_json, got, "{id} json");
             equal += 1;
         }
@@ -117,23 +106,7 @@ fn verify_content_lists_every_containers_drift_as_docker_diff() {
         let drift = v["drift"].as_array().expect("drift");
         let by_id: BTreeMap<String, Vec<String>> = drift
             .iter()
-            .map(|d| {
-                (
-                    d["container"].as_str().unwrap().to_owned(),
-                    d["changes"]
-                        .as_array()
-                        .unwrap()
-                        .iter()
-                        .map(|c| {
-                            format!(
-                                "{} {}",
-                                c["kind"].as_str().unwrap(),
-                                c["path"].as_str().unwrap()
-                            )
-                        })
-                        .collect(),
-                )
-            })
+            .map(|d| (d["container"].as_str().unwrap().to_owned(), change_lines(d)))
             .collect();
         assert_eq!(
             by_id.keys().collect::<Vec<_>>(),

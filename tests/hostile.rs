@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{repo, SampleRoot};
+use common::{change_lines, repo, SampleRoot};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -418,18 +418,7 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .iter()
         .find(|d| d["container"] == container.as_str())
         .expect("the container's drift");
-    let listed: Vec<String> = drift["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["kind"].as_str().unwrap(),
-                c["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let listed = change_lines(&drift);
     assert!(
         listed == want,
         "verify's drift differs from find's paths in byte order"

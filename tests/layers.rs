@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{json, run, SampleRoot};
+use common::{change_lines, json, run, SampleRoot};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -366,18 +366,7 @@ fn diff_container_lists_whole_paths_in_byte_order() {
     assert_eq!(got, sorted, "not in byte order of whole paths");
     // --json: the same list in the same order.
     let v = json(&s.root, &["diff", &id]);
-    let in_json: Vec<String> = v["changes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|c| {
-            format!(
-                "{} {}",
-                c["kind"].as_str().unwrap(),
-                c["path"].as_str().unwrap()
-            )
-        })
-        .collect();
+    let in_json = change_lines(&v);
     assert_eq!(in_json, got);
     assert_eq!(
         v["totals"]["added"].as_u64().unwrap() as usize,

@@ -6,7 +6,7 @@
 #![allow(clippy::disallowed_methods)] // the tests break roots on purpose
 
 mod common;
-use common::{run, SampleRoot};
+use common::{change_lines, run, SampleRoot};
 use dockscope::model::ids::{ChainId, DiffId};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -267,18 +267,7 @@ fn drift_is_docker_diff() {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
-        let got: BTreeSet<String> = d["changes"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|c| {
-                format!(
-                    "{} {}",
-                    c["kind"].as_str().unwrap(),
-                    c["path"].as_str().unwrap()
-                )
-            })
-            .collect();
+        let got: BTreeSet<String> = change_lines(&d).into_iter().collect();
         assert_eq!(got, want, "container {id}");
         compared += 1;
     }

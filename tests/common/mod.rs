@@ -138,6 +138,23 @@ pub fn strs(v: &Value) -> Vec<String> {
 }
 
 /// RFC 3339 -> unix seconds.
+/// A `diff`/`verify` changes list (`{"kind": "A", "path": "/x"}`) as `docker diff`
+/// prints it: `A /x`, in the listed order.
+pub fn change_lines(v: &Value) -> Vec<String> {
+    v["changes"]
+        .as_array()
+        .expect("changes")
+        .iter()
+        .map(|c| {
+            format!(
+                "{} {}",
+                c["kind"].as_str().unwrap(),
+                c["path"].as_str().unwrap()
+            )
+        })
+        .collect()
+}
+
 pub fn unix(t: &str) -> i64 {
     t.parse::<jiff::Timestamp>().expect("RFC 3339").as_second()
 }
