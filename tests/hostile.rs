@@ -418,7 +418,7 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .iter()
         .find(|d| d["container"] == container.as_str())
         .expect("the container's drift");
-    let listed = change_lines(&drift);
+    let listed = change_lines(drift);
     assert!(
         listed == want,
         "verify's drift differs from find's paths in byte order"
