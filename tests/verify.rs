@@ -267,7 +267,7 @@ fn drift_is_docker_diff() {
             .filter(|l| !l.is_empty())
             .map(str::to_owned)
             .collect();
-        let got: BTreeSet<String> = change_lines(&d).into_iter().collect();
+        let got: BTreeSet<String> = change_lines(d).into_iter().collect();
         assert_eq!(got, want, "container {id}");
         compared += 1;
     }
