@@ -8,7 +8,7 @@
 
 mod common;
 
-use common::{change_lines, dockscope, json, run, SampleRoot};
+use common::{change_lines, dockscope, json, recorded_diffs, run, SampleRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -25,19 +25,6 @@ fn docker(s: &SampleRoot) -> PathBuf {
 /// The roots every answer is asked of: the unpacked dirs and the archive.
 fn roots(s: &SampleRoot) -> Vec<PathBuf> {
     vec![docker(s), s.archive.clone()]
-}
-
-/// The daemon's recorded `docker diff`, one file per container id.
-fn recorded_diffs(s: &SampleRoot) -> BTreeMap<String, Vec<String>> {
-    let dir = s.daemon.as_ref().expect("daemon").join("diff");
-    let mut out = BTreeMap::new();
-    for e in std::fs::read_dir(&dir).expect("daemon/diff") {
-        let p = e.expect("entry").path();
-        let id = p.file_stem().expect("name").to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&p).expect("read");
-        out.insert(id, text.lines().map(str::to_owned).collect());
-    }
-    out
 }
 
 /// A directory comes before anything it holds (the order `docker diff` prints in:

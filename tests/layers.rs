@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{change_lines, json, run, SampleRoot};
+use common::{change_lines, json, recorded_diffs, run, SampleRoot};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -278,18 +278,11 @@ fn ls_of_a_subdir_and_of_one_layer_shows_whiteouts_and_opaque_dirs() {
 #[test]
 fn diff_container_is_the_recorded_docker_diff() {
     let s = SampleRoot::unpack("full");
-    let diffs = s.daemon.as_ref().unwrap().join("diff");
+    let recorded = recorded_diffs(&s);
     let mut compared = 0;
-    for f in fs::read_dir(&diffs).unwrap() {
-        let f = f.unwrap().path();
-        let id = f.file_stem().unwrap().to_str().unwrap().to_owned();
-        let want: BTreeSet<String> = fs::read_to_string(&f)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
-        let (code, out, err) = run(&s.root, &["diff", &id]);
+    for (id, lines) in &recorded {
+        let want: BTreeSet<String> = lines.iter().cloned().collect();
+        let (code, out, err) = run(&s.root, &["diff", id]);
         assert_eq!(code, 0, "{err}");
         let got: BTreeSet<String> = out.lines().map(str::to_owned).collect();
         assert_eq!(got, want, "container {id}");
@@ -943,15 +936,8 @@ fn modern_root_diff_export_and_save_agree_with_the_daemon() {
     let s = SampleRoot::unpack("modern");
     let daemon = s.daemon.clone().unwrap();
     let mut diffs = 0;
-    for f in fs::read_dir(daemon.join("diff")).unwrap() {
-        let f = f.unwrap().path();
-        let id = f.file_stem().unwrap().to_str().unwrap().to_owned();
-        let want: BTreeSet<String> = fs::read_to_string(&f)
-            .unwrap()
-            .lines()
-            .filter(|l| !l.is_empty())
-            .map(str::to_owned)
-            .collect();
+    for (id, lines) in recorded_diffs(&s) {
+        let want: BTreeSet<String> = lines.into_iter().collect();
         let (code, out, err) = run(&s.root, &["diff", &id]);
         assert_eq!(code, 0, "{err}");
         assert_eq!(

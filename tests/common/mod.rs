@@ -138,6 +138,21 @@ pub fn strs(v: &Value) -> Vec<String> {
 }
 
 /// RFC 3339 -> unix seconds.
+/// The daemon's recorded `docker diff` beside a sample root (`daemon/diff/<id>.txt`):
+/// container id -> its lines, in the recorded order.
+pub fn recorded_diffs(s: &SampleRoot) -> std::collections::BTreeMap<String, Vec<String>> {
+    let dir = s.daemon.as_ref().expect("daemon").join("diff");
+    let mut out = std::collections::BTreeMap::new();
+    for e in std::fs::read_dir(&dir).expect("daemon/diff") {
+        let p = e.expect("entry").path();
+        let id = p.file_stem().expect("name").to_string_lossy().into_owned();
+        let text = std::fs::read_to_string(&p).expect("read");
+        let lines = text.lines().filter(|l| !l.is_empty()).map(str::to_owned);
+        out.insert(id, lines.collect());
+    }
+    out
+}
+
 /// A `diff`/`verify` changes list (`{"kind": "A", "path": "/x"}`) as `docker diff`
 /// prints it: `A /x`, in the listed order.
 pub fn change_lines(v: &Value) -> Vec<String> {
