@@ -27,6 +27,22 @@ fn roots(s: &SampleRoot) -> Vec<PathBuf> {
     vec![docker(s), s.archive.clone()]
 }
 
+/// `cat SPEC` on a root: the bytes, which must come with exit 0.
+fn cat_bytes(root: &Path, spec: &str) -> Vec<u8> {
+    let out = dockscope()
+        .arg("--root")
+        .arg(root)
+        .args(["cat", spec])
+        .output()
+        .expect("run");
+    assert!(
+        out.status.success(),
+        "{spec}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
 /// A directory comes before anything it holds (the order `docker diff` prints in:
 /// depth first; siblings follow Go's map order, which differs run to run).
 fn parents_first(lines: &[String]) -> bool {
@@ -395,18 +411,12 @@ fn cat_streams_the_file_of_the_topmost_snapshot_holding_it() {
             .find_map(|d| std::fs::read(d.join(path)).ok())
             .expect("in a snapshot");
         for root in roots(&s) {
-            let out = dockscope()
-                .arg("--root")
-                .arg(&root)
-                .args(["cat", &format!("c-changes:/{path}")])
-                .output()
-                .expect("run");
-            assert!(
-                out.status.success(),
-                "{path}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            assert_eq!(
+                cat_bytes(&root, &format!("c-changes:/{path}")),
+                want,
+                "{path} on {}",
+                root.display()
             );
-            assert_eq!(out.stdout, want, "{path} on {}", root.display());
         }
     }
     // a symlink inside the view resolves within it
@@ -693,18 +703,11 @@ fn hostile_symlinks_never_print_host_bytes() {
     assert!(st.success());
     for root in [docker(&s), tgz] {
         for path in ["/evil", "/climb", "/evildir/passwd"] {
-            let out = dockscope()
-                .arg("--root")
-                .arg(&root)
-                .args(["cat", &format!("c-changes:{path}")])
-                .output()
-                .expect("run");
-            assert!(
-                out.status.success(),
-                "{path}: {}",
-                String::from_utf8_lossy(&out.stderr)
+            assert_eq!(
+                cat_bytes(&root, &format!("c-changes:{path}")),
+                view,
+                "{path} resolves inside the view"
             );
-            assert_eq!(out.stdout, view, "{path} resolves inside the view");
         }
         // a directory symlink lists the view's /etc
         let (code, out, err) = run(&root, &["ls", "c-changes:/evildir/"]);
