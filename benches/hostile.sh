@@ -140,9 +140,9 @@ kernel {platform.release()}, load average {load_before} before the timings, {loa
 
 {f"before: {baseline}, run the same way." if baseline else "(no baseline given: BENCH_BASELINE)"}
 
-Worst peak RSS: {int(worst) / 1024:.0f} MB (target < 300 MB). The deep chain's drift lists
-every path of the chain ({int(out_bytes) / 1e6:.0f} MB of JSON, as `find` prints the same paths),
-but holds each name once in a tree and builds a path only while writing it.
+Worst peak RSS: {int(worst) / 1024:.0f} MB (target < 300 MB). The deep chain's drift
+({int(out_bytes) / 1e6:.0f} MB of JSON) holds each name once in a tree and builds a path only
+while writing it.
 
 `verify --content` on the {int(depth):,}-deep chain (it also checks every other layer of the
 root and lists the container's drift, every path of the chain), mean of the runs:
@@ -153,13 +153,14 @@ root and lists the container's drift, every path of the chain), mean of the runs
 | `verify --content --no-sandbox` | {free["mean"]:.3f} | {cpu_of(free):.3f} ({free["user"]:.3f} + {free["system"]:.3f}) | {free["mean"] / find["mean"]:.2f} | {cpu_of(free) / cpu_of(find):.2f} |
 | `verify --content` (sandbox: {sandbox}) | {boxed["mean"]:.3f} | {cpu_of(boxed):.3f} ({boxed["user"]:.3f} + {boxed["system"]:.3f}) | {boxed["mean"] / find["mean"]:.2f} | {cpu_of(boxed) / cpu_of(find):.2f} |
 
-Target < 2. Without the sandbox dockscope opens, lists and closes each directory of the
-chain once, as `find` does. With it, the kernel's Landlock checks every directory
-opened by walking from it up to the directory its rule names (the root): a directory
-d levels deep costs d steps, so the {int(depth):,} directories of the chain cost about
-{int(depth) * (int(depth) + 1) // 2:.1e} steps (`perf` puts the time in Landlock's `find_rule`, one
-call per level walked), all of it system time, which no walk in user space can avoid
-while each directory has to be opened to be listed. `find` runs without a sandbox.
+Target < 2. dockscope opens, lists and closes each directory once, as `find` does, but
+no deeper than 2,048 levels below the root (`MAX_DEPTH` in src/root/mod.rs: no path the
+kernel accepts in one call goes deeper): the rest of the chain is one problem naming the
+first directory not opened, and the drift lists the {2046:,} levels above it. The bound is
+what keeps the sandboxed run linear: Landlock checks every open by walking from the
+entry up to `/`, one step per level (it asks for the optional truncate right on every
+open, so even a read-only open walks), and a directory chain of unbounded depth would
+cost time quadratic in its depth. `find` runs without a sandbox and lists the whole chain.
 <!-- hostile:end -->"""
 text = open(md).read() if os.path.exists(md) else "# Benchmarks\n"
 if "<!-- hostile:begin -->" in text:

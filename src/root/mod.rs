@@ -180,6 +180,8 @@ pub struct DataRoot {
 pub struct Dir<'r> {
     root: &'r DataRoot,
     rel: String,
+    /// Levels below the root (the root itself is 0); never more than [`MAX_DEPTH`].
+    depth: u32,
     handle: Handle,
     /// `entries()` has read the fd to its end once.
     listed: std::sync::atomic::AtomicBool,
@@ -201,6 +203,20 @@ const FILE_FLAGS: OFlags = OFlags::RDONLY
     .union(OFlags::CLOEXEC)
     .union(OFlags::NONBLOCK)
     .union(OFlags::NOCTTY);
+
+/// The deepest directory dockscope opens, in levels below the root. No path the
+/// kernel accepts in one call goes deeper (`PATH_MAX` is 4,096 bytes: at most 2,048
+/// one-letter components), so Docker's own tools cannot reach below it either. The
+/// bound also bounds time: under Landlock every open costs the kernel one step per
+/// level between the entry and `/`, so a directory chain of unbounded depth would
+/// cost time quadratic in its depth.
+pub const MAX_DEPTH: u32 = 2048;
+
+fn too_deep() -> io::Error {
+    io::Error::other(format!(
+        "more than {MAX_DEPTH} levels below the root (deeper than any path the kernel or Docker can name): not read"
+    ))
+}
 
 fn check_name(name: &OsStr) -> io::Result<()> {
     let b = name.as_bytes();
@@ -516,6 +532,7 @@ impl DataRoot {
         Ok(Dir {
             root: self,
             rel: String::new(),
+            depth: 0,
             handle,
             listed: std::sync::atomic::AtomicBool::new(false),
         })
@@ -567,6 +584,9 @@ impl<'r> Dir<'r> {
     /// Open a subdirectory; a symlink is refused, never followed.
     pub fn sub(&self, name: &OsStr) -> io::Result<Dir<'r>> {
         check_name(name)?;
+        if self.depth >= MAX_DEPTH {
+            return Err(too_deep());
+        }
         let handle = match (&self.handle, &self.root.backend) {
             // O_DIRECTORY: the kernel refuses anything but a directory before opening
             // it, so no device is ever opened here.
@@ -591,6 +611,7 @@ impl<'r> Dir<'r> {
         Ok(Dir {
             root: self.root,
             rel: self.rel_of(name),
+            depth: self.depth + 1,
             handle,
             listed: std::sync::atomic::AtomicBool::new(false),
         })
