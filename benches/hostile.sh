@@ -11,7 +11,7 @@
 # the chain < 2x find.
 #
 # Environment (defaults): BENCH_WORK=/tmp/bench-hostile BENCH_DEPTH=20000 BENCH_RUNS=5
-# BENCH_SANDBOX_RUNS=2 (runs of the sandboxed verify, seconds each on a deep chain)
+# BENCH_SANDBOX_RUNS=5 (runs of the sandboxed verify)
 # BENCH_MD=<repo>/BENCHMARKS.md; BENCH_BASELINE=<an older dockscope binary> adds its
 # numbers as "before" (run under a 4 GiB address-space cap and a 60 s timeout), named in the
 # section by BENCH_BASELINE_NAME (default: its path).
@@ -22,7 +22,7 @@ REPO=$(dirname "$HERE")
 WORK=${BENCH_WORK:-/tmp/bench-hostile}
 DEPTH=${BENCH_DEPTH:-20000}
 RUNS=${BENCH_RUNS:-5}
-SANDBOX_RUNS=${BENCH_SANDBOX_RUNS:-2}
+SANDBOX_RUNS=${BENCH_SANDBOX_RUNS:-5}
 MD=${BENCH_MD:-$REPO/BENCHMARKS.md}
 BASELINE=${BENCH_BASELINE:-}
 BASELINE_NAME=${BENCH_BASELINE_NAME:-$BASELINE}
