@@ -145,7 +145,7 @@ Worst peak RSS: {int(worst) / 1024:.0f} MB (target < 300 MB). The deep chain's d
 while writing it.
 
 `verify --content` on the {int(depth):,}-deep chain (it also checks every other layer of the
-root and lists the container's drift, every path of the chain), mean of the runs:
+root and lists the container's drift down to the depth bound), mean of the runs:
 
 | run | wall s | CPU s (user + sys) | ratio to `find`, wall | ratio, CPU |
 |:---|---:|---:|---:|---:|
