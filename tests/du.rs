@@ -343,28 +343,61 @@ fn archive_gives_exact_docker_sizes_and_no_guessed_blocks() {
 }
 
 #[test]
-fn a_root_nested_ten_thousand_deep_is_walked() {
+fn a_root_nested_ten_thousand_deep_is_walked_down_to_the_depth_bound() {
     let s = SampleRoot::unpack("full");
     let data = s.root.join("volumes/vol1/_data");
-    // A relative chdir per level: the full path is far past PATH_MAX.
-    let status = Command::new("python3")
+    // A relative chdir per level: the full path is far past PATH_MAX. Then the apparent
+    // bytes of what lies more than 2,046 levels below `_data` (3 levels below the
+    // root): dockscope opens directories down to 2,048 levels below the root, so it
+    // stats entries down to 2,049 levels and no deeper.
+    let out = Command::new("python3")
         .arg("-c")
-        .arg("import os,sys\nos.chdir(sys.argv[1])\nfor _ in range(10000):\n    os.mkdir('d'); os.chdir('d')\nopen('leaf','w').write('x\\n')")
+        .arg(
+            "import os,sys\n\
+             os.chdir(sys.argv[1])\n\
+             for _ in range(10000):\n\
+             \x20   os.mkdir('d'); os.chdir('d')\n\
+             open('leaf','w').write('x\\n')\n\
+             fd=os.open(sys.argv[1],os.O_RDONLY)\n\
+             unread=0\n\
+             for depth in range(1,10002):\n\
+             \x20   name='d' if depth<=10000 else 'leaf'\n\
+             \x20   if depth>2046: unread+=os.lstat(name,dir_fd=fd).st_size\n\
+             \x20   if depth<=10000:\n\
+             \x20       n=os.open(name,os.O_RDONLY,dir_fd=fd); os.close(fd); fd=n\n\
+             print(unread)",
+        )
         .arg(&data)
-        .status()
+        .output()
         .unwrap();
-    assert!(status.success());
+    assert!(out.status.success());
+    let unread: u64 = String::from_utf8(out.stdout)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
     let v = json(&s.root, &["du"]);
     let vol = by(&v, "volumes", "name")["vol1"];
-    assert_eq!(
-        vol["size"].as_u64(),
-        Some(8198 + 2),
-        "the leaf file 10,000 levels down counts"
-    );
+    // The leaf file 10,000 levels down is not counted (before: 8198 + 2).
+    assert_eq!(vol["size"].as_u64(), Some(8198));
     assert_eq!(
         v["total"]["apparent_bytes"].as_u64(),
-        Some(gnu_du("-b", &[&s.root]))
+        Some(gnu_du("-b", &[&s.root]) - unread)
     );
+    // One problem names the first directory not opened.
+    let first = format!("volumes/vol1/_data{}", "/d".repeat(2046));
+    let problems = v["problems"].as_array().unwrap();
+    assert!(
+        problems.iter().any(|p| p["path"] == first.as_str()
+            && p["detail"]
+                .as_str()
+                .unwrap()
+                .contains("more than 2048 levels below the root")),
+        "{}",
+        v["problems"]
+    );
+    // Without the sandbox, the same answer: the bound is dockscope's.
+    assert_eq!(json(&s.root, &["--no-sandbox", "du"]), v);
     let _ = Command::new("rm").arg("-rf").arg(data.join("d")).status();
 }
 
