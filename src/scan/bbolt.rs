@@ -117,6 +117,60 @@ impl BucketRef<'_> {
     }
 }
 
+/// The content of one bucket copied into one reusable buffer: opening a bucket into it
+/// again allocates nothing once it has grown (meta.db holds a bucket per record: tens of
+/// thousands of them, each read and dropped).
+#[derive(Clone, Debug, Default)]
+pub struct BucketBuf {
+    bytes: Vec<u8>,
+    /// (is a sub-bucket, key start, value start, value end) in `bytes`.
+    elems: Vec<(bool, usize, usize, usize)>,
+}
+
+impl BucketBuf {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.elems.clear();
+    }
+
+    fn elem(&self, e: &(bool, usize, usize, usize)) -> (&[u8], &[u8]) {
+        (&self.bytes[e.1..e.2], &self.bytes[e.2..e.3])
+    }
+
+    /// The key/value pairs, in key order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.elems
+            .iter()
+            .filter(|e| !e.0)
+            .map(move |e| self.elem(e))
+    }
+
+    /// The sub-buckets: name and raw bucket value, in key order.
+    pub fn buckets(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.elems.iter().filter(|e| e.0).map(move |e| self.elem(e))
+    }
+
+    /// The value of the first pair with this key.
+    pub fn pair(&self, key: &[u8]) -> Option<&[u8]> {
+        self.pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The raw value of the first sub-bucket with this name.
+    pub fn sub(&self, key: &[u8]) -> Option<&[u8]> {
+        self.buckets().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl<'p> Sink<'p> for BucketBuf {
+    fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]) {
+        let k0 = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        let v0 = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.elems.push((is_bucket, k0, v0, self.bytes.len()));
+    }
+}
+
 /// Where the elements of a page go: borrowed (`BucketRef`) or copied (`Bucket`).
 trait Sink<'p> {
     fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]);
@@ -451,6 +505,12 @@ impl Db<'_> {
     pub fn open_bucket(&self, raw: &[u8]) -> Result<Bucket, BoltError> {
         Walk::new(self).bucket_value(raw)
     }
+
+    /// `open_bucket` into a reusable buffer (emptied first; on error it holds a part).
+    pub fn open_bucket_into(&self, raw: &[u8], out: &mut BucketBuf) -> Result<(), BoltError> {
+        out.clear();
+        Walk::new(self).bucket_value_into(raw, out)
+    }
 }
 
 /// A bucket value's root page (`root u64, sequence u64`, then an inline page when the
@@ -499,15 +559,25 @@ impl<'d, 'a> Walk<'d, 'a> {
 
     /// A bucket value, copied out: its inline page, or its tree.
     fn bucket_value(&mut self, raw: &[u8]) -> Result<Bucket, BoltError> {
-        let root = bucket_root(raw)?;
         let mut out = Bucket::default();
+        self.bucket_value_into(raw, &mut out)?;
+        Ok(out)
+    }
+
+    /// A bucket value copied into `out`: its inline page, or its tree.
+    fn bucket_value_into<S: for<'p> Sink<'p>>(
+        &mut self,
+        raw: &[u8],
+        out: &mut S,
+    ) -> Result<(), BoltError> {
+        let root = bucket_root(raw)?;
         if root == 0 {
             // an inline page holds no branch: nothing to follow
-            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, &mut out))?;
+            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, out))?;
         } else {
-            self.visit(root, &mut out)?;
+            self.visit(root, out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// A bucket value, borrowed: its inline page, or its tree.
@@ -578,7 +648,7 @@ impl<'d, 'a> Walk<'d, 'a> {
     }
 
     /// Every pair under a page, copied out (a branch's children in order).
-    fn visit(&mut self, id: u64, out: &mut Bucket) -> Result<(), BoltError> {
+    fn visit<S: for<'p> Sink<'p>>(&mut self, id: u64, out: &mut S) -> Result<(), BoltError> {
         let page = self.db.page(id)?;
         let n = (page.len() / self.db.page_size) as u64;
         if !self.cover(id, n) {

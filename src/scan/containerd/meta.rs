@@ -6,7 +6,7 @@
 //! content/{blob,ingests}, snapshots/<snapshotter>, leases, containers}`. Sizes are
 //! signed varints, times Go's `time.MarshalBinary`.
 
-use crate::scan::bbolt::{Bucket, Db};
+use crate::scan::bbolt::{Bucket, BucketBuf, Db};
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -162,11 +162,14 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-fn pair<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
-    b.pairs
-        .iter()
-        .find(|p| p.key == key.as_bytes())
-        .map(|p| p.value.as_slice())
+/// The labels dockscope reads: garbage collection's (`containerd.io/gc.*`), a layer
+/// blob's `containerd.io/uncompressed` and the classic builder's parent. Only these are
+/// kept from the records (a manifest's record has a label per layer, and meta.db has a
+/// record per blob: the rest would be most of what is held).
+pub fn label_used(key: &[u8]) -> bool {
+    key.starts_with(b"containerd.io/gc.")
+        || key == b"containerd.io/uncompressed"
+        || key == super::records::PARENT_LABEL.as_bytes()
 }
 
 fn sub<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
@@ -176,40 +179,92 @@ fn sub<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
         .map(|(_, v)| v.as_slice())
 }
 
+/// A bucket read whole (`Bucket`) or into a reusable buffer (`BucketBuf`).
+trait Subs {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]>;
+}
+
+impl Subs for Bucket {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]> {
+        sub(self, key)
+    }
+}
+
+impl Subs for BucketBuf {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]> {
+        self.sub(key.as_bytes())
+    }
+}
+
+fn text_of(b: &BucketBuf, key: &str) -> Option<String> {
+    b.pair(key.as_bytes()).map(text)
+}
+
+/// Reads buckets, listing those that cannot be read; where they are (`at`) is only
+/// spelled out for those.
 struct Reader<'d, 'a> {
     db: &'d Db<'a>,
     errors: Vec<(String, String)>,
+    /// Reused for every labels bucket.
+    labels_buf: BucketBuf,
 }
 
 impl Reader<'_, '_> {
-    fn open(&mut self, raw: &[u8], at: &str) -> Option<Bucket> {
+    /// A bucket read whole (the buckets that hold records: their children are listed).
+    fn open(&mut self, raw: &[u8], at: impl FnOnce() -> String) -> Option<Bucket> {
         match self.db.open_bucket(raw) {
             Ok(b) => Some(b),
             Err(e) => {
-                self.errors.push((at.to_owned(), e.to_string()));
+                self.errors.push((at(), e.to_string()));
                 None
             }
         }
     }
 
-    fn child(&mut self, b: &Bucket, key: &str, at: &str) -> Option<Bucket> {
-        let raw = sub(b, key)?;
-        self.open(raw, &format!("{at}/{key}"))
+    /// A record's bucket, into a reused buffer; `false` when it cannot be read.
+    fn open_into(&mut self, raw: &[u8], out: &mut BucketBuf, at: impl FnOnce() -> String) -> bool {
+        match self.db.open_bucket_into(raw, out) {
+            Ok(()) => true,
+            Err(e) => {
+                self.errors.push((at(), e.to_string()));
+                false
+            }
+        }
     }
 
-    fn labels(&mut self, b: &Bucket, at: &str) -> BTreeMap<String, String> {
-        self.child(b, "labels", at)
-            .map(|l| {
-                l.pairs
-                    .iter()
-                    .map(|p| (text(&p.key), text(&p.value)))
-                    .collect()
-            })
-            .unwrap_or_default()
+    /// A sub-bucket into a buffer (one holding many records' names: one allocation).
+    fn child_into(&mut self, b: &impl Subs, key: &str, at: &str, out: &mut BucketBuf) -> bool {
+        match b.sub_raw(key) {
+            Some(raw) => self.open_into(raw, out, || format!("{at}/{key}")),
+            None => false,
+        }
+    }
+
+    fn child(&mut self, b: &impl Subs, key: &str, at: &str) -> Option<Bucket> {
+        let raw = b.sub_raw(key)?;
+        self.open(raw, || format!("{at}/{key}"))
+    }
+
+    /// The labels dockscope reads (`label_used`) of a record.
+    fn labels(&mut self, b: &impl Subs, at: impl FnOnce() -> String) -> BTreeMap<String, String> {
+        let Some(raw) = b.sub_raw("labels") else {
+            return BTreeMap::new();
+        };
+        let mut buf = std::mem::take(&mut self.labels_buf);
+        let out = if self.open_into(raw, &mut buf, || format!("{}/labels", at())) {
+            buf.pairs()
+                .filter(|(k, _)| label_used(k))
+                .map(|(k, v)| (text(k), text(v)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        self.labels_buf = buf;
+        out
     }
 
     /// The names of a bucket's sub-buckets (their values are empty buckets or nil).
-    fn names(&mut self, b: &Bucket, key: &str, at: &str) -> Vec<String> {
+    fn names(&mut self, b: &impl Subs, key: &str, at: &str) -> Vec<String> {
         self.child(b, key, at)
             .map(|c| {
                 c.pairs
@@ -237,12 +292,13 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
     let mut r = Reader {
         db,
         errors: Vec::new(),
+        labels_buf: BucketBuf::default(),
     };
     let mut out = MetaDb::default();
     for (nsname, nsraw) in &v1.buckets {
         let ns = text(nsname);
         let at = format!("v1/{ns}");
-        let Some(nsb) = r.open(nsraw, &at) else {
+        let Some(nsb) = r.open(nsraw, || at.clone()) else {
             continue;
         };
         out.namespaces.push(ns.clone());
@@ -261,29 +317,33 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
 }
 
 fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
-    let Some(images) = r.child(nsb, "images", at) else {
+    let mut images = BucketBuf::default();
+    if !r.child_into(nsb, "images", at, &mut images) {
         return;
-    };
+    }
     let at = format!("{at}/images");
-    for (name, raw) in &images.buckets {
-        let name = text(name);
-        let iat = format!("{at}/{name}");
-        let Some(ib) = r.open(raw, &iat) else {
+    let (mut ib, mut tb) = (BucketBuf::default(), BucketBuf::default());
+    out.images.reserve(images.buckets().count());
+    for (name, raw) in images.buckets() {
+        let iat = || format!("{at}/{}", text(name));
+        if !r.open_into(raw, &mut ib, iat) {
             continue;
-        };
-        let mut target = Descriptor::default();
-        if let Some(t) = r.child(&ib, "target", &iat) {
-            target.digest = pair(&t, "digest").map(text).unwrap_or_default();
-            target.media_type = pair(&t, "mediatype").map(text).unwrap_or_default();
-            target.size = pair(&t, "size").and_then(varint).unwrap_or(0);
         }
-        let labels = r.labels(&ib, &iat);
+        let mut target = Descriptor::default();
+        if let Some(t) = ib.sub(b"target") {
+            if r.open_into(t, &mut tb, || format!("{}/target", iat())) {
+                target.digest = text_of(&tb, "digest").unwrap_or_default();
+                target.media_type = text_of(&tb, "mediatype").unwrap_or_default();
+                target.size = tb.pair(b"size").and_then(varint).unwrap_or(0);
+            }
+        }
+        let labels = r.labels(&ib, iat);
         out.images.push(ImageRecord {
             namespace: ns.to_owned(),
-            name,
+            name: text(name),
             target,
-            created: pair(&ib, "createdat").and_then(go_time),
-            updated: pair(&ib, "updatedat").and_then(go_time),
+            created: ib.pair(b"createdat").and_then(go_time),
+            updated: ib.pair(b"updatedat").and_then(go_time),
             labels,
         });
     }
@@ -294,35 +354,36 @@ fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &
         return;
     };
     let cat = format!("{at}/content");
-    if let Some(blobs) = r.child(&content, "blob", &cat) {
-        for (dg, raw) in &blobs.buckets {
-            let digest = text(dg);
-            let bat = format!("{cat}/blob/{digest}");
-            let Some(bb) = r.open(raw, &bat) else {
+    let mut bb = BucketBuf::default();
+    let mut blobs = BucketBuf::default();
+    if r.child_into(&content, "blob", &cat, &mut blobs) {
+        out.blobs.reserve(blobs.buckets().count());
+        for (dg, raw) in blobs.buckets() {
+            let bat = || format!("{cat}/blob/{}", text(dg));
+            if !r.open_into(raw, &mut bb, bat) {
                 continue;
-            };
-            let labels = r.labels(&bb, &bat);
+            }
+            let labels = r.labels(&bb, bat);
             out.blobs.push(BlobRecord {
                 namespace: ns.to_owned(),
-                digest,
-                size: pair(&bb, "size").and_then(varint).unwrap_or(0),
-                created: pair(&bb, "createdat").and_then(go_time),
+                digest: text(dg),
+                size: bb.pair(b"size").and_then(varint).unwrap_or(0),
+                created: bb.pair(b"createdat").and_then(go_time),
                 labels,
             });
         }
     }
     if let Some(ingests) = r.child(&content, "ingests", &cat) {
         for (k, raw) in &ingests.buckets {
-            let key = text(k);
-            let Some(ib) = r.open(raw, &format!("{cat}/ingests/{key}")) else {
+            if !r.open_into(raw, &mut bb, || format!("{cat}/ingests/{}", text(k))) {
                 continue;
-            };
+            }
             out.ingests.push(IngestRecord {
                 namespace: ns.to_owned(),
-                key,
-                backend_ref: pair(&ib, "ref").map(text),
-                expire_at: pair(&ib, "expireat").and_then(go_time),
-                expected: pair(&ib, "expected").map(text),
+                key: text(k),
+                backend_ref: text_of(&bb, "ref"),
+                expire_at: bb.pair(b"expireat").and_then(go_time),
+                expected: text_of(&bb, "expected"),
             });
         }
     }
@@ -332,26 +393,28 @@ fn read_snapshots(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out:
     let Some(snaps) = r.child(nsb, "snapshots", at) else {
         return;
     };
+    let mut kb = BucketBuf::default();
     for (ss, raw) in &snaps.buckets {
         let snapshotter = text(ss);
         let sat = format!("{at}/snapshots/{snapshotter}");
-        let Some(sb) = r.open(raw, &sat) else {
+        let mut sb = BucketBuf::default();
+        if !r.open_into(raw, &mut sb, || sat.clone()) {
             continue;
-        };
-        for (k, raw) in &sb.buckets {
-            let key = text(k);
-            let kat = format!("{sat}/{key}");
-            let Some(kb) = r.open(raw, &kat) else {
+        }
+        out.snapshots.reserve(sb.buckets().count());
+        for (k, raw) in sb.buckets() {
+            let kat = || format!("{sat}/{}", text(k));
+            if !r.open_into(raw, &mut kb, kat) {
                 continue;
-            };
-            let labels = r.labels(&kb, &kat);
+            }
+            let labels = r.labels(&kb, kat);
             out.snapshots.push(SnapshotRecord {
                 namespace: ns.to_owned(),
                 snapshotter: snapshotter.clone(),
-                key,
-                name: pair(&kb, "name").map(text).unwrap_or_default(),
-                parent: pair(&kb, "parent").map(text).filter(|p| !p.is_empty()),
-                created: pair(&kb, "createdat").and_then(go_time),
+                key: text(k),
+                name: text_of(&kb, "name").unwrap_or_default(),
+                parent: text_of(&kb, "parent").filter(|p| !p.is_empty()),
+                created: kb.pair(b"createdat").and_then(go_time),
                 labels,
             });
         }
@@ -362,18 +425,19 @@ fn read_leases(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &m
     let Some(leases) = r.child(nsb, "leases", at) else {
         return;
     };
+    let mut lb = BucketBuf::default();
     for (id, raw) in &leases.buckets {
         let id = text(id);
         let lat = format!("{at}/leases/{id}");
-        let Some(lb) = r.open(raw, &lat) else {
+        if !r.open_into(raw, &mut lb, || lat.clone()) {
             continue;
-        };
-        let labels = r.labels(&lb, &lat);
+        }
+        let labels = r.labels(&lb, || lat.clone());
         let mut snapshots = Vec::new();
         if let Some(sb) = r.child(&lb, "snapshots", &lat) {
             for (ss, raw) in &sb.buckets {
                 let snapshotter = text(ss);
-                if let Some(keys) = r.open(raw, &format!("{lat}/snapshots/{snapshotter}")) {
+                if let Some(keys) = r.open(raw, || format!("{lat}/snapshots/{snapshotter}")) {
                     for p in &keys.pairs {
                         snapshots.push((snapshotter.clone(), text(&p.key)));
                     }
@@ -386,7 +450,7 @@ fn read_leases(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &m
         out.leases.push(LeaseRecord {
             namespace: ns.to_owned(),
             id,
-            created: pair(&lb, "createdat").and_then(go_time),
+            created: lb.pair(b"createdat").and_then(go_time),
             labels,
             snapshots,
             content,
@@ -400,19 +464,20 @@ fn read_containers(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out
     let Some(cs) = r.child(nsb, "containers", at) else {
         return;
     };
+    let mut cb = BucketBuf::default();
     for (id, raw) in &cs.buckets {
         let id = text(id);
         let cat = format!("{at}/containers/{id}");
-        let Some(cb) = r.open(raw, &cat) else {
+        if !r.open_into(raw, &mut cb, || cat.clone()) {
             continue;
-        };
-        let labels = r.labels(&cb, &cat);
+        }
+        let labels = r.labels(&cb, || cat.clone());
         out.containers.push(ContainerRecord {
             namespace: ns.to_owned(),
             id,
-            image: pair(&cb, "image").map(text).filter(|s| !s.is_empty()),
-            snapshotter: pair(&cb, "snapshotter").map(text).filter(|s| !s.is_empty()),
-            snapshot_key: pair(&cb, "snapshotKey").map(text).filter(|s| !s.is_empty()),
+            image: text_of(&cb, "image").filter(|s| !s.is_empty()),
+            snapshotter: text_of(&cb, "snapshotter").filter(|s| !s.is_empty()),
+            snapshot_key: text_of(&cb, "snapshotKey").filter(|s| !s.is_empty()),
             labels,
         });
     }
@@ -459,28 +524,31 @@ pub fn read_snapshotter_db(db: &Db<'_>) -> Result<(Vec<BackendSnapshot>, Vec<Str
     let mut r = Reader {
         db,
         errors: Vec::new(),
+        labels_buf: BucketBuf::default(),
     };
     let mut out = Vec::new();
-    if let Some(snaps) = r.child(&v1, "snapshots", "v1") {
-        for (k, raw) in &snaps.buckets {
-            let key = text(k);
-            let at = format!("v1/snapshots/{key}");
-            let Some(b) = r.open(raw, &at) else {
+    let mut b = BucketBuf::default();
+    let mut snaps = BucketBuf::default();
+    if r.child_into(&v1, "snapshots", "v1", &mut snaps) {
+        out.reserve(snaps.buckets().count());
+        for (k, raw) in snaps.buckets() {
+            let at = || format!("v1/snapshots/{}", text(k));
+            if !r.open_into(raw, &mut b, at) {
                 continue;
-            };
-            let labels = r.labels(&b, &at);
-            let Some(id) = pair(&b, "id").and_then(uvarint) else {
-                r.errors.push((at, "no id".into()));
+            }
+            let labels = r.labels(&b, at);
+            let Some(id) = b.pair(b"id").and_then(uvarint) else {
+                r.errors.push((at(), "no id".into()));
                 continue;
             };
             out.push(BackendSnapshot {
-                key,
+                key: text(k),
                 id,
-                kind: kind_name(pair(&b, "kind").and_then(|k| k.first().copied())),
-                parent: pair(&b, "parent").map(text).filter(|p| !p.is_empty()),
-                size: pair(&b, "size").and_then(varint),
-                inodes: pair(&b, "inodes").and_then(varint),
-                created: pair(&b, "createdat").and_then(go_time),
+                kind: kind_name(b.pair(b"kind").and_then(|k| k.first().copied())),
+                parent: text_of(&b, "parent").filter(|p| !p.is_empty()),
+                size: b.pair(b"size").and_then(varint),
+                inodes: b.pair(b"inodes").and_then(varint),
+                created: b.pair(b"createdat").and_then(go_time),
                 labels,
             });
         }
