@@ -199,8 +199,9 @@ impl<'p> Sink<'p> for Bucket {
     }
 }
 
-/// A file read at positions (`pread`): the pages of a file-backed `Db`.
-pub trait ReadAt {
+/// A file read at positions (`pread`): the pages of a file-backed `Db` (shared by the
+/// threads that walk its buckets at once).
+pub trait ReadAt: Sync {
     /// Fill `buf` from offset `off`; a short file is an error.
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()>;
 }

@@ -207,6 +207,8 @@ struct Reader<'d, 'a> {
     errors: Vec<(String, String)>,
     /// Reused for every labels bucket.
     labels_buf: BucketBuf,
+    /// Keep only the classic builder's parent label (a command that lists images).
+    lean: bool,
 }
 
 impl Reader<'_, '_> {
@@ -253,7 +255,13 @@ impl Reader<'_, '_> {
         let mut buf = std::mem::take(&mut self.labels_buf);
         let out = if self.open_into(raw, &mut buf, || format!("{}/labels", at())) {
             buf.pairs()
-                .filter(|(k, _)| label_used(k))
+                .filter(|(k, _)| {
+                    if self.lean {
+                        *k == super::records::PARENT_LABEL.as_bytes()
+                    } else {
+                        label_used(k)
+                    }
+                })
                 .map(|(k, v)| (text(k), text(v)))
                 .collect()
         } else {
@@ -286,6 +294,12 @@ pub fn read(bytes: &[u8]) -> Result<MetaDb, String> {
 
 /// `read` over an opened database (bytes, or a file read page by page).
 pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
+    read_db_with(db, false)
+}
+
+/// `read_db`; `lean`: of the labels, only the classic builder's parent is kept (every
+/// labels bucket is still read, so that damage is seen as well).
+pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
     let top = db.root().map_err(|e| e.to_string())?;
     let v1raw = sub(&top, "v1").ok_or("no v1 bucket: not containerd's metadata database")?;
     let v1 = db.open_bucket(v1raw).map_err(|e| format!("v1: {e}"))?;
@@ -293,8 +307,17 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
         db,
         errors: Vec::new(),
         labels_buf: BucketBuf::default(),
+        lean,
     };
     let mut out = MetaDb::default();
+    type Part = fn(&mut Reader<'_, '_>, &Bucket, &str, &str, &mut MetaDb);
+    const PARTS: [Part; 5] = [
+        read_images,
+        read_content,
+        read_snapshots,
+        read_leases,
+        read_containers,
+    ];
     for (nsname, nsraw) in &v1.buckets {
         let ns = text(nsname);
         let at = format!("v1/{ns}");
@@ -302,11 +325,32 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
             continue;
         };
         out.namespaces.push(ns.clone());
-        read_images(&mut r, &nsb, &ns, &at, &mut out);
-        read_content(&mut r, &nsb, &ns, &at, &mut out);
-        read_snapshots(&mut r, &nsb, &ns, &at, &mut out);
-        read_leases(&mut r, &nsb, &ns, &at, &mut out);
-        read_containers(&mut r, &nsb, &ns, &at, &mut out);
+        // The parts of a namespace are read at once (pages read apart), then put
+        // together in this order, their damage too.
+        use rayon::prelude::*;
+        let parts: Vec<(MetaDb, Vec<(String, String)>)> = PARTS
+            .par_iter()
+            .map(|part| {
+                let mut pr = Reader {
+                    db,
+                    errors: Vec::new(),
+                    labels_buf: BucketBuf::default(),
+                    lean,
+                };
+                let mut got = MetaDb::default();
+                part(&mut pr, &nsb, &ns, &at, &mut got);
+                (got, pr.errors)
+            })
+            .collect();
+        for (got, errors) in parts {
+            r.errors.extend(errors);
+            append(&mut out.images, got.images);
+            append(&mut out.blobs, got.blobs);
+            append(&mut out.snapshots, got.snapshots);
+            append(&mut out.leases, got.leases);
+            append(&mut out.ingests, got.ingests);
+            append(&mut out.containers, got.containers);
+        }
     }
     out.errors = r.errors;
     // Grown by doubling: give the slack back (tens of MB on a store of 10,000 images).
@@ -314,6 +358,14 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
     out.blobs.shrink_to_fit();
     out.snapshots.shrink_to_fit();
     Ok(out)
+}
+
+fn append<T>(to: &mut Vec<T>, mut more: Vec<T>) {
+    if to.is_empty() {
+        *to = more;
+    } else {
+        to.append(&mut more);
+    }
 }
 
 fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
@@ -525,6 +577,7 @@ pub fn read_snapshotter_db(db: &Db<'_>) -> Result<(Vec<BackendSnapshot>, Vec<Str
         db,
         errors: Vec::new(),
         labels_buf: BucketBuf::default(),
+        lean: false,
     };
     let mut out = Vec::new();
     let mut b = BucketBuf::default();

@@ -32,7 +32,8 @@ pub struct ManifestFacts {
     /// Sizes of the present blobs reachable from it (manifest, config, layers).
     pub content_size: u64,
     pub config: Option<Desc>,
-    pub layers: Vec<Desc>,
+    #[serde(serialize_with = "super::content::ser_layers")]
+    pub layers: super::content::Layers,
     pub diff_ids: Vec<String>,
     pub chain_ids: Vec<String>,
     /// Σ snapshot usage along its chain (0 when a snapshot of the chain is missing).
@@ -366,7 +367,7 @@ pub fn map_into(
                 available: false,
                 content_size: 0,
                 config: None,
-                layers: Vec::new(),
+                layers: super::content::Layers::from([]),
                 diff_ids: Vec::new(),
                 chain_ids: Vec::new(),
                 unpacked_size: 0,
@@ -387,7 +388,7 @@ pub fn map_into(
                     }
                 }
                 mf.config = Some(config.clone());
-                mf.layers.clone_from(layers);
+                mf.layers = layers.clone();
             }
             manifests.push(mf);
         }
@@ -554,18 +555,20 @@ pub fn map_into(
 
     // A layer's parent is the previous chain id of an image's stack (a snapshot's own
     // parent may be a builder container's `-init` snapshot).
-    let mut chain_parent: HashMap<String, String> = HashMap::new();
+    let mut chain_parent: HashMap<&str, &str> = HashMap::new();
     for f in &images {
         for m in &f.manifests {
             for w in m.chain_ids.windows(2) {
-                chain_parent.insert(w[1].clone(), w[0].clone());
+                chain_parent.insert(&w[1], &w[0]);
             }
         }
     }
     // Layers: committed snapshots of the namespace whose key is a chain id.
     let mut dir_kind: HashMap<String, &'static str> = HashMap::new();
-    for b in &store.backend {
-        dir_kind.insert(b.id.to_string(), b.kind);
+    if !store.snapshot_dirs.is_empty() {
+        for b in &store.backend {
+            dir_kind.insert(b.id.to_string(), b.kind);
+        }
     }
     for (key, rec) in &ns_snaps {
         let Some(chain) = ChainId::parse(key) else {
@@ -593,7 +596,7 @@ pub fn map_into(
             path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
             diff_id,
             parent: match chain_parent.get(*key) {
-                Some(p) => ChainId::parse(p),
+                Some(&p) => ChainId::parse(p),
                 None if entry.diff_id.is_some() => None, // a base layer
                 None => rec.parent.as_deref().and_then(ChainId::parse),
             },
