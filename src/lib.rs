@@ -301,7 +301,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             drop(report);
             // Freed beside the process's exit, not before it: at 10,000 images, freeing
             // the model record by record is a tenth of the run.
-            std::thread::spawn(move || drop(model));
+            let _ = std::thread::Builder::new().spawn(move || drop(model));
             Ok(ExitStatus::Done)
         }
         Command::Tree(args) => {

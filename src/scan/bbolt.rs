@@ -437,6 +437,40 @@ impl<'a> Db<'a> {
         }
     }
 
+    /// `page`, read into `buf` when from a file.
+    fn page_into<'s>(&self, id: u64, buf: &'s mut Vec<u8>) -> Result<&'s [u8], BoltError>
+    where
+        'a: 's,
+    {
+        let Src::File(file, file_len) = self.src else {
+            return match self.page(id)? {
+                Cow::Borrowed(b) => Ok(b),
+                Cow::Owned(v) => {
+                    *buf = v;
+                    Ok(buf.as_slice())
+                }
+            };
+        };
+        if id < 2 || id >= self.page_count {
+            return Err(BoltError::PageOutOfRange(id));
+        }
+        // One page first; its overflow pages (bounded by the file) after.
+        buf.resize(self.page_size, 0);
+        let off = id.saturating_mul(self.page_size as u64);
+        file.read_exact_at(&mut buf[..self.page_size], off)
+            .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+        let (start, len) = self.page_range(id, &buf[..self.page_size])?;
+        if start as u64 + len as u64 > file_len {
+            return Err(BoltError::Truncated(format!("page {id}")));
+        }
+        buf.resize(len, 0);
+        if len > self.page_size {
+            file.read_exact_at(&mut buf[self.page_size..], off + self.page_size as u64)
+                .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+        }
+        Ok(buf.as_slice())
+    }
+
     fn bytes_only(&self) -> Result<(), BoltError> {
         match self.src {
             Src::Bytes(_) => Ok(()),
@@ -547,6 +581,9 @@ struct Walk<'d, 'a> {
     db: &'d Db<'a>,
     covered: Covered,
     depth: usize,
+    /// The page being read, from a file (one at a time: a page's children are listed
+    /// before they are visited).
+    buf: Vec<u8>,
 }
 
 impl<'d, 'a> Walk<'d, 'a> {
@@ -555,6 +592,7 @@ impl<'d, 'a> Walk<'d, 'a> {
             db,
             covered: Covered::Few(Vec::new()),
             depth: 0,
+            buf: Vec::new(),
         }
     }
 
@@ -650,18 +688,31 @@ impl<'d, 'a> Walk<'d, 'a> {
 
     /// Every pair under a page, copied out (a branch's children in order).
     fn visit<S: for<'p> Sink<'p>>(&mut self, id: u64, out: &mut S) -> Result<(), BoltError> {
-        let page = self.db.page(id)?;
-        let n = (page.len() / self.db.page_size) as u64;
-        if !self.cover(id, n) {
-            return Err(BoltError::Loop(id));
-        }
+        let mut buf = std::mem::take(&mut self.buf);
+        let children = self.elements(id, &mut buf, out);
+        self.buf = buf;
+        let children = children?;
         self.nested(|w| {
-            let children = page_elements(&page, id, false, out)?;
             for child in children {
                 w.visit(child, out)?;
             }
             Ok(())
         })
+    }
+
+    /// Page `id`'s elements (into `out`) and children, its bytes read into `buf`.
+    fn elements<S: for<'p> Sink<'p>>(
+        &mut self,
+        id: u64,
+        buf: &mut Vec<u8>,
+        out: &mut S,
+    ) -> Result<Vec<u64>, BoltError> {
+        let page = self.db.page_into(id, buf)?;
+        let n = (page.len() / self.db.page_size) as u64;
+        if !self.cover(id, n) {
+            return Err(BoltError::Loop(id));
+        }
+        self.nested(|_| page_elements(page, id, false, out))
     }
 
     /// Every pair under a page, borrowed from the bytes.

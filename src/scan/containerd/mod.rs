@@ -48,8 +48,10 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--namespace` (default `moby`).
     pub namespace: String,
-    /// The command reads the records only (`images`): blob files are listed without
-    /// their sizes and snapshot dirs are not looked into (see `Store::lean`).
+    /// The command lists images only (`images`): blob files are listed without their
+    /// sizes, snapshot dirs are not looked into (see `Store::lean`), and of the
+    /// containerd facts only the images' are kept (`C8d::store` is `None`, its
+    /// `layers`, `snapshots` and `committed_usage` are empty).
     pub lean: bool,
 }
 
@@ -653,6 +655,18 @@ pub fn scan_root(
                     mapped.build_cache = records;
                     scan.problems.extend(problems);
                     mark_layout(&mut scan.layout, &mapped);
+                    if opts.lean {
+                        // The images' facts are all a lean read is for: the records
+                        // behind them are let go (on another thread) before the model
+                        // is built.
+                        let records = (
+                            mapped.store.take(),
+                            std::mem::take(&mut mapped.layers),
+                            std::mem::take(&mut mapped.snapshots),
+                            std::mem::take(&mut mapped.committed_usage),
+                        );
+                        let _ = std::thread::Builder::new().spawn(move || drop(records));
+                    }
                     scan.containerd = Some(Box::new(mapped));
                     scan.problems.sort();
                     scan.problems.dedup();
