@@ -239,10 +239,10 @@ pub struct Store {
     /// Parsed manifests and indexes, by digest (those reachable from image records).
     pub docs: HashMap<String, content::Doc>,
     pub problems: Vec<Problem>,
-    /// Read for a command that needs the records only: `blob_files` lists every blob
-    /// with `len` 0 and no `disk_bytes` (not measured), `snapshot_dirs` is empty (the
-    /// dir is listed, for its problems, but no snapshot dir is opened), and of the
-    /// records' labels only the classic builder's parent is kept.
+    /// Read for a command that needs the records only: `blob_files` is empty (the blobs
+    /// are listed, without their sizes, for the documents only), `snapshot_dirs` is
+    /// empty (the dir is listed, for its problems, but no snapshot dir is opened), and
+    /// of the records' labels only the classic builder's parent is kept.
     pub lean: bool,
 }
 
@@ -336,6 +336,10 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str, lean: bool) -> Resul
             .collect();
     }
     store.docs = content::read_docs(root, &store, &mut problems);
+    if lean {
+        // Listed for the documents' sake only.
+        store.blob_files = BTreeMap::new();
+    }
     for p in &mut problems {
         if !p.path.starts_with(PREFIX) {
             p.path = shown(&p.path);
@@ -486,7 +490,7 @@ fn list_blobs(
                     digest.clone(),
                     BlobFile {
                         digest,
-                        path: d.rel_of(OsStr::new(&name)),
+                        path: String::new(),
                         len: 0,
                         disk_bytes: None,
                     },
