@@ -7,6 +7,7 @@
 //! signed varints, times Go's `time.MarshalBinary`.
 
 use crate::scan::bbolt::{Bucket, BucketBuf, Db};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -297,6 +298,16 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
     read_db_with(db, false)
 }
 
+/// The parts of a namespace's records, in the order they are put together.
+type Part = fn(&mut Reader<'_, '_>, &Bucket, &str, &str, &mut MetaDb);
+const PARTS: [Part; 5] = [
+    read_images,
+    read_content,
+    read_snapshots,
+    read_leases,
+    read_containers,
+];
+
 /// `read_db`; `lean`: of the labels, only the classic builder's parent is kept (every
 /// labels bucket is still read, so that damage is seen as well).
 pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
@@ -310,14 +321,6 @@ pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
         lean,
     };
     let mut out = MetaDb::default();
-    type Part = fn(&mut Reader<'_, '_>, &Bucket, &str, &str, &mut MetaDb);
-    const PARTS: [Part; 5] = [
-        read_images,
-        read_content,
-        read_snapshots,
-        read_leases,
-        read_containers,
-    ];
     for (nsname, nsraw) in &v1.buckets {
         let ns = text(nsname);
         let at = format!("v1/{ns}");
@@ -327,7 +330,6 @@ pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
         out.namespaces.push(ns.clone());
         // The parts of a namespace are read at once (pages read apart), then put
         // together in this order, their damage too.
-        use rayon::prelude::*;
         let parts: Vec<(MetaDb, Vec<(String, String)>)> = PARTS
             .par_iter()
             .map(|part| {
