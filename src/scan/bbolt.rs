@@ -1121,6 +1121,69 @@ pub(crate) mod tests {
         assert_eq!(sub, r);
     }
 
+    /// A bucket read into a reused buffer holds what a copied one holds, from bytes and
+    /// from a file read page by page (pages across a branch too), and a second read
+    /// into the same buffer replaces the first.
+    #[test]
+    fn bucket_buf_agrees_with_bucket() {
+        let b = sample_db(&[(b"v1", b"{}"), (b"v2", b"[]")]);
+        let db = Db::parse(&b).unwrap();
+        let top = db.root().unwrap();
+        let raw = &top.buckets[0].1;
+        let owned = db.open_bucket(raw).unwrap();
+        let mut buf = BucketBuf::default();
+        db.open_bucket_into(raw, &mut buf).unwrap();
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+            buf.pairs().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = owned
+            .pairs
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(buf.pair(b"v2"), Some(&b"[]"[..]));
+        assert_eq!(buf.pair(b"v3"), None);
+        assert_eq!(buf.buckets().count(), 0);
+        // the root (a branch over two leaves), from a file, into the same buffer
+        let mut b = vec![0u8; 6 * PS];
+        meta(&mut b, 0, 2, 6, 1);
+        meta(&mut b, 1, 2, 6, 1);
+        let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, 2);
+        put_u64(&mut br, PAGE_HEADER + 8, 3);
+        put_u64(&mut br, PAGE_HEADER + BRANCH_ELEM + 8, 4);
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        let mut hdr = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut hdr, 0, 5);
+        let p3 = leaf(3, &[(FLAG_BUCKET, b"volumes", &hdr)]);
+        b[3 * PS..3 * PS + p3.len()].copy_from_slice(&p3);
+        let p4 = leaf(4, &[(0, b"top", b"x")]);
+        b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
+        let p5 = leaf(5, &[(0, b"a", b"1")]);
+        b[5 * PS..5 * PS + p5.len()].copy_from_slice(&p5);
+        let len = b.len() as u64;
+        let mem = Mem(b);
+        let db = Db::from_file(&mem, len).unwrap();
+        let mut root_value = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut root_value, 0, 2);
+        db.open_bucket_into(&root_value, &mut buf).unwrap();
+        assert_eq!(buf.pair(b"top"), Some(&b"x"[..]));
+        assert_eq!(buf.pairs().count(), 1);
+        let sub = buf.sub(b"volumes").unwrap().to_vec();
+        db.open_bucket_into(&sub, &mut buf).unwrap();
+        assert_eq!(
+            buf.pairs().collect::<Vec<_>>(),
+            vec![(&b"a"[..], &b"1"[..])]
+        );
+        // a page out of range is an error, not a panic
+        put_u64(&mut root_value, 0, 9);
+        assert_eq!(
+            db.open_bucket_into(&root_value, &mut buf).err(),
+            Some(BoltError::PageOutOfRange(9))
+        );
+    }
+
     /// Bytes read at positions, as a file would be.
     struct Mem(Vec<u8>);
     impl ReadAt for Mem {

@@ -631,6 +631,19 @@ mod tests {
     }
 
     #[test]
+    fn labels_kept_are_the_ones_read() {
+        assert!(label_used(b"containerd.io/gc.ref.content.l.0"));
+        assert!(label_used(b"containerd.io/gc.ref.snapshot.overlayfs"));
+        assert!(label_used(b"containerd.io/gc.expire"));
+        assert!(label_used(b"containerd.io/gc.flat"));
+        assert!(label_used(b"containerd.io/gc.root"));
+        assert!(label_used(b"containerd.io/uncompressed"));
+        assert!(label_used(b"org.mobyproject.image.parent"));
+        assert!(!label_used(b"containerd.io/distribution.source.docker.io"));
+        assert!(!label_used(b"containerd.io/snapshot.ref"));
+    }
+
+    #[test]
     fn go_binary_time() {
         // 2024-01-02T03:04:05Z: unix 1704164645 + 62135596800 seconds of year 1
         let secs: i64 = 1_704_164_645 + 62_135_596_800;
