@@ -272,6 +272,41 @@ impl Reader<'_, '_> {
         out
     }
 
+    /// One record per sub-bucket of `parent` (`f` reads one, with buffers of its own;
+    /// `None`: not read), read by parallel jobs of `CHUNK` records and put together in
+    /// order, their damage too.
+    fn records<T: Send>(
+        &mut self,
+        parent: &BucketBuf,
+        f: impl Fn(&mut Reader<'_, '_>, &mut [BucketBuf; 2], &[u8], &[u8]) -> Option<T> + Sync,
+    ) -> Vec<T> {
+        let items: Vec<(&[u8], &[u8])> = parent.buckets().collect();
+        let (db, lean) = (self.db, self.lean);
+        let parts: Vec<(Vec<T>, Damage)> = items
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut r = Reader {
+                    db,
+                    errors: Vec::new(),
+                    labels_buf: BucketBuf::default(),
+                    lean,
+                };
+                let mut bufs = [BucketBuf::default(), BucketBuf::default()];
+                let got: Vec<T> = chunk
+                    .iter()
+                    .filter_map(|(k, raw)| f(&mut r, &mut bufs, k, raw))
+                    .collect();
+                (got, r.errors)
+            })
+            .collect();
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+        for (got, errors) in parts {
+            self.errors.extend(errors);
+            out.extend(got);
+        }
+        out
+    }
+
     /// The names of a bucket's sub-buckets (their values are empty buckets or nil).
     fn names(&mut self, b: &impl Subs, key: &str, at: &str) -> Vec<String> {
         self.child(b, key, at)
@@ -297,6 +332,12 @@ pub fn read(bytes: &[u8]) -> Result<MetaDb, String> {
 pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
     read_db_with(db, false)
 }
+
+/// Parts that could not be read: (where, what).
+type Damage = Vec<(String, String)>;
+
+/// Records one parallel job reads.
+const CHUNK: usize = 2048;
 
 /// The parts of a namespace's records, in the order they are put together.
 type Part = fn(&mut Reader<'_, '_>, &Bucket, &str, &str, &mut MetaDb);
@@ -376,31 +417,31 @@ fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &m
         return;
     }
     let at = format!("{at}/images");
-    let (mut ib, mut tb) = (BucketBuf::default(), BucketBuf::default());
-    out.images.reserve(images.buckets().count());
-    for (name, raw) in images.buckets() {
+    let recs = r.records(&images, |r, bufs, name, raw| {
+        let [ib, tb] = bufs;
         let iat = || format!("{at}/{}", text(name));
-        if !r.open_into(raw, &mut ib, iat) {
-            continue;
+        if !r.open_into(raw, ib, iat) {
+            return None;
         }
         let mut target = Descriptor::default();
         if let Some(t) = ib.sub(b"target") {
-            if r.open_into(t, &mut tb, || format!("{}/target", iat())) {
-                target.digest = text_of(&tb, "digest").unwrap_or_default();
-                target.media_type = text_of(&tb, "mediatype").unwrap_or_default();
+            if r.open_into(t, tb, || format!("{}/target", iat())) {
+                target.digest = text_of(tb, "digest").unwrap_or_default();
+                target.media_type = text_of(tb, "mediatype").unwrap_or_default();
                 target.size = tb.pair(b"size").and_then(varint).unwrap_or(0);
             }
         }
-        let labels = r.labels(&ib, iat);
-        out.images.push(ImageRecord {
+        let labels = r.labels(ib, iat);
+        Some(ImageRecord {
             namespace: ns.to_owned(),
             name: text(name),
             target,
             created: ib.pair(b"createdat").and_then(go_time),
             updated: ib.pair(b"updatedat").and_then(go_time),
             labels,
-        });
-    }
+        })
+    });
+    append(&mut out.images, recs);
 }
 
 fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
@@ -411,21 +452,21 @@ fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &
     let mut bb = BucketBuf::default();
     let mut blobs = BucketBuf::default();
     if r.child_into(&content, "blob", &cat, &mut blobs) {
-        out.blobs.reserve(blobs.buckets().count());
-        for (dg, raw) in blobs.buckets() {
+        let recs = r.records(&blobs, |r, [bb, _], dg, raw| {
             let bat = || format!("{cat}/blob/{}", text(dg));
-            if !r.open_into(raw, &mut bb, bat) {
-                continue;
+            if !r.open_into(raw, bb, bat) {
+                return None;
             }
-            let labels = r.labels(&bb, bat);
-            out.blobs.push(BlobRecord {
+            let labels = r.labels(bb, bat);
+            Some(BlobRecord {
                 namespace: ns.to_owned(),
                 digest: text(dg),
                 size: bb.pair(b"size").and_then(varint).unwrap_or(0),
                 created: bb.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
+        append(&mut out.blobs, recs);
     }
     if let Some(ingests) = r.child(&content, "ingests", &cat) {
         for (k, raw) in &ingests.buckets {
@@ -447,7 +488,6 @@ fn read_snapshots(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out:
     let Some(snaps) = r.child(nsb, "snapshots", at) else {
         return;
     };
-    let mut kb = BucketBuf::default();
     for (ss, raw) in &snaps.buckets {
         let snapshotter = text(ss);
         let sat = format!("{at}/snapshots/{snapshotter}");
@@ -455,23 +495,23 @@ fn read_snapshots(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out:
         if !r.open_into(raw, &mut sb, || sat.clone()) {
             continue;
         }
-        out.snapshots.reserve(sb.buckets().count());
-        for (k, raw) in sb.buckets() {
+        let recs = r.records(&sb, |r, [kb, _], k, raw| {
             let kat = || format!("{sat}/{}", text(k));
-            if !r.open_into(raw, &mut kb, kat) {
-                continue;
+            if !r.open_into(raw, kb, kat) {
+                return None;
             }
-            let labels = r.labels(&kb, kat);
-            out.snapshots.push(SnapshotRecord {
+            let labels = r.labels(kb, kat);
+            Some(SnapshotRecord {
                 namespace: ns.to_owned(),
                 snapshotter: snapshotter.clone(),
                 key: text(k),
-                name: text_of(&kb, "name").unwrap_or_default(),
-                parent: text_of(&kb, "parent").filter(|p| !p.is_empty()),
+                name: text_of(kb, "name").unwrap_or_default(),
+                parent: text_of(kb, "parent").filter(|p| !p.is_empty()),
                 created: kb.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
+        append(&mut out.snapshots, recs);
     }
 }
 
@@ -582,31 +622,29 @@ pub fn read_snapshotter_db(db: &Db<'_>) -> Result<(Vec<BackendSnapshot>, Vec<Str
         lean: false,
     };
     let mut out = Vec::new();
-    let mut b = BucketBuf::default();
     let mut snaps = BucketBuf::default();
     if r.child_into(&v1, "snapshots", "v1", &mut snaps) {
-        out.reserve(snaps.buckets().count());
-        for (k, raw) in snaps.buckets() {
+        out = r.records(&snaps, |r, [b, _], k, raw| {
             let at = || format!("v1/snapshots/{}", text(k));
-            if !r.open_into(raw, &mut b, at) {
-                continue;
+            if !r.open_into(raw, b, at) {
+                return None;
             }
-            let labels = r.labels(&b, at);
+            let labels = r.labels(b, at);
             let Some(id) = b.pair(b"id").and_then(uvarint) else {
                 r.errors.push((at(), "no id".into()));
-                continue;
+                return None;
             };
-            out.push(BackendSnapshot {
+            Some(BackendSnapshot {
                 key: text(k),
                 id,
                 kind: kind_name(b.pair(b"kind").and_then(|k| k.first().copied())),
-                parent: text_of(&b, "parent").filter(|p| !p.is_empty()),
+                parent: text_of(b, "parent").filter(|p| !p.is_empty()),
                 size: b.pair(b"size").and_then(varint),
                 inodes: b.pair(b"inodes").and_then(varint),
                 created: b.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
     }
     let errors = r
         .errors
