@@ -246,6 +246,8 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
     let c8d_opts = scan::containerd::Options {
         root: cli.global.containerd_root.clone(),
         namespace: cli.global.namespace.clone(),
+        // `images` reads records only: no blob measured, no snapshot dir opened.
+        lean: matches!(cli.command, Command::Images(_)),
     };
     let scan_c8d = |layout| {
         let (scanned, croot) =
@@ -296,6 +298,10 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             } else {
                 report::emit(&report, json, out, err, report::images::render)?;
             }
+            drop(report);
+            // Freed beside the process's exit, not before it: at 10,000 images, freeing
+            // the model record by record is a tenth of the run.
+            let _ = std::thread::Builder::new().spawn(move || drop(model));
             Ok(ExitStatus::Done)
         }
         Command::Tree(args) => {

@@ -35,11 +35,17 @@ pub fn is_hex64(s: &str) -> bool {
 
 /// `sha256:` + hex of the SHA-256 of `bytes`.
 pub fn sha256_digest(bytes: &[u8]) -> String {
+    digest_text(Sha256::digest(bytes).as_slice())
+}
+
+/// `sha256:` and the lowercase hex of a SHA-256 sum.
+fn digest_text(sum: &[u8]) -> String {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(71);
     out.push_str("sha256:");
-    for b in Sha256::digest(bytes) {
-        use std::fmt::Write;
-        let _ = write!(out, "{b:02x}");
+    for &b in sum {
+        out.push(char::from(HEX[usize::from(b >> 4)]));
+        out.push(char::from(HEX[usize::from(b & 0xf)]));
     }
     out
 }
@@ -128,9 +134,13 @@ impl ChainId {
         for d in diff_ids {
             let next = match out.last() {
                 None => ChainId(Arc::clone(&d.0)),
-                Some(parent) => ChainId(Arc::from(sha256_digest(
-                    format!("{} {}", parent.0, d.0).as_bytes(),
-                ))),
+                Some(parent) => {
+                    let mut h = Sha256::new();
+                    h.update(parent.0.as_bytes());
+                    h.update(b" ");
+                    h.update(d.0.as_bytes());
+                    ChainId(Arc::from(digest_text(h.finalize().as_slice())))
+                }
             };
             out.push(next);
         }

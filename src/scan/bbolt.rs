@@ -117,6 +117,60 @@ impl BucketRef<'_> {
     }
 }
 
+/// The content of one bucket copied into one reusable buffer: opening a bucket into it
+/// again allocates nothing once it has grown (meta.db holds a bucket per record: tens of
+/// thousands of them, each read and dropped).
+#[derive(Clone, Debug, Default)]
+pub struct BucketBuf {
+    bytes: Vec<u8>,
+    /// (is a sub-bucket, key start, value start, value end) in `bytes`.
+    elems: Vec<(bool, usize, usize, usize)>,
+}
+
+impl BucketBuf {
+    fn clear(&mut self) {
+        self.bytes.clear();
+        self.elems.clear();
+    }
+
+    fn elem(&self, e: &(bool, usize, usize, usize)) -> (&[u8], &[u8]) {
+        (&self.bytes[e.1..e.2], &self.bytes[e.2..e.3])
+    }
+
+    /// The key/value pairs, in key order.
+    pub fn pairs(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.elems
+            .iter()
+            .filter(|e| !e.0)
+            .map(move |e| self.elem(e))
+    }
+
+    /// The sub-buckets: name and raw bucket value, in key order.
+    pub fn buckets(&self) -> impl Iterator<Item = (&[u8], &[u8])> {
+        self.elems.iter().filter(|e| e.0).map(move |e| self.elem(e))
+    }
+
+    /// The value of the first pair with this key.
+    pub fn pair(&self, key: &[u8]) -> Option<&[u8]> {
+        self.pairs().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+
+    /// The raw value of the first sub-bucket with this name.
+    pub fn sub(&self, key: &[u8]) -> Option<&[u8]> {
+        self.buckets().find(|(k, _)| *k == key).map(|(_, v)| v)
+    }
+}
+
+impl<'p> Sink<'p> for BucketBuf {
+    fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]) {
+        let k0 = self.bytes.len();
+        self.bytes.extend_from_slice(key);
+        let v0 = self.bytes.len();
+        self.bytes.extend_from_slice(value);
+        self.elems.push((is_bucket, k0, v0, self.bytes.len()));
+    }
+}
+
 /// Where the elements of a page go: borrowed (`BucketRef`) or copied (`Bucket`).
 trait Sink<'p> {
     fn put(&mut self, is_bucket: bool, key: &'p [u8], value: &'p [u8]);
@@ -145,8 +199,9 @@ impl<'p> Sink<'p> for Bucket {
     }
 }
 
-/// A file read at positions (`pread`): the pages of a file-backed `Db`.
-pub trait ReadAt {
+/// A file read at positions (`pread`): the pages of a file-backed `Db` (shared by the
+/// threads that walk its buckets at once).
+pub trait ReadAt: Sync {
     /// Fill `buf` from offset `off`; a short file is an error.
     fn read_exact_at(&self, buf: &mut [u8], off: u64) -> io::Result<()>;
 }
@@ -382,6 +437,40 @@ impl<'a> Db<'a> {
         }
     }
 
+    /// `page`, read into `buf` when from a file.
+    fn page_into<'s>(&self, id: u64, buf: &'s mut Vec<u8>) -> Result<&'s [u8], BoltError>
+    where
+        'a: 's,
+    {
+        let Src::File(file, file_len) = self.src else {
+            return match self.page(id)? {
+                Cow::Borrowed(b) => Ok(b),
+                Cow::Owned(v) => {
+                    *buf = v;
+                    Ok(buf.as_slice())
+                }
+            };
+        };
+        if id < 2 || id >= self.page_count {
+            return Err(BoltError::PageOutOfRange(id));
+        }
+        // One page first; its overflow pages (bounded by the file) after.
+        buf.resize(self.page_size, 0);
+        let off = id.saturating_mul(self.page_size as u64);
+        file.read_exact_at(&mut buf[..self.page_size], off)
+            .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+        let (start, len) = self.page_range(id, &buf[..self.page_size])?;
+        if start as u64 + len as u64 > file_len {
+            return Err(BoltError::Truncated(format!("page {id}")));
+        }
+        buf.resize(len, 0);
+        if len > self.page_size {
+            file.read_exact_at(&mut buf[self.page_size..], off + self.page_size as u64)
+                .map_err(|e| BoltError::Truncated(format!("page {id}: {e}")))?;
+        }
+        Ok(buf.as_slice())
+    }
+
     fn bytes_only(&self) -> Result<(), BoltError> {
         match self.src {
             Src::Bytes(_) => Ok(()),
@@ -451,6 +540,12 @@ impl Db<'_> {
     pub fn open_bucket(&self, raw: &[u8]) -> Result<Bucket, BoltError> {
         Walk::new(self).bucket_value(raw)
     }
+
+    /// `open_bucket` into a reusable buffer (emptied first; on error it holds a part).
+    pub fn open_bucket_into(&self, raw: &[u8], out: &mut BucketBuf) -> Result<(), BoltError> {
+        out.clear();
+        Walk::new(self).bucket_value_into(raw, out)
+    }
 }
 
 /// A bucket value's root page (`root u64, sequence u64`, then an inline page when the
@@ -486,6 +581,9 @@ struct Walk<'d, 'a> {
     db: &'d Db<'a>,
     covered: Covered,
     depth: usize,
+    /// The page being read, from a file (one at a time: a page's children are listed
+    /// before they are visited).
+    buf: Vec<u8>,
 }
 
 impl<'d, 'a> Walk<'d, 'a> {
@@ -494,20 +592,31 @@ impl<'d, 'a> Walk<'d, 'a> {
             db,
             covered: Covered::Few(Vec::new()),
             depth: 0,
+            buf: Vec::new(),
         }
     }
 
     /// A bucket value, copied out: its inline page, or its tree.
     fn bucket_value(&mut self, raw: &[u8]) -> Result<Bucket, BoltError> {
-        let root = bucket_root(raw)?;
         let mut out = Bucket::default();
+        self.bucket_value_into(raw, &mut out)?;
+        Ok(out)
+    }
+
+    /// A bucket value copied into `out`: its inline page, or its tree.
+    fn bucket_value_into<S: for<'p> Sink<'p>>(
+        &mut self,
+        raw: &[u8],
+        out: &mut S,
+    ) -> Result<(), BoltError> {
+        let root = bucket_root(raw)?;
         if root == 0 {
             // an inline page holds no branch: nothing to follow
-            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, &mut out))?;
+            self.nested(|_| page_elements(&raw[BUCKET_HEADER..], 0, true, out))?;
         } else {
-            self.visit(root, &mut out)?;
+            self.visit(root, out)?;
         }
-        Ok(out)
+        Ok(())
     }
 
     /// A bucket value, borrowed: its inline page, or its tree.
@@ -578,19 +687,32 @@ impl<'d, 'a> Walk<'d, 'a> {
     }
 
     /// Every pair under a page, copied out (a branch's children in order).
-    fn visit(&mut self, id: u64, out: &mut Bucket) -> Result<(), BoltError> {
-        let page = self.db.page(id)?;
-        let n = (page.len() / self.db.page_size) as u64;
-        if !self.cover(id, n) {
-            return Err(BoltError::Loop(id));
-        }
+    fn visit<S: for<'p> Sink<'p>>(&mut self, id: u64, out: &mut S) -> Result<(), BoltError> {
+        let mut buf = std::mem::take(&mut self.buf);
+        let children = self.elements(id, &mut buf, out);
+        self.buf = buf;
+        let children = children?;
         self.nested(|w| {
-            let children = page_elements(&page, id, false, out)?;
             for child in children {
                 w.visit(child, out)?;
             }
             Ok(())
         })
+    }
+
+    /// Page `id`'s elements (into `out`) and children, its bytes read into `buf`.
+    fn elements<S: for<'p> Sink<'p>>(
+        &mut self,
+        id: u64,
+        buf: &mut Vec<u8>,
+        out: &mut S,
+    ) -> Result<Vec<u64>, BoltError> {
+        let page = self.db.page_into(id, buf)?;
+        let n = (page.len() / self.db.page_size) as u64;
+        if !self.cover(id, n) {
+            return Err(BoltError::Loop(id));
+        }
+        self.nested(|_| page_elements(page, id, false, out))
     }
 
     /// Every pair under a page, borrowed from the bytes.
@@ -997,6 +1119,69 @@ pub(crate) mod tests {
         let top = db.root_ref().unwrap();
         let sub = db.sub_bucket(top.buckets[0].1).unwrap();
         assert_eq!(sub, r);
+    }
+
+    /// A bucket read into a reused buffer holds what a copied one holds, from bytes and
+    /// from a file read page by page (pages across a branch too), and a second read
+    /// into the same buffer replaces the first.
+    #[test]
+    fn bucket_buf_agrees_with_bucket() {
+        let b = sample_db(&[(b"v1", b"{}"), (b"v2", b"[]")]);
+        let db = Db::parse(&b).unwrap();
+        let top = db.root().unwrap();
+        let raw = &top.buckets[0].1;
+        let owned = db.open_bucket(raw).unwrap();
+        let mut buf = BucketBuf::default();
+        db.open_bucket_into(raw, &mut buf).unwrap();
+        let pairs: Vec<(Vec<u8>, Vec<u8>)> =
+            buf.pairs().map(|(k, v)| (k.to_vec(), v.to_vec())).collect();
+        let want: Vec<(Vec<u8>, Vec<u8>)> = owned
+            .pairs
+            .iter()
+            .map(|p| (p.key.clone(), p.value.clone()))
+            .collect();
+        assert_eq!(pairs, want);
+        assert_eq!(buf.pair(b"v2"), Some(&b"[]"[..]));
+        assert_eq!(buf.pair(b"v3"), None);
+        assert_eq!(buf.buckets().count(), 0);
+        // the root (a branch over two leaves), from a file, into the same buffer
+        let mut b = vec![0u8; 6 * PS];
+        meta(&mut b, 0, 2, 6, 1);
+        meta(&mut b, 1, 2, 6, 1);
+        let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
+        put_u16(&mut br, 8, FLAG_BRANCH);
+        put_u16(&mut br, 10, 2);
+        put_u64(&mut br, PAGE_HEADER + 8, 3);
+        put_u64(&mut br, PAGE_HEADER + BRANCH_ELEM + 8, 4);
+        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
+        let mut hdr = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut hdr, 0, 5);
+        let p3 = leaf(3, &[(FLAG_BUCKET, b"volumes", &hdr)]);
+        b[3 * PS..3 * PS + p3.len()].copy_from_slice(&p3);
+        let p4 = leaf(4, &[(0, b"top", b"x")]);
+        b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
+        let p5 = leaf(5, &[(0, b"a", b"1")]);
+        b[5 * PS..5 * PS + p5.len()].copy_from_slice(&p5);
+        let len = b.len() as u64;
+        let mem = Mem(b);
+        let db = Db::from_file(&mem, len).unwrap();
+        let mut root_value = vec![0u8; BUCKET_HEADER];
+        put_u64(&mut root_value, 0, 2);
+        db.open_bucket_into(&root_value, &mut buf).unwrap();
+        assert_eq!(buf.pair(b"top"), Some(&b"x"[..]));
+        assert_eq!(buf.pairs().count(), 1);
+        let sub = buf.sub(b"volumes").unwrap().to_vec();
+        db.open_bucket_into(&sub, &mut buf).unwrap();
+        assert_eq!(
+            buf.pairs().collect::<Vec<_>>(),
+            vec![(&b"a"[..], &b"1"[..])]
+        );
+        // a page out of range is an error, not a panic
+        put_u64(&mut root_value, 0, 9);
+        assert_eq!(
+            db.open_bucket_into(&root_value, &mut buf).err(),
+            Some(BoltError::PageOutOfRange(9))
+        );
     }
 
     /// Bytes read at positions, as a file would be.

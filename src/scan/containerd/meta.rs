@@ -6,7 +6,8 @@
 //! content/{blob,ingests}, snapshots/<snapshotter>, leases, containers}`. Sizes are
 //! signed varints, times Go's `time.MarshalBinary`.
 
-use crate::scan::bbolt::{Bucket, Db};
+use crate::scan::bbolt::{Bucket, BucketBuf, Db};
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -162,11 +163,14 @@ fn text(v: &[u8]) -> String {
     String::from_utf8_lossy(v).into_owned()
 }
 
-fn pair<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
-    b.pairs
-        .iter()
-        .find(|p| p.key == key.as_bytes())
-        .map(|p| p.value.as_slice())
+/// The labels dockscope reads: garbage collection's (`containerd.io/gc.*`), a layer
+/// blob's `containerd.io/uncompressed` and the classic builder's parent. Only these are
+/// kept from the records (a manifest's record has a label per layer, and meta.db has a
+/// record per blob: the rest would be most of what is held).
+pub fn label_used(key: &[u8]) -> bool {
+    key.starts_with(b"containerd.io/gc.")
+        || key == b"containerd.io/uncompressed"
+        || key == super::records::PARENT_LABEL.as_bytes()
 }
 
 fn sub<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
@@ -176,40 +180,135 @@ fn sub<'b>(b: &'b Bucket, key: &str) -> Option<&'b [u8]> {
         .map(|(_, v)| v.as_slice())
 }
 
+/// A bucket read whole (`Bucket`) or into a reusable buffer (`BucketBuf`).
+trait Subs {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]>;
+}
+
+impl Subs for Bucket {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]> {
+        sub(self, key)
+    }
+}
+
+impl Subs for BucketBuf {
+    fn sub_raw(&self, key: &str) -> Option<&[u8]> {
+        self.sub(key.as_bytes())
+    }
+}
+
+fn text_of(b: &BucketBuf, key: &str) -> Option<String> {
+    b.pair(key.as_bytes()).map(text)
+}
+
+/// Reads buckets, listing those that cannot be read; where they are (`at`) is only
+/// spelled out for those.
 struct Reader<'d, 'a> {
     db: &'d Db<'a>,
     errors: Vec<(String, String)>,
+    /// Reused for every labels bucket.
+    labels_buf: BucketBuf,
+    /// Keep only the classic builder's parent label (a command that lists images).
+    lean: bool,
 }
 
 impl Reader<'_, '_> {
-    fn open(&mut self, raw: &[u8], at: &str) -> Option<Bucket> {
+    /// A bucket read whole (the buckets that hold records: their children are listed).
+    fn open(&mut self, raw: &[u8], at: impl FnOnce() -> String) -> Option<Bucket> {
         match self.db.open_bucket(raw) {
             Ok(b) => Some(b),
             Err(e) => {
-                self.errors.push((at.to_owned(), e.to_string()));
+                self.errors.push((at(), e.to_string()));
                 None
             }
         }
     }
 
-    fn child(&mut self, b: &Bucket, key: &str, at: &str) -> Option<Bucket> {
-        let raw = sub(b, key)?;
-        self.open(raw, &format!("{at}/{key}"))
+    /// A record's bucket, into a reused buffer; `false` when it cannot be read.
+    fn open_into(&mut self, raw: &[u8], out: &mut BucketBuf, at: impl FnOnce() -> String) -> bool {
+        match self.db.open_bucket_into(raw, out) {
+            Ok(()) => true,
+            Err(e) => {
+                self.errors.push((at(), e.to_string()));
+                false
+            }
+        }
     }
 
-    fn labels(&mut self, b: &Bucket, at: &str) -> BTreeMap<String, String> {
-        self.child(b, "labels", at)
-            .map(|l| {
-                l.pairs
+    /// A sub-bucket into a buffer (one holding many records' names: one allocation).
+    fn child_into(&mut self, b: &impl Subs, key: &str, at: &str, out: &mut BucketBuf) -> bool {
+        match b.sub_raw(key) {
+            Some(raw) => self.open_into(raw, out, || format!("{at}/{key}")),
+            None => false,
+        }
+    }
+
+    fn child(&mut self, b: &impl Subs, key: &str, at: &str) -> Option<Bucket> {
+        let raw = b.sub_raw(key)?;
+        self.open(raw, || format!("{at}/{key}"))
+    }
+
+    /// The labels dockscope reads (`label_used`) of a record.
+    fn labels(&mut self, b: &impl Subs, at: impl FnOnce() -> String) -> BTreeMap<String, String> {
+        let Some(raw) = b.sub_raw("labels") else {
+            return BTreeMap::new();
+        };
+        let mut buf = std::mem::take(&mut self.labels_buf);
+        let out = if self.open_into(raw, &mut buf, || format!("{}/labels", at())) {
+            buf.pairs()
+                .filter(|(k, _)| {
+                    if self.lean {
+                        *k == super::records::PARENT_LABEL.as_bytes()
+                    } else {
+                        label_used(k)
+                    }
+                })
+                .map(|(k, v)| (text(k), text(v)))
+                .collect()
+        } else {
+            BTreeMap::new()
+        };
+        self.labels_buf = buf;
+        out
+    }
+
+    /// One record per sub-bucket of `parent` (`f` reads one, with buffers of its own;
+    /// `None`: not read), read by parallel jobs of `CHUNK` records and put together in
+    /// order, their damage too.
+    fn records<T: Send>(
+        &mut self,
+        parent: &BucketBuf,
+        f: impl Fn(&mut Reader<'_, '_>, &mut [BucketBuf; 2], &[u8], &[u8]) -> Option<T> + Sync,
+    ) -> Vec<T> {
+        let items: Vec<(&[u8], &[u8])> = parent.buckets().collect();
+        let (db, lean) = (self.db, self.lean);
+        let parts: Vec<(Vec<T>, Damage)> = items
+            .par_chunks(CHUNK)
+            .map(|chunk| {
+                let mut r = Reader {
+                    db,
+                    errors: Vec::new(),
+                    labels_buf: BucketBuf::default(),
+                    lean,
+                };
+                let mut bufs = [BucketBuf::default(), BucketBuf::default()];
+                let got: Vec<T> = chunk
                     .iter()
-                    .map(|p| (text(&p.key), text(&p.value)))
-                    .collect()
+                    .filter_map(|(k, raw)| f(&mut r, &mut bufs, k, raw))
+                    .collect();
+                (got, r.errors)
             })
-            .unwrap_or_default()
+            .collect();
+        let mut out = Vec::with_capacity(parts.iter().map(|p| p.0.len()).sum());
+        for (got, errors) in parts {
+            self.errors.extend(errors);
+            out.extend(got);
+        }
+        out
     }
 
     /// The names of a bucket's sub-buckets (their values are empty buckets or nil).
-    fn names(&mut self, b: &Bucket, key: &str, at: &str) -> Vec<String> {
+    fn names(&mut self, b: &impl Subs, key: &str, at: &str) -> Vec<String> {
         self.child(b, key, at)
             .map(|c| {
                 c.pairs
@@ -231,26 +330,70 @@ pub fn read(bytes: &[u8]) -> Result<MetaDb, String> {
 
 /// `read` over an opened database (bytes, or a file read page by page).
 pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
+    read_db_with(db, false)
+}
+
+/// Parts that could not be read: (where, what).
+type Damage = Vec<(String, String)>;
+
+/// Records one parallel job reads.
+const CHUNK: usize = 2048;
+
+/// The parts of a namespace's records, in the order they are put together.
+type Part = fn(&mut Reader<'_, '_>, &Bucket, &str, &str, &mut MetaDb);
+const PARTS: [Part; 5] = [
+    read_images,
+    read_content,
+    read_snapshots,
+    read_leases,
+    read_containers,
+];
+
+/// `read_db`; `lean`: of the labels, only the classic builder's parent is kept (every
+/// labels bucket is still read, so that damage is seen as well).
+pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
     let top = db.root().map_err(|e| e.to_string())?;
     let v1raw = sub(&top, "v1").ok_or("no v1 bucket: not containerd's metadata database")?;
     let v1 = db.open_bucket(v1raw).map_err(|e| format!("v1: {e}"))?;
     let mut r = Reader {
         db,
         errors: Vec::new(),
+        labels_buf: BucketBuf::default(),
+        lean,
     };
     let mut out = MetaDb::default();
     for (nsname, nsraw) in &v1.buckets {
         let ns = text(nsname);
         let at = format!("v1/{ns}");
-        let Some(nsb) = r.open(nsraw, &at) else {
+        let Some(nsb) = r.open(nsraw, || at.clone()) else {
             continue;
         };
         out.namespaces.push(ns.clone());
-        read_images(&mut r, &nsb, &ns, &at, &mut out);
-        read_content(&mut r, &nsb, &ns, &at, &mut out);
-        read_snapshots(&mut r, &nsb, &ns, &at, &mut out);
-        read_leases(&mut r, &nsb, &ns, &at, &mut out);
-        read_containers(&mut r, &nsb, &ns, &at, &mut out);
+        // The parts of a namespace are read at once (pages read apart), then put
+        // together in this order, their damage too.
+        let parts: Vec<(MetaDb, Vec<(String, String)>)> = PARTS
+            .par_iter()
+            .map(|part| {
+                let mut pr = Reader {
+                    db,
+                    errors: Vec::new(),
+                    labels_buf: BucketBuf::default(),
+                    lean,
+                };
+                let mut got = MetaDb::default();
+                part(&mut pr, &nsb, &ns, &at, &mut got);
+                (got, pr.errors)
+            })
+            .collect();
+        for (got, errors) in parts {
+            r.errors.extend(errors);
+            append(&mut out.images, got.images);
+            append(&mut out.blobs, got.blobs);
+            append(&mut out.snapshots, got.snapshots);
+            append(&mut out.leases, got.leases);
+            append(&mut out.ingests, got.ingests);
+            append(&mut out.containers, got.containers);
+        }
     }
     out.errors = r.errors;
     // Grown by doubling: give the slack back (tens of MB on a store of 10,000 images).
@@ -260,33 +403,45 @@ pub fn read_db(db: &Db<'_>) -> Result<MetaDb, String> {
     Ok(out)
 }
 
-fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
-    let Some(images) = r.child(nsb, "images", at) else {
-        return;
-    };
-    let at = format!("{at}/images");
-    for (name, raw) in &images.buckets {
-        let name = text(name);
-        let iat = format!("{at}/{name}");
-        let Some(ib) = r.open(raw, &iat) else {
-            continue;
-        };
-        let mut target = Descriptor::default();
-        if let Some(t) = r.child(&ib, "target", &iat) {
-            target.digest = pair(&t, "digest").map(text).unwrap_or_default();
-            target.media_type = pair(&t, "mediatype").map(text).unwrap_or_default();
-            target.size = pair(&t, "size").and_then(varint).unwrap_or(0);
-        }
-        let labels = r.labels(&ib, &iat);
-        out.images.push(ImageRecord {
-            namespace: ns.to_owned(),
-            name,
-            target,
-            created: pair(&ib, "createdat").and_then(go_time),
-            updated: pair(&ib, "updatedat").and_then(go_time),
-            labels,
-        });
+fn append<T>(to: &mut Vec<T>, mut more: Vec<T>) {
+    if to.is_empty() {
+        *to = more;
+    } else {
+        to.append(&mut more);
     }
+}
+
+fn read_images(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
+    let mut images = BucketBuf::default();
+    if !r.child_into(nsb, "images", at, &mut images) {
+        return;
+    }
+    let at = format!("{at}/images");
+    let recs = r.records(&images, |r, bufs, name, raw| {
+        let [ib, tb] = bufs;
+        let iat = || format!("{at}/{}", text(name));
+        if !r.open_into(raw, ib, iat) {
+            return None;
+        }
+        let mut target = Descriptor::default();
+        if let Some(t) = ib.sub(b"target") {
+            if r.open_into(t, tb, || format!("{}/target", iat())) {
+                target.digest = text_of(tb, "digest").unwrap_or_default();
+                target.media_type = text_of(tb, "mediatype").unwrap_or_default();
+                target.size = tb.pair(b"size").and_then(varint).unwrap_or(0);
+            }
+        }
+        let labels = r.labels(ib, iat);
+        Some(ImageRecord {
+            namespace: ns.to_owned(),
+            name: text(name),
+            target,
+            created: ib.pair(b"createdat").and_then(go_time),
+            updated: ib.pair(b"updatedat").and_then(go_time),
+            labels,
+        })
+    });
+    append(&mut out.images, recs);
 }
 
 fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &mut MetaDb) {
@@ -294,35 +449,36 @@ fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &
         return;
     };
     let cat = format!("{at}/content");
-    if let Some(blobs) = r.child(&content, "blob", &cat) {
-        for (dg, raw) in &blobs.buckets {
-            let digest = text(dg);
-            let bat = format!("{cat}/blob/{digest}");
-            let Some(bb) = r.open(raw, &bat) else {
-                continue;
-            };
-            let labels = r.labels(&bb, &bat);
-            out.blobs.push(BlobRecord {
+    let mut bb = BucketBuf::default();
+    let mut blobs = BucketBuf::default();
+    if r.child_into(&content, "blob", &cat, &mut blobs) {
+        let recs = r.records(&blobs, |r, [bb, _], dg, raw| {
+            let bat = || format!("{cat}/blob/{}", text(dg));
+            if !r.open_into(raw, bb, bat) {
+                return None;
+            }
+            let labels = r.labels(bb, bat);
+            Some(BlobRecord {
                 namespace: ns.to_owned(),
-                digest,
-                size: pair(&bb, "size").and_then(varint).unwrap_or(0),
-                created: pair(&bb, "createdat").and_then(go_time),
+                digest: text(dg),
+                size: bb.pair(b"size").and_then(varint).unwrap_or(0),
+                created: bb.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
+        append(&mut out.blobs, recs);
     }
     if let Some(ingests) = r.child(&content, "ingests", &cat) {
         for (k, raw) in &ingests.buckets {
-            let key = text(k);
-            let Some(ib) = r.open(raw, &format!("{cat}/ingests/{key}")) else {
+            if !r.open_into(raw, &mut bb, || format!("{cat}/ingests/{}", text(k))) {
                 continue;
-            };
+            }
             out.ingests.push(IngestRecord {
                 namespace: ns.to_owned(),
-                key,
-                backend_ref: pair(&ib, "ref").map(text),
-                expire_at: pair(&ib, "expireat").and_then(go_time),
-                expected: pair(&ib, "expected").map(text),
+                key: text(k),
+                backend_ref: text_of(&bb, "ref"),
+                expire_at: bb.pair(b"expireat").and_then(go_time),
+                expected: text_of(&bb, "expected"),
             });
         }
     }
@@ -335,26 +491,27 @@ fn read_snapshots(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out:
     for (ss, raw) in &snaps.buckets {
         let snapshotter = text(ss);
         let sat = format!("{at}/snapshots/{snapshotter}");
-        let Some(sb) = r.open(raw, &sat) else {
+        let mut sb = BucketBuf::default();
+        if !r.open_into(raw, &mut sb, || sat.clone()) {
             continue;
-        };
-        for (k, raw) in &sb.buckets {
-            let key = text(k);
-            let kat = format!("{sat}/{key}");
-            let Some(kb) = r.open(raw, &kat) else {
-                continue;
-            };
-            let labels = r.labels(&kb, &kat);
-            out.snapshots.push(SnapshotRecord {
+        }
+        let recs = r.records(&sb, |r, [kb, _], k, raw| {
+            let kat = || format!("{sat}/{}", text(k));
+            if !r.open_into(raw, kb, kat) {
+                return None;
+            }
+            let labels = r.labels(kb, kat);
+            Some(SnapshotRecord {
                 namespace: ns.to_owned(),
                 snapshotter: snapshotter.clone(),
-                key,
-                name: pair(&kb, "name").map(text).unwrap_or_default(),
-                parent: pair(&kb, "parent").map(text).filter(|p| !p.is_empty()),
-                created: pair(&kb, "createdat").and_then(go_time),
+                key: text(k),
+                name: text_of(kb, "name").unwrap_or_default(),
+                parent: text_of(kb, "parent").filter(|p| !p.is_empty()),
+                created: kb.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
+        append(&mut out.snapshots, recs);
     }
 }
 
@@ -362,18 +519,19 @@ fn read_leases(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &m
     let Some(leases) = r.child(nsb, "leases", at) else {
         return;
     };
+    let mut lb = BucketBuf::default();
     for (id, raw) in &leases.buckets {
         let id = text(id);
         let lat = format!("{at}/leases/{id}");
-        let Some(lb) = r.open(raw, &lat) else {
+        if !r.open_into(raw, &mut lb, || lat.clone()) {
             continue;
-        };
-        let labels = r.labels(&lb, &lat);
+        }
+        let labels = r.labels(&lb, || lat.clone());
         let mut snapshots = Vec::new();
         if let Some(sb) = r.child(&lb, "snapshots", &lat) {
             for (ss, raw) in &sb.buckets {
                 let snapshotter = text(ss);
-                if let Some(keys) = r.open(raw, &format!("{lat}/snapshots/{snapshotter}")) {
+                if let Some(keys) = r.open(raw, || format!("{lat}/snapshots/{snapshotter}")) {
                     for p in &keys.pairs {
                         snapshots.push((snapshotter.clone(), text(&p.key)));
                     }
@@ -386,7 +544,7 @@ fn read_leases(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &m
         out.leases.push(LeaseRecord {
             namespace: ns.to_owned(),
             id,
-            created: pair(&lb, "createdat").and_then(go_time),
+            created: lb.pair(b"createdat").and_then(go_time),
             labels,
             snapshots,
             content,
@@ -400,19 +558,20 @@ fn read_containers(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out
     let Some(cs) = r.child(nsb, "containers", at) else {
         return;
     };
+    let mut cb = BucketBuf::default();
     for (id, raw) in &cs.buckets {
         let id = text(id);
         let cat = format!("{at}/containers/{id}");
-        let Some(cb) = r.open(raw, &cat) else {
+        if !r.open_into(raw, &mut cb, || cat.clone()) {
             continue;
-        };
-        let labels = r.labels(&cb, &cat);
+        }
+        let labels = r.labels(&cb, || cat.clone());
         out.containers.push(ContainerRecord {
             namespace: ns.to_owned(),
             id,
-            image: pair(&cb, "image").map(text).filter(|s| !s.is_empty()),
-            snapshotter: pair(&cb, "snapshotter").map(text).filter(|s| !s.is_empty()),
-            snapshot_key: pair(&cb, "snapshotKey").map(text).filter(|s| !s.is_empty()),
+            image: text_of(&cb, "image").filter(|s| !s.is_empty()),
+            snapshotter: text_of(&cb, "snapshotter").filter(|s| !s.is_empty()),
+            snapshot_key: text_of(&cb, "snapshotKey").filter(|s| !s.is_empty()),
             labels,
         });
     }
@@ -459,31 +618,33 @@ pub fn read_snapshotter_db(db: &Db<'_>) -> Result<(Vec<BackendSnapshot>, Vec<Str
     let mut r = Reader {
         db,
         errors: Vec::new(),
+        labels_buf: BucketBuf::default(),
+        lean: false,
     };
     let mut out = Vec::new();
-    if let Some(snaps) = r.child(&v1, "snapshots", "v1") {
-        for (k, raw) in &snaps.buckets {
-            let key = text(k);
-            let at = format!("v1/snapshots/{key}");
-            let Some(b) = r.open(raw, &at) else {
-                continue;
+    let mut snaps = BucketBuf::default();
+    if r.child_into(&v1, "snapshots", "v1", &mut snaps) {
+        out = r.records(&snaps, |r, [b, _], k, raw| {
+            let at = || format!("v1/snapshots/{}", text(k));
+            if !r.open_into(raw, b, at) {
+                return None;
+            }
+            let labels = r.labels(b, at);
+            let Some(id) = b.pair(b"id").and_then(uvarint) else {
+                r.errors.push((at(), "no id".into()));
+                return None;
             };
-            let labels = r.labels(&b, &at);
-            let Some(id) = pair(&b, "id").and_then(uvarint) else {
-                r.errors.push((at, "no id".into()));
-                continue;
-            };
-            out.push(BackendSnapshot {
-                key,
+            Some(BackendSnapshot {
+                key: text(k),
                 id,
-                kind: kind_name(pair(&b, "kind").and_then(|k| k.first().copied())),
-                parent: pair(&b, "parent").map(text).filter(|p| !p.is_empty()),
-                size: pair(&b, "size").and_then(varint),
-                inodes: pair(&b, "inodes").and_then(varint),
-                created: pair(&b, "createdat").and_then(go_time),
+                kind: kind_name(b.pair(b"kind").and_then(|k| k.first().copied())),
+                parent: text_of(b, "parent").filter(|p| !p.is_empty()),
+                size: b.pair(b"size").and_then(varint),
+                inodes: b.pair(b"inodes").and_then(varint),
+                created: b.pair(b"createdat").and_then(go_time),
                 labels,
-            });
-        }
+            })
+        });
     }
     let errors = r
         .errors
@@ -505,6 +666,19 @@ mod tests {
         assert_eq!(varint(&[0xac, 0x02]), Some(150));
         assert_eq!(uvarint(&[0x80]), None);
         assert_eq!(uvarint(&[]), None);
+    }
+
+    #[test]
+    fn labels_kept_are_the_ones_read() {
+        assert!(label_used(b"containerd.io/gc.ref.content.l.0"));
+        assert!(label_used(b"containerd.io/gc.ref.snapshot.overlayfs"));
+        assert!(label_used(b"containerd.io/gc.expire"));
+        assert!(label_used(b"containerd.io/gc.flat"));
+        assert!(label_used(b"containerd.io/gc.root"));
+        assert!(label_used(b"containerd.io/uncompressed"));
+        assert!(label_used(b"org.mobyproject.image.parent"));
+        assert!(!label_used(b"containerd.io/distribution.source.docker.io"));
+        assert!(!label_used(b"containerd.io/snapshot.ref"));
     }
 
     #[test]

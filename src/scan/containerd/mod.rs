@@ -48,6 +48,11 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--namespace` (default `moby`).
     pub namespace: String,
+    /// The command lists images only (`images`): blob files are listed without their
+    /// sizes, snapshot dirs are not looked into (see `Store::lean`), and of the
+    /// containerd facts only the images' are kept (`C8d::store` is `None`, its
+    /// `layers`, `snapshots` and `committed_usage` are empty).
+    pub lean: bool,
 }
 
 /// Does this Docker root keep its images in containerd? True when asked to read a
@@ -234,6 +239,11 @@ pub struct Store {
     /// Parsed manifests and indexes, by digest (those reachable from image records).
     pub docs: HashMap<String, content::Doc>,
     pub problems: Vec<Problem>,
+    /// Read for a command that needs the records only: `blob_files` is empty (the blobs
+    /// are listed, without their sizes, for the documents only), `snapshot_dirs` is
+    /// empty (the dir is listed, for its problems, but no snapshot dir is opened), and
+    /// of the records' labels only the classic builder's parent is kept.
+    pub lean: bool,
 }
 
 /// Why containerd's records could not be used: nothing may be called reclaimable then.
@@ -244,31 +254,49 @@ pub struct Unusable {
 }
 
 /// Read containerd's root. `Err` when meta.db cannot be read at all.
-pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unusable> {
-    let mut problems = root.problems().to_vec();
-    let file = match open_db(root, META_DB) {
-        Ok(f) => f,
-        Err(e) => {
-            let reason = if e.kind() == io::ErrorKind::NotFound {
-                "containerd's metadata database is missing".to_owned()
-            } else {
-                format!("containerd's metadata database cannot be read: {e}")
-            };
-            return Err(Unusable {
-                area: shown(META_DB),
-                reason,
-            });
-        }
-    };
-    let meta = match file.with_db(meta::read_db) {
-        Ok(m) => m,
-        Err(e) => {
-            return Err(Unusable {
+pub fn read(root: &DataRoot, found: Found, namespace: &str, lean: bool) -> Result<Store, Unusable> {
+    // meta.db, the snapshotter's db, the blobs and the snapshot dirs are read at once.
+    let read_meta = || -> Result<MetaDb, Unusable> {
+        let file = match open_db(root, META_DB) {
+            Ok(f) => f,
+            Err(e) => {
+                let reason = if e.kind() == io::ErrorKind::NotFound {
+                    "containerd's metadata database is missing".to_owned()
+                } else {
+                    format!("containerd's metadata database cannot be read: {e}")
+                };
+                return Err(Unusable {
+                    area: shown(META_DB),
+                    reason,
+                });
+            }
+        };
+        file.with_db(|db| meta::read_db_with(db, lean))
+            .map_err(|e| Unusable {
                 area: shown(META_DB),
                 reason: format!("containerd's metadata database is damaged: {e}"),
             })
-        }
     };
+    let read_backend = || {
+        let mut problems = Vec::new();
+        let backend = read_backend(root, &mut problems);
+        (backend, problems)
+    };
+    let read_blobs = || {
+        let mut problems = Vec::new();
+        let blobs = list_blobs(root, &mut problems, lean);
+        (blobs, problems)
+    };
+    let read_dirs = || {
+        let mut problems = Vec::new();
+        let dirs = list_snapshot_dirs(root, &mut problems, lean);
+        (dirs, problems)
+    };
+    let (meta, (((backend, backend_error), sdb_problems), ((blob_files, blob_problems), dirs))) =
+        rayon::join(read_meta, || {
+            rayon::join(read_backend, || rayon::join(read_blobs, read_dirs))
+        });
+    let meta = meta?;
     if !meta.errors.is_empty() {
         // A damaged bucket: records may be missing, so nothing can be judged unowned.
         let (at, what) = &meta.errors[0];
@@ -280,6 +308,53 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
             ),
         });
     }
+    let mut problems = root.problems().to_vec();
+    problems.extend(sdb_problems);
+    problems.extend(blob_problems);
+    let mut store = Store {
+        found,
+        namespace: namespace.to_owned(),
+        meta,
+        backend,
+        backend_error,
+        blob_files,
+        ingest_dirs: Vec::new(),
+        snapshot_dirs: Vec::new(),
+        tmpmounts: Vec::new(),
+        docs: HashMap::new(),
+        problems: Vec::new(),
+        lean,
+    };
+    store.ingest_dirs = list_ingests(root, &mut problems);
+    let (snapshot_dirs, dir_problems) = dirs;
+    store.snapshot_dirs = snapshot_dirs;
+    problems.extend(dir_problems);
+    if let Ok(Some(d)) = open_optional(root, "tmpmounts") {
+        store.tmpmounts = sorted_names(&d, &mut problems)
+            .into_iter()
+            .map(|n| format!("tmpmounts/{n}"))
+            .collect();
+    }
+    store.docs = content::read_docs(root, &store, &mut problems);
+    if lean {
+        // Listed for the documents' sake only.
+        store.blob_files = BTreeMap::new();
+    }
+    for p in &mut problems {
+        if !p.path.starts_with(PREFIX) {
+            p.path = shown(&p.path);
+        }
+    }
+    store.problems = problems;
+    Ok(store)
+}
+
+/// The overlayfs snapshotter's records, and why they cannot all be read (then no
+/// snapshot dir can be judged unowned).
+fn read_backend(
+    root: &DataRoot,
+    problems: &mut Vec<Problem>,
+) -> (Vec<BackendSnapshot>, Option<String>) {
     let mut backend = Vec::new();
     let mut backend_error = None;
     let sdb = format!("{OVERLAYFS}/metadata.db");
@@ -322,36 +397,7 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str) -> Result<Store, Unu
             problems.push(Problem::io(shown(&sdb), &e));
         }
     }
-    let mut store = Store {
-        found,
-        namespace: namespace.to_owned(),
-        meta,
-        backend,
-        backend_error,
-        blob_files: BTreeMap::new(),
-        ingest_dirs: Vec::new(),
-        snapshot_dirs: Vec::new(),
-        tmpmounts: Vec::new(),
-        docs: HashMap::new(),
-        problems: Vec::new(),
-    };
-    store.blob_files = list_blobs(root, &mut problems);
-    store.ingest_dirs = list_ingests(root, &mut problems);
-    store.snapshot_dirs = list_snapshot_dirs(root, &mut problems);
-    if let Ok(Some(d)) = open_optional(root, "tmpmounts") {
-        store.tmpmounts = sorted_names(&d, &mut problems)
-            .into_iter()
-            .map(|n| format!("tmpmounts/{n}"))
-            .collect();
-    }
-    store.docs = content::read_docs(root, &store, &mut problems);
-    for p in &mut problems {
-        if !p.path.starts_with(PREFIX) {
-            p.path = shown(&p.path);
-        }
-    }
-    store.problems = problems;
-    Ok(store)
+    (backend, backend_error)
 }
 
 /// A bbolt file of containerd's root, opened to be read page by page (meta.db holds a
@@ -395,7 +441,38 @@ impl DbFile {
     }
 }
 
-fn list_blobs(root: &DataRoot, problems: &mut Vec<Problem>) -> BTreeMap<String, BlobFile> {
+/// `sorted_names` with each entry's kind as the listing gives it (`None`: not given).
+fn sorted_entries(
+    dir: &crate::root::Dir<'_>,
+    problems: &mut Vec<Problem>,
+) -> Vec<(String, Option<FileKind>)> {
+    let entries = match dir.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            problems.push(Problem::io(dir.rel(), &e));
+            return Vec::new();
+        }
+    };
+    let mut out = Vec::with_capacity(entries.len());
+    for e in entries {
+        match e.name_str() {
+            Some(n) => out.push((n.to_owned(), e.kind)),
+            None => problems.push(Problem::new(
+                dir.rel_of(&e.name),
+                ProblemKind::Unexpected,
+                "name is not UTF-8; Docker never writes such a name here",
+            )),
+        }
+    }
+    out.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+    out
+}
+
+fn list_blobs(
+    root: &DataRoot,
+    problems: &mut Vec<Problem>,
+    lean: bool,
+) -> BTreeMap<String, BlobFile> {
     let mut out = BTreeMap::new();
     let rel = format!("{CONTENT}/blobs");
     let Ok(Some(algs)) = open_optional(root, &rel) else {
@@ -405,7 +482,21 @@ fn list_blobs(root: &DataRoot, problems: &mut Vec<Problem>) -> BTreeMap<String, 
         let Ok(d) = algs.sub(OsStr::new(&alg)) else {
             continue;
         };
-        for name in sorted_names(&d, problems) {
+        for (name, kind) in sorted_entries(&d, problems) {
+            if lean && kind == Some(FileKind::File) {
+                // Its kind from the listing; its size is not needed.
+                let digest = format!("{alg}:{name}");
+                out.insert(
+                    digest.clone(),
+                    BlobFile {
+                        digest,
+                        path: String::new(),
+                        len: 0,
+                        disk_bytes: None,
+                    },
+                );
+                continue;
+            }
             let path = d.rel_of(OsStr::new(&name));
             match d.lstat(OsStr::new(&name)) {
                 Ok(m) if m.kind == FileKind::File => {
@@ -474,13 +565,21 @@ fn list_ingests(root: &DataRoot, problems: &mut Vec<Problem>) -> Vec<IngestDir> 
     out
 }
 
-fn list_snapshot_dirs(root: &DataRoot, problems: &mut Vec<Problem>) -> Vec<SnapshotDir> {
+fn list_snapshot_dirs(
+    root: &DataRoot,
+    problems: &mut Vec<Problem>,
+    lean: bool,
+) -> Vec<SnapshotDir> {
     let mut out = Vec::new();
     let rel = format!("{OVERLAYFS}/snapshots");
     let Ok(Some(d)) = open_optional(root, &rel) else {
         return out;
     };
-    for name in sorted_names(&d, problems) {
+    let names = sorted_names(&d, problems);
+    if lean {
+        return out;
+    }
+    for name in names {
         let path = d.rel_of(OsStr::new(&name));
         let (has_fs, has_work) = match d.sub(OsStr::new(&name)) {
             Ok(s) => (
@@ -532,7 +631,7 @@ pub fn scan_root(
         },
         Ok((croot, found)) => {
             c8d.found = Some(found.clone());
-            match read(&croot, found.clone(), &namespace) {
+            match read(&croot, found.clone(), &namespace, opts.lean) {
                 Ok(store) => {
                     if !store.meta.namespaces.iter().any(|n| n == &namespace) {
                         scan.problems.push(Problem::new(
@@ -560,6 +659,18 @@ pub fn scan_root(
                     mapped.build_cache = records;
                     scan.problems.extend(problems);
                     mark_layout(&mut scan.layout, &mapped);
+                    if opts.lean {
+                        // The images' facts are all a lean read is for: the records
+                        // behind them are let go (on another thread) before the model
+                        // is built.
+                        let records = (
+                            mapped.store.take(),
+                            std::mem::take(&mut mapped.layers),
+                            std::mem::take(&mut mapped.snapshots),
+                            std::mem::take(&mut mapped.committed_usage),
+                        );
+                        let _ = std::thread::Builder::new().spawn(move || drop(records));
+                    }
                     scan.containerd = Some(Box::new(mapped));
                     scan.problems.sort();
                     scan.problems.dedup();

@@ -32,7 +32,8 @@ pub struct ManifestFacts {
     /// Sizes of the present blobs reachable from it (manifest, config, layers).
     pub content_size: u64,
     pub config: Option<Desc>,
-    pub layers: Vec<Desc>,
+    #[serde(serialize_with = "super::content::ser_layers")]
+    pub layers: super::content::Layers,
     pub diff_ids: Vec<String>,
     pub chain_ids: Vec<String>,
     /// Σ snapshot usage along its chain (0 when a snapshot of the chain is missing).
@@ -190,9 +191,9 @@ pub fn map_into(
     let ns = store.namespace.clone();
     let mut problems: Vec<Problem> = Vec::new();
     // Backend records by key, namespace snapshot records by key.
-    let backend_by_key: HashMap<&str, &super::BackendSnapshot> =
+    let backend_by_key: FastMap<&str, &super::BackendSnapshot> =
         store.backend.iter().map(|b| (b.key.as_str(), b)).collect();
-    let ns_snaps: HashMap<&str, &super::meta::SnapshotRecord> = store
+    let ns_snaps: FastMap<&str, &super::meta::SnapshotRecord> = store
         .meta
         .snapshots
         .iter()
@@ -200,7 +201,7 @@ pub fn map_into(
         .map(|s| (s.key.as_str(), s))
         .collect();
     // The backend record of each namespace snapshot, joined once.
-    let ns_backend: HashMap<&str, &super::BackendSnapshot> = ns_snaps
+    let ns_backend: FastMap<&str, &super::BackendSnapshot> = ns_snaps
         .iter()
         .filter_map(|(k, s)| Some((*k, *backend_by_key.get(s.name.as_str())?)))
         .collect();
@@ -219,7 +220,7 @@ pub fn map_into(
     // The daemon's unpacked size: Usage of a snapshot and of every ancestor, following
     // the snapshots' parents (`None` when one is missing, counted as 0). Each snapshot's
     // total is remembered: images share their ancestors.
-    let mut usage_memo: HashMap<&str, Option<u64>> = HashMap::new();
+    let mut usage_memo: FastMap<&str, Option<u64>> = FastMap::default();
     let mut chain_usage = |top: &str| -> Option<u64> {
         let mut path: Vec<(&str, u64)> = Vec::new();
         let mut cur = top;
@@ -255,7 +256,7 @@ pub fn map_into(
         acc
     };
     // Present, as the daemon asks containerd: the namespace has a record of the blob.
-    let ns_blobs: HashSet<&str> = store
+    let ns_blobs: HashSet<&str, FastHash> = store
         .meta
         .blobs
         .iter()
@@ -276,7 +277,7 @@ pub fn map_into(
     // The config of every manifest the documents hold, read, checked and its chain ids
     // computed in parallel (each used by the image loop below, at most once; a second
     // use reads it again).
-    let mut configs: HashMap<String, ConfigRead> = {
+    let mut configs: FastMap<String, ConfigRead> = {
         use rayon::prelude::*;
         let mut wanted: Vec<&str> = store
             .docs
@@ -297,12 +298,12 @@ pub fn map_into(
                     ((*d).to_owned(), read_config(dir, hex, pool, croot))
                 })
                 .collect(),
-            None => HashMap::new(),
+            None => FastMap::default(),
         }
     };
     let mut images = Vec::with_capacity(by_target.len());
     let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
-    let mut configs_seen: HashSet<ImageId> = HashSet::new();
+    let mut configs_seen: HashSet<ImageId, FastHash> = HashSet::default();
     for (target, recs) in &by_target {
         let Some(id) = ImageId::parse(target) else {
             problems.push(Problem::new(
@@ -366,7 +367,7 @@ pub fn map_into(
                 available: false,
                 content_size: 0,
                 config: None,
-                layers: Vec::new(),
+                layers: super::content::Layers::from([]),
                 diff_ids: Vec::new(),
                 chain_ids: Vec::new(),
                 unpacked_size: 0,
@@ -387,7 +388,7 @@ pub fn map_into(
                     }
                 }
                 mf.config = Some(config.clone());
-                mf.layers.clone_from(layers);
+                mf.layers = layers.clone();
             }
             manifests.push(mf);
         }
@@ -429,7 +430,8 @@ pub fn map_into(
                     .last()
                     .map_or(0, |top| chain_usage(top).unwrap_or(0));
             }
-            for (li, c) in mf.chain_ids.iter().enumerate() {
+            // (a lean read keeps no layer facts: their diff ids are looked up below)
+            for (li, c) in mf.chain_ids.iter().enumerate().filter(|_| !store.lean) {
                 if layer_facts.get(c).is_some_and(|e| e.blob.is_some()) {
                     continue;
                 }
@@ -554,51 +556,71 @@ pub fn map_into(
 
     // A layer's parent is the previous chain id of an image's stack (a snapshot's own
     // parent may be a builder container's `-init` snapshot).
-    let mut chain_parent: HashMap<String, String> = HashMap::new();
+    let mut chain_parent: FastMap<&str, &str> = FastMap::default();
     for f in &images {
         for m in &f.manifests {
             for w in m.chain_ids.windows(2) {
-                chain_parent.insert(w[1].clone(), w[0].clone());
+                chain_parent.insert(&w[1], &w[0]);
             }
         }
     }
     // Layers: committed snapshots of the namespace whose key is a chain id.
     let mut dir_kind: HashMap<String, &'static str> = HashMap::new();
-    for b in &store.backend {
-        dir_kind.insert(b.id.to_string(), b.kind);
+    if !store.snapshot_dirs.is_empty() {
+        for b in &store.backend {
+            dir_kind.insert(b.id.to_string(), b.kind);
+        }
+    }
+    // Lean: the diff id of a chain as its layer facts would hold it (from the first
+    // image manifest naming the chain).
+    let mut first_diff: FastMap<&str, Option<&str>> = FastMap::default();
+    if store.lean {
+        for m in images.iter().flat_map(|f| &f.manifests) {
+            for (li, c) in m.chain_ids.iter().enumerate() {
+                first_diff
+                    .entry(c.as_str())
+                    .or_insert_with(|| m.diff_ids.get(li).map(String::as_str));
+            }
+        }
     }
     for (key, rec) in &ns_snaps {
         let Some(chain) = ChainId::parse(key) else {
             continue;
         };
         let b = backend_of(key);
-        let entry = layer_facts
-            .entry((*key).to_owned())
-            .or_insert_with(|| LayerFacts {
-                chain_id: (*key).to_owned(),
-                diff_id: None,
-                blob: None,
-                blob_present: false,
-                snapshot_key: (*key).to_owned(),
-                snapshot_dir: None,
-                kind: None,
-                usage: None,
-            });
-        entry.snapshot_dir = b.map(|b| format!("{OVERLAYFS}/snapshots/{}", b.id));
-        entry.kind = b.map(|b| b.kind);
-        entry.usage = committed_usage.get(*key).copied();
-        let diff_id = entry.diff_id.as_deref().and_then(DiffId::parse);
+        let usage = committed_usage.get(*key).copied();
+        let diff_text = if store.lean {
+            first_diff.get(*key).copied().flatten()
+        } else {
+            let entry = layer_facts
+                .entry((*key).to_owned())
+                .or_insert_with(|| LayerFacts {
+                    chain_id: (*key).to_owned(),
+                    diff_id: None,
+                    blob: None,
+                    blob_present: false,
+                    snapshot_key: (*key).to_owned(),
+                    snapshot_dir: None,
+                    kind: None,
+                    usage: None,
+                });
+            entry.snapshot_dir = b.map(|b| format!("{OVERLAYFS}/snapshots/{}", b.id));
+            entry.kind = b.map(|b| b.kind);
+            entry.usage = usage;
+            entry.diff_id.as_deref()
+        };
+        let diff_id = diff_text.and_then(DiffId::parse);
         scan.layers.push(LayerRec {
             chain_id: chain,
             path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
             diff_id,
             parent: match chain_parent.get(*key) {
-                Some(p) => ChainId::parse(p),
-                None if entry.diff_id.is_some() => None, // a base layer
+                Some(&p) => ChainId::parse(p),
+                None if diff_text.is_some() => None, // a base layer
                 None => rec.parent.as_deref().and_then(ChainId::parse),
             },
             cache_id: b.map(|b| b.id.to_string()),
-            size: entry.usage,
+            size: usage,
             tar_split_len: None,
             descriptor: false,
             complete: b.is_some_and(|b| b.kind == "committed"),
@@ -642,6 +664,7 @@ pub fn map_into(
     }
     let snapshots = ns_snaps
         .iter()
+        .filter(|_| !store.lean)
         .map(|(k, r)| {
             let b = backend_of(k);
             (
@@ -678,6 +701,40 @@ pub fn map_into(
         image_by_id,
     }
 }
+
+/// A hasher for the maps `map_into` fills and drops (digests and keys it read: SipHash's
+/// guard against chosen keys buys nothing there, and costs a tenth of the mapping).
+#[derive(Clone, Copy, Default)]
+struct Fx(u64);
+
+const FX_K: u64 = 0x517c_c1b7_2722_0a95;
+
+impl std::hash::Hasher for Fx {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = self.0;
+        let mut chunks = bytes.chunks_exact(8);
+        for c in &mut chunks {
+            let mut w = [0u8; 8];
+            w.copy_from_slice(c);
+            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(FX_K);
+        }
+        let mut tail = [0u8; 8];
+        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
+        self.0 = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(FX_K);
+    }
+
+    fn write_u8(&mut self, i: u8) {
+        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(FX_K);
+    }
+
+    fn finish(&self) -> u64 {
+        // the product's high bits are its best: bring them down to the index bits
+        self.0.rotate_left(26)
+    }
+}
+
+type FastHash = std::hash::BuildHasherDefault<Fx>;
+type FastMap<K, V> = HashMap<K, V, FastHash>;
 
 /// An image config read from the content store, with its chain ids.
 struct ConfigRead {
