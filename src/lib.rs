@@ -327,38 +327,58 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Du(args) => {
             let (rule, source, reason) = report::du::choose_rule(&model, args.df_compat);
-            let mut report = report::du::build(&model, take_walk(), rule, root.sizes_known());
-            report.disk_bytes_from = root.capture().map(capture::manifest::Manifest::source_note);
-            report.df_compat_source = source;
-            report.df_compat_reason = reason;
-            let (records, bk_problems) = scan::buildcache::scan(&root);
-            report.system_df.build_cache_total = records.as_ref().map(Vec::len);
-            report.problems.extend(bk_problems);
             // containerd's root, walked beside the scan (or now, when it was not found
             // before the scan): snapshot sizes, areas, layers from its buckets.
             let cwalked = cwalked
                 .take()
                 .or_else(|| croot.map(|c| walk::walk_tree(c, walk::Tree::Containerd, None)));
-            report::c8d::patch_du_walked(&mut report, &model, croot, cwalked.as_ref());
-            report::c8d::add_areas(&mut report, &model, croot, cwalked.as_ref());
-            if args.by == report::du::By::Image {
-                report::du::add_waste(&mut report, &root, &model);
-            }
-            if args.verbose {
-                report.verbose = Some(report::du::verbose(
-                    &model,
-                    &report,
-                    records.as_deref(),
-                    jiff::Timestamp::now(),
-                ));
-            }
-            let orphans = if model.containerd.is_some() {
+            let walked = take_walk();
+            // The report from the walks, beside the classification of the containerd
+            // store's findings (from the records alone).
+            let (mut report, found) = rayon::join(
+                || {
+                    let mut report = report::du::build(&model, walked, rule, root.sizes_known());
+                    report.disk_bytes_from =
+                        root.capture().map(capture::manifest::Manifest::source_note);
+                    report.df_compat_source = source;
+                    report.df_compat_reason = reason;
+                    let (records, bk_problems) = scan::buildcache::scan(&root);
+                    report.system_df.build_cache_total = records.as_ref().map(Vec::len);
+                    report.problems.extend(bk_problems);
+                    report::c8d::patch_du_walked(&mut report, &model, croot, cwalked.as_ref());
+                    report::c8d::add_areas(&mut report, &model, croot, cwalked.as_ref());
+                    if args.by == report::du::By::Image {
+                        report::du::add_waste(&mut report, &root, &model);
+                    }
+                    if args.verbose {
+                        report.verbose = Some(report::du::verbose(
+                            &model,
+                            &report,
+                            records.as_deref(),
+                            jiff::Timestamp::now(),
+                        ));
+                    }
+                    report
+                },
+                || {
+                    model.containerd.is_some().then(|| {
+                        let now = jiff::Timestamp::now().as_second();
+                        report::c8d_orphans::classify_findings(&model, now)
+                    })
+                },
+            );
+            let orphans = if let Some((candidates, cannot)) = found {
                 // `du` counts the findings alone; sized from the walks where a path is
                 // a whole bucket.
                 let known = croot.is_some_and(DataRoot::sizes_known);
-                report::c8d_orphans::report_sized(&root, croot, &model, false, &|p| {
-                    report::c8d::walked_usage(&report, cwalked.as_ref(), known, p)
-                })
+                report::c8d_orphans::report_classified(
+                    &root,
+                    croot,
+                    &model,
+                    candidates,
+                    cannot,
+                    &|p| report::c8d::walked_usage(&report, cwalked.as_ref(), known, p),
+                )
             } else {
                 orphans_report(&root, croot, &model, Some(&report))
             };

@@ -489,7 +489,7 @@ fn walk_opened<'r>(
     let mut incomplete = incomplete.into_inner().unwrap_or_default();
     settle_links(
         &mut buckets,
-        linked.into_inner().unwrap_or_default(),
+        &linked.into_inner().unwrap_or_default(),
         known_disk,
         &mut problems,
         &mut incomplete,
@@ -656,15 +656,33 @@ fn overflow_problem(rel: &str) -> Problem {
 /// its names; every other name is a folded link of the bucket it sits in.
 fn settle_links(
     buckets: &mut HashMap<Bucket, Usage>,
-    mut linked: Vec<Linked>,
+    linked: &[Linked],
     known_disk: bool,
     problems: &mut Vec<Problem>,
     incomplete: &mut Vec<(Bucket, String)>,
 ) {
-    linked.sort_by(|a, b| (a.dev, a.ino, &a.bucket).cmp(&(b.dev, b.ino, &b.bucket)));
+    // Sorted by inode through a small key (the entries themselves are large); within
+    // an inode, the owner is its smallest bucket.
+    let mut order: Vec<(u64, u64, usize)> = linked
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.dev, l.ino, i))
+        .collect();
+    order.sort_unstable();
     let mut i = 0;
-    while i < linked.len() {
-        let first = &linked[i];
+    while i < order.len() {
+        let (dev, ino, _) = order[i];
+        let mut j = i + 1;
+        while j < order.len() && order[j].0 == dev && order[j].1 == ino {
+            j += 1;
+        }
+        let group = &order[i..j];
+        let owner = group
+            .iter()
+            .map(|&(_, _, k)| k)
+            .min_by(|&a, &b| linked[a].bucket.cmp(&linked[b].bucket))
+            .unwrap_or(group[0].2);
+        let first = &linked[owner];
         if !buckets
             .entry(first.bucket.clone())
             .or_insert_with(|| Usage::empty(known_disk))
@@ -673,13 +691,14 @@ fn settle_links(
             problems.push(overflow_problem(&first.bucket.path()));
             incomplete.push((first.bucket.clone(), first.bucket.path()));
         }
-        let mut j = i + 1;
-        while j < linked.len() && linked[j].dev == first.dev && linked[j].ino == first.ino {
+        for &(_, _, k) in group {
+            if k == owner {
+                continue;
+            }
             let u = buckets
-                .entry(linked[j].bucket.clone())
+                .entry(linked[k].bucket.clone())
                 .or_insert_with(|| Usage::empty(known_disk));
             u.hardlinks_folded = u.hardlinks_folded.saturating_add(1);
-            j += 1;
         }
         i = j;
     }
@@ -762,7 +781,7 @@ impl Tally {
             mut problems,
             mut incomplete,
         } = self;
-        settle_links(&mut buckets, linked, true, &mut problems, &mut incomplete);
+        settle_links(&mut buckets, &linked, true, &mut problems, &mut incomplete);
         let mut total = Usage::empty(true);
         total.add_entry(top);
         let mut keys: Vec<&Bucket> = buckets.keys().collect();

@@ -82,9 +82,13 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
     classify_with(model, now, true)
 }
 
-/// [`classify`]; with `all` false, only the findings (leftovers, broken references),
-/// not what containerd's GC or Docker's prune commands free (`du` counts the findings
-/// alone, and skips the reachability work those need).
+/// [`classify`], the findings only (leftovers, broken references): not what
+/// containerd's GC or Docker's prune commands free. `du` counts the findings alone, and
+/// skips the reachability work the others need.
+pub fn classify_findings(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
+    classify_with(model, now, false)
+}
+
 fn classify_with(model: &Model, now: i64, all: bool) -> (Vec<Candidate>, Vec<CannotJudge>) {
     let Some(c8d) = model.containerd.as_ref() else {
         return (Vec::new(), Vec::new());
@@ -604,22 +608,23 @@ pub fn report(
     croot: Option<&crate::root::DataRoot>,
     model: &Model,
 ) -> super::orphans::OrphansReport {
-    report_sized(root, croot, model, true, &|_| None)
+    let now = jiff::Timestamp::now().as_second();
+    let (candidates, cannot_judge) = classify(model, now);
+    report_classified(root, croot, model, candidates, cannot_judge, &|_| None)
 }
 
-/// [`report`]; with `all` false, the findings only (see [`classify_with`]). `walked`
-/// gives a path's usage when a walk already measured it (as shown: `containerd:` for
+/// Measure the paths of classified candidates and build the report. `walked` gives a
+/// path's usage when a walk already measured it (the path as shown: `containerd:` for
 /// containerd's root); the other paths are measured here.
-pub fn report_sized(
+pub fn report_classified(
     root: &crate::root::DataRoot,
     croot: Option<&crate::root::DataRoot>,
     model: &Model,
-    all: bool,
+    candidates: Vec<Candidate>,
+    cannot_judge: Vec<CannotJudge>,
     walked: &(dyn Fn(&str) -> Option<crate::walk::Usage> + Sync),
 ) -> super::orphans::OrphansReport {
     use rayon::prelude::*;
-    let now = jiff::Timestamp::now().as_second();
-    let (candidates, cannot_judge) = classify_with(model, now, all);
     let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
     let measured: Vec<(String, crate::walk::Usage, Vec<crate::problem::Problem>)> = paths
         .par_iter()
