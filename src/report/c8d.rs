@@ -413,30 +413,37 @@ fn images_df(
         .filter(|b| b.namespace == c8d.namespace)
         .map(|b| b.digest.as_str())
         .collect();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(present.len());
     let mut content: u64 = 0;
+    let mut stack: Vec<(&str, i64)> = Vec::new();
     for im in store
         .meta
         .images
         .iter()
         .filter(|x| x.namespace == c8d.namespace)
     {
-        let mut stack = vec![(im.target.digest.clone(), im.target.size)];
+        stack.push((im.target.digest.as_str(), im.target.size));
         while let Some((d, size)) = stack.pop() {
-            if !present.contains(d.as_str()) || seen.len() > 1_000_000 {
+            if !present.contains(d) || seen.len() > 1_000_000 {
                 continue;
             }
-            if !seen.insert(d.clone()) {
+            if !seen.insert(d) {
                 continue;
             }
             content += crate::scan::containerd::nonneg(size);
-            match store.docs.get(&d) {
+            match store.docs.get(d) {
                 Some(crate::scan::containerd::content::Doc::Index { manifests }) => {
-                    stack.extend(manifests.iter().map(|m| (m.digest.clone(), m.size)));
+                    stack.extend(manifests.iter().map(|m| (m.digest.as_str(), m.size)));
                 }
                 Some(crate::scan::containerd::content::Doc::Manifest { config, layers }) => {
-                    stack.push((config.digest.clone(), config.size));
-                    stack.extend(layers.iter().map(|l| (l.digest.clone(), l.size)));
+                    stack.push((config.digest.as_str(), config.size));
+                    stack.extend(
+                        layers
+                            .iter()
+                            .filter(|l| !seen.contains(l.digest.as_str()))
+                            .map(|l| (l.digest.as_str(), l.size)),
+                    );
                 }
                 None => {}
             }
