@@ -254,12 +254,24 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             scan::containerd::scan_root(&root, &cli.global.root, layout, &c8d_opts);
         (Model::build(scanned), croot)
     };
-    let ((model, croot), mut walked) = if needs_walk {
-        let (model, walked) = rayon::join(|| scan_c8d(layout), || walk_with_progress(&root));
-        (model, Some(walked))
+    // `du` walks containerd's root too (Docker's image store there), beside the scan
+    // and the Docker root's walk: found first, as the scan finds it.
+    let pre_croot = if matches!(cli.command, Command::Du(_)) {
+        prefind_containerd(&root, &cli.global.root, &c8d_opts)
     } else {
-        (scan_c8d(layout), None)
+        None
     };
+    let ((model, croot), mut walked, mut cwalked) = if needs_walk {
+        let (model, (walked, cwalked)) = rayon::join(
+            || scan_c8d(layout),
+            || walk_both_with_progress(&root, pre_croot.as_ref()),
+        );
+        (model, Some(walked), cwalked)
+    } else {
+        (scan_c8d(layout), None, None)
+    };
+    drop(pre_croot);
+    let model = FreeAside(Some(model));
     let croot = croot.as_ref();
     let mut take_walk = || walked.take().unwrap_or_else(|| walk_with_progress(&root));
     let json = cli.global.json;
@@ -321,27 +333,61 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
         }
         Command::Du(args) => {
             let (rule, source, reason) = report::du::choose_rule(&model, args.df_compat);
-            let mut report = report::du::build(&model, take_walk(), rule, root.sizes_known());
-            report.disk_bytes_from = root.capture().map(capture::manifest::Manifest::source_note);
-            report.df_compat_source = source;
-            report.df_compat_reason = reason;
-            let (records, bk_problems) = scan::buildcache::scan(&root);
-            report.system_df.build_cache_total = records.as_ref().map(Vec::len);
-            report.problems.extend(bk_problems);
-            report::c8d::patch_du(&mut report, &model, croot);
-            report::c8d::add_areas(&mut report, &model, croot);
-            if args.by == report::du::By::Image {
-                report::du::add_waste(&mut report, &root, &model);
-            }
-            if args.verbose {
-                report.verbose = Some(report::du::verbose(
+            // containerd's root, walked beside the scan (or now, when it was not found
+            // before the scan): snapshot sizes, areas, layers from its buckets.
+            let cwalked = cwalked
+                .take()
+                .or_else(|| croot.map(|c| walk::walk_tree(c, walk::Tree::Containerd, None)));
+            let walked = take_walk();
+            // The report from the walks, beside the classification of the containerd
+            // store's findings (from the records alone).
+            let (mut report, found) = rayon::join(
+                || {
+                    let mut report = report::du::build(&model, walked, rule, root.sizes_known());
+                    report.disk_bytes_from =
+                        root.capture().map(capture::manifest::Manifest::source_note);
+                    report.df_compat_source = source;
+                    report.df_compat_reason = reason;
+                    let (records, bk_problems) = scan::buildcache::scan(&root);
+                    report.system_df.build_cache_total = records.as_ref().map(Vec::len);
+                    report.problems.extend(bk_problems);
+                    report::c8d::patch_du_walked(&mut report, &model, croot, cwalked.as_ref());
+                    report::c8d::add_areas(&mut report, &model, croot, cwalked.as_ref());
+                    if args.by == report::du::By::Image {
+                        report::du::add_waste(&mut report, &root, &model);
+                    }
+                    if args.verbose {
+                        report.verbose = Some(report::du::verbose(
+                            &model,
+                            &report,
+                            records.as_deref(),
+                            jiff::Timestamp::now(),
+                        ));
+                    }
+                    report
+                },
+                || {
+                    model.containerd.is_some().then(|| {
+                        let now = jiff::Timestamp::now().as_second();
+                        report::c8d_orphans::classify_findings(&model, now)
+                    })
+                },
+            );
+            let orphans = if let Some((candidates, cannot)) = found {
+                // `du` counts the findings alone; sized from the walks where a path is
+                // a whole bucket.
+                let known = croot.is_some_and(DataRoot::sizes_known);
+                report::c8d_orphans::report_classified(
+                    &root,
+                    croot,
                     &model,
-                    &report,
-                    records.as_deref(),
-                    jiff::Timestamp::now(),
-                ));
-            }
-            let orphans = orphans_report(&root, croot, &model, Some(&report));
+                    candidates,
+                    cannot,
+                    &|p| report::c8d::walked_usage(&report, cwalked.as_ref(), known, p),
+                )
+            } else {
+                orphans_report(&root, croot, &model, Some(&report))
+            };
             let reclaimable: Vec<&report::orphans::Finding> =
                 orphans.findings.iter().filter(|f| f.reclaimable).collect();
             report.unowned = report::du::Unowned {
@@ -1039,21 +1085,75 @@ fn sized(root: &DataRoot, model: &Model, croot: Option<&DataRoot>) -> report::du
     du
 }
 
+/// A value freed on a thread of its own once done with: freeing a large model (a
+/// million records) takes time the answer need not wait for.
+struct FreeAside<T: Send + 'static>(Option<T>);
+
+impl<T: Send + 'static> std::ops::Deref for FreeAside<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        self.0.as_ref().expect("taken only on drop")
+    }
+}
+
+impl<T: Send + 'static> Drop for FreeAside<T> {
+    fn drop(&mut self) {
+        if let Some(v) = self.0.take() {
+            // Freed here when no thread can be started.
+            let _ = std::thread::Builder::new().spawn(move || drop(v));
+        }
+    }
+}
+
 /// The size walk, with a progress line on stderr when stderr is a terminal. On a
 /// capture, the allocated bytes per bucket come from its manifest.
 fn walk_with_progress(root: &DataRoot) -> walk::WalkResult {
-    let mut walked = walk_with_progress_inner(root);
+    walk_both_with_progress(root, None).0
+}
+
+/// The size walk of the Docker root and, when given, of containerd's root beside it
+/// (one progress line for both).
+fn walk_both_with_progress(
+    root: &DataRoot,
+    croot: Option<&DataRoot>,
+) -> (walk::WalkResult, Option<walk::WalkResult>) {
+    let (mut walked, cwalked) = walk_with_progress_inner(root, croot);
     if let Some(m) = root.capture() {
         m.reconcile(&mut walked);
     }
-    walked
+    (walked, cwalked)
 }
 
-fn walk_with_progress_inner(root: &DataRoot) -> walk::WalkResult {
+/// containerd's root as the scan will find it, for `du` to walk beside the scan.
+/// `None` when the scan will not look for one, there is none, or `--containerd-root`
+/// names an archive (indexed once, by the scan; walked after it).
+fn prefind_containerd(
+    root: &DataRoot,
+    root_path: &std::path::Path,
+    opts: &scan::containerd::Options,
+) -> Option<DataRoot> {
+    if !scan::containerd::wanted(root, opts) || opts.root.as_deref().is_some_and(|p| !p.is_dir()) {
+        return None;
+    }
+    scan::containerd::find(root, root_path, opts)
+        .ok()
+        .map(|(r, _)| r)
+}
+
+fn walk_with_progress_inner(
+    root: &DataRoot,
+    croot: Option<&DataRoot>,
+) -> (walk::WalkResult, Option<walk::WalkResult>) {
     use std::io::IsTerminal;
     use std::sync::atomic::{AtomicBool, Ordering};
+    let both = |p: Option<&walk::Progress>| {
+        rayon::join(
+            || walk::walk(root, p),
+            || croot.map(|c| walk::walk_tree(c, walk::Tree::Containerd, p)),
+        )
+    };
     if !std::io::stderr().is_terminal() {
-        return walk::walk(root, None);
+        return both(None);
     }
     let progress = walk::Progress::default();
     let done = AtomicBool::new(false);
@@ -1071,7 +1171,7 @@ fn walk_with_progress_inner(root: &DataRoot) -> walk::WalkResult {
             }
             bar.finish_and_clear();
         });
-        let r = walk::walk(root, Some(&progress));
+        let r = both(Some(&progress));
         done.store(true, Ordering::Relaxed);
         r
     });

@@ -10,6 +10,7 @@
 
 use crate::problem::{Problem, ProblemKind};
 use crate::root::{DataRoot, Dir, FileKind, Listing, Meta};
+use crate::scan::containerd::OVERLAYFS;
 use serde::Serialize;
 use std::collections::{BTreeSet, HashMap};
 use std::ffi::{OsStr, OsString};
@@ -33,6 +34,30 @@ pub enum Bucket {
     VolumeData(String),
     /// `volumes/<name>/` except `_data`.
     VolumeRest(String),
+    /// containerd's root: `io.containerd.snapshotter.v1.overlayfs/snapshots/<n>/` except
+    /// `fs/` (`work/`, the dir itself).
+    SnapshotRest(String),
+    /// containerd's root: `io.containerd.snapshotter.v1.overlayfs/snapshots/<n>/fs`.
+    SnapshotFs(String),
+}
+
+/// Which tree a walk measures: its buckets follow that tree's layout.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Tree {
+    /// A Docker data root (`overlay2/`, `containers/`, `volumes/`).
+    Docker,
+    /// containerd's root (the overlayfs snapshotter's `snapshots/<n>`).
+    Containerd,
+}
+
+impl Tree {
+    /// How many leading path components decide an entry's bucket.
+    fn depth(self) -> usize {
+        match self {
+            Tree::Docker => 3,
+            Tree::Containerd => 4,
+        }
+    }
 }
 
 impl Bucket {
@@ -43,6 +68,7 @@ impl Bucket {
             Bucket::LayerDiff(_) | Bucket::LayerRest(_) => "overlay2",
             Bucket::ContainerDir(_) | Bucket::ContainerLog(_) => "containers",
             Bucket::VolumeData(_) | Bucket::VolumeRest(_) => "volumes",
+            Bucket::SnapshotRest(_) | Bucket::SnapshotFs(_) => OVERLAYFS,
         }
     }
 
@@ -56,6 +82,8 @@ impl Bucket {
             Bucket::ContainerDir(id) | Bucket::ContainerLog(id) => format!("containers/{id}"),
             Bucket::VolumeRest(n) => format!("volumes/{n}"),
             Bucket::VolumeData(n) => format!("volumes/{n}/_data"),
+            Bucket::SnapshotRest(n) => format!("{OVERLAYFS}/snapshots/{n}"),
+            Bucket::SnapshotFs(n) => format!("{OVERLAYFS}/snapshots/{n}/fs"),
         }
     }
 }
@@ -193,6 +221,7 @@ struct Linked {
 
 struct Shared<'p> {
     root: &'p DataRoot,
+    tree: Tree,
     known_disk: bool,
     root_dev: u64,
     out: Mutex<HashMap<Bucket, Usage>>,
@@ -282,8 +311,28 @@ fn is_log(container: &str, name: &str) -> bool {
             .is_some_and(|rest| rest.starts_with("-json.log"))
 }
 
-/// The bucket of an entry from its path components (only the first three matter).
-fn classify(parts: &[&str], inherited: &Bucket) -> Bucket {
+/// The bucket of an entry from its path components (only the first `tree.depth()`
+/// matter).
+fn classify(tree: Tree, parts: &[&str], inherited: &Bucket) -> Bucket {
+    match tree {
+        Tree::Docker => classify_docker(parts, inherited),
+        Tree::Containerd => classify_containerd(parts, inherited),
+    }
+}
+
+/// containerd's root: one area per top-level entry; the overlayfs snapshotter's
+/// snapshot dirs and their `fs/` apart (as overlay2's layer dirs and their `diff/`).
+fn classify_containerd(parts: &[&str], inherited: &Bucket) -> Bucket {
+    match parts {
+        [area] => Bucket::Area((*area).to_owned()),
+        [OVERLAYFS, "snapshots", n] => Bucket::SnapshotRest((*n).to_owned()),
+        [OVERLAYFS, "snapshots", n, "fs"] => Bucket::SnapshotFs((*n).to_owned()),
+        _ => inherited.clone(),
+    }
+}
+
+/// A Docker root's buckets (only the first three components matter).
+fn classify_docker(parts: &[&str], inherited: &Bucket) -> Bucket {
     match parts {
         [area] => match *area {
             "overlay2" | "containers" | "volumes" => Bucket::Area((*area).to_owned()),
@@ -318,8 +367,8 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
     // The bucket of the start dir, as the full walk would have classified it.
     let mut start_bucket = Bucket::Area(String::new());
     let p: Vec<&str> = parts.iter().map(String::as_str).collect();
-    for k in 1..=p.len().min(3) {
-        start_bucket = classify(&p[..k], &start_bucket);
+    for k in 1..=p.len().min(Tree::Docker.depth()) {
+        start_bucket = classify(Tree::Docker, &p[..k], &start_bucket);
     }
     let anchor = Anchor {
         held: None,
@@ -338,13 +387,60 @@ pub fn walk_from(root: &DataRoot, rel: &str, progress: Option<&Progress>) -> Wal
             };
         }
     };
-    walk_opened(root, rel, start, anchor, parts, start_bucket, progress)
+    walk_opened(
+        root,
+        Tree::Docker,
+        rel,
+        start,
+        anchor,
+        parts,
+        start_bucket,
+        progress,
+    )
+}
+
+/// Walk a whole tree once, its buckets following `tree`'s layout (containerd's root:
+/// [`Bucket::SnapshotRest`], [`Bucket::SnapshotFs`], an [`Bucket::Area`] per top-level
+/// entry). The root directory itself counts in `total`.
+pub fn walk_tree(root: &DataRoot, tree: Tree, progress: Option<&Progress>) -> WalkResult {
+    if tree == Tree::Docker {
+        return walk(root, progress);
+    }
+    let start = match root.top() {
+        Ok(t) => t,
+        Err(e) => {
+            return WalkResult {
+                buckets: HashMap::new(),
+                total: Usage::empty(root.sizes_known()),
+                mount_points: Vec::new(),
+                problems: vec![Problem::io("", &e)],
+                incomplete: BTreeSet::from([Bucket::Area(String::new())]),
+                incomplete_paths: vec![String::new()],
+            };
+        }
+    };
+    let anchor = Anchor {
+        held: None,
+        suffix: Vec::new(),
+    };
+    walk_opened(
+        root,
+        tree,
+        "",
+        start,
+        anchor,
+        Vec::new(),
+        Bucket::Area(String::new()),
+        progress,
+    )
 }
 
 /// `walk_from` once the start directory is open; `anchor` reopens it from the root
 /// (its path components `parts`) when the fd budget is spent.
+#[allow(clippy::too_many_arguments)]
 fn walk_opened<'r>(
     root: &'r DataRoot,
+    tree: Tree,
     rel: &str,
     start: Dir<'r>,
     anchor: Anchor<'r>,
@@ -365,6 +461,7 @@ fn walk_opened<'r>(
     };
     let shared = Shared {
         root,
+        tree,
         known_disk,
         root_dev: start_meta.map_or(0, |m| m.dev),
         out: Mutex::new(HashMap::new()),
@@ -374,7 +471,7 @@ fn walk_opened<'r>(
         incomplete: Mutex::new(incomplete),
         progress,
     };
-    let parts = (parts.len() < 3).then_some(parts);
+    let parts = (parts.len() < tree.depth()).then_some(parts);
     rayon::scope(|s| {
         let shared = &shared;
         s.spawn(move |s| walk_dir(s, shared, start, anchor, parts, start_bucket));
@@ -392,7 +489,7 @@ fn walk_opened<'r>(
     let mut incomplete = incomplete.into_inner().unwrap_or_default();
     settle_links(
         &mut buckets,
-        linked.into_inner().unwrap_or_default(),
+        &linked.into_inner().unwrap_or_default(),
         known_disk,
         &mut problems,
         &mut incomplete,
@@ -503,6 +600,7 @@ pub fn measure_many(root: &DataRoot, rels: &[&str]) -> Vec<(Usage, Vec<Problem>)
                             };
                             let w = walk_opened(
                                 root,
+                                Tree::Docker,
                                 rel,
                                 d,
                                 anchor,
@@ -558,15 +656,33 @@ fn overflow_problem(rel: &str) -> Problem {
 /// its names; every other name is a folded link of the bucket it sits in.
 fn settle_links(
     buckets: &mut HashMap<Bucket, Usage>,
-    mut linked: Vec<Linked>,
+    linked: &[Linked],
     known_disk: bool,
     problems: &mut Vec<Problem>,
     incomplete: &mut Vec<(Bucket, String)>,
 ) {
-    linked.sort_by(|a, b| (a.dev, a.ino, &a.bucket).cmp(&(b.dev, b.ino, &b.bucket)));
+    // Sorted by inode through a small key (the entries themselves are large); within
+    // an inode, the owner is its smallest bucket.
+    let mut order: Vec<(u64, u64, usize)> = linked
+        .iter()
+        .enumerate()
+        .map(|(i, l)| (l.dev, l.ino, i))
+        .collect();
+    order.sort_unstable();
     let mut i = 0;
-    while i < linked.len() {
-        let first = &linked[i];
+    while i < order.len() {
+        let (dev, ino, _) = order[i];
+        let mut j = i + 1;
+        while j < order.len() && order[j].0 == dev && order[j].1 == ino {
+            j += 1;
+        }
+        let group = &order[i..j];
+        let owner = group
+            .iter()
+            .map(|&(_, _, k)| k)
+            .min_by(|&a, &b| linked[a].bucket.cmp(&linked[b].bucket))
+            .unwrap_or(group[0].2);
+        let first = &linked[owner];
         if !buckets
             .entry(first.bucket.clone())
             .or_insert_with(|| Usage::empty(known_disk))
@@ -575,13 +691,14 @@ fn settle_links(
             problems.push(overflow_problem(&first.bucket.path()));
             incomplete.push((first.bucket.clone(), first.bucket.path()));
         }
-        let mut j = i + 1;
-        while j < linked.len() && linked[j].dev == first.dev && linked[j].ino == first.ino {
+        for &(_, _, k) in group {
+            if k == owner {
+                continue;
+            }
             let u = buckets
-                .entry(linked[j].bucket.clone())
+                .entry(linked[k].bucket.clone())
                 .or_insert_with(|| Usage::empty(known_disk));
             u.hardlinks_folded = u.hardlinks_folded.saturating_add(1);
-            j += 1;
         }
         i = j;
     }
@@ -606,8 +723,8 @@ impl Default for Tally {
 
 fn bucket_of(parts: &[&str]) -> Bucket {
     let mut bucket = Bucket::Area(String::new());
-    for k in 1..=parts.len().min(3) {
-        bucket = classify(&parts[..k], &bucket);
+    for k in 1..=parts.len().min(Tree::Docker.depth()) {
+        bucket = classify(Tree::Docker, &parts[..k], &bucket);
     }
     bucket
 }
@@ -664,7 +781,7 @@ impl Tally {
             mut problems,
             mut incomplete,
         } = self;
-        settle_links(&mut buckets, linked, true, &mut problems, &mut incomplete);
+        settle_links(&mut buckets, &linked, true, &mut problems, &mut incomplete);
         let mut total = Usage::empty(true);
         total.add_entry(top);
         let mut keys: Vec<&Bucket> = buckets.keys().collect();
@@ -811,7 +928,7 @@ fn visit_entries<'s>(
     parts: Option<&[String]>,
     bucket: &Bucket,
 ) {
-    // Below the first three path components every entry is in `bucket`: its totals go to
+    // Below the first `tree.depth()` path components every entry is in `bucket`: its totals go to
     // `own`, with no per-entry hashing or cloning. Only shallow entries are classified.
     let mut own = Usage::empty(shared.known_disk);
     let mut local: HashMap<Bucket, Usage> = HashMap::new();
@@ -826,8 +943,9 @@ fn visit_entries<'s>(
                 let name = name.to_string_lossy();
                 let mut p: Vec<&str> = parts.iter().map(String::as_str).collect();
                 p.push(&name);
-                let b = classify(&p, bucket);
-                let deeper = (p.len() < 3).then(|| p.iter().map(|s| (*s).to_owned()).collect());
+                let b = classify(shared.tree, &p, bucket);
+                let deeper = (p.len() < shared.tree.depth())
+                    .then(|| p.iter().map(|s| (*s).to_owned()).collect());
                 (deeper, (b != *bucket).then_some(b))
             }
             None => (None, None),
@@ -952,35 +1070,67 @@ mod tests {
         let top = Bucket::Area(String::new());
         let id = "a".repeat(64);
         assert_eq!(
-            classify(&["overlay2"], &top),
+            classify_docker(&["overlay2"], &top),
             Bucket::Area("overlay2".into())
         );
         assert_eq!(
-            classify(&["overlay2", &id], &top),
+            classify_docker(&["overlay2", &id], &top),
             Bucket::LayerRest(id.clone())
         );
         assert_eq!(
-            classify(&["overlay2", &id, "diff"], &top),
+            classify_docker(&["overlay2", &id, "diff"], &top),
             Bucket::LayerDiff(id.clone())
         );
         let rest = Bucket::LayerRest(id.clone());
-        assert_eq!(classify(&["overlay2", &id, "work"], &rest), rest);
+        assert_eq!(classify_docker(&["overlay2", &id, "work"], &rest), rest);
         assert_eq!(
-            classify(&["overlay2", "l"], &top),
+            classify_docker(&["overlay2", "l"], &top),
             Bucket::Area(String::new())
         );
         let log = format!("{id}-json.log.1");
         assert_eq!(
-            classify(&["containers", &id, &log], &top),
+            classify_docker(&["containers", &id, &log], &top),
             Bucket::ContainerLog(id.clone())
         );
         assert_eq!(
-            classify(&["volumes", "v", "_data"], &top),
+            classify_docker(&["volumes", "v", "_data"], &top),
             Bucket::VolumeData("v".into())
         );
         assert_eq!(
-            classify(&["volumes", "metadata.db"], &top),
+            classify_docker(&["volumes", "metadata.db"], &top),
             Bucket::Area(String::new())
+        );
+    }
+
+    #[test]
+    fn containerd_buckets_follow_snapshots() {
+        let top = Bucket::Area(String::new());
+        let c = |p: &[&str], b: &Bucket| classify(Tree::Containerd, p, b);
+        let area = Bucket::Area(OVERLAYFS.into());
+        assert_eq!(c(&[OVERLAYFS], &top), area);
+        assert_eq!(c(&[OVERLAYFS, "snapshots"], &area), area);
+        assert_eq!(c(&[OVERLAYFS, "metadata.db"], &area), area);
+        let rest = Bucket::SnapshotRest("12".into());
+        assert_eq!(c(&[OVERLAYFS, "snapshots", "12"], &area), rest);
+        assert_eq!(c(&[OVERLAYFS, "snapshots", "12", "work"], &rest), rest);
+        assert_eq!(
+            c(&[OVERLAYFS, "snapshots", "12", "fs"], &rest),
+            Bucket::SnapshotFs("12".into())
+        );
+        assert_eq!(
+            Bucket::SnapshotFs("12".into()).path(),
+            format!("{OVERLAYFS}/snapshots/12/fs")
+        );
+        assert_eq!(Bucket::SnapshotRest("12".into()).area(), OVERLAYFS);
+        // The Docker layout's names mean nothing special here.
+        assert_eq!(c(&["overlay2"], &top), Bucket::Area("overlay2".into()));
+        let native = Bucket::Area("io.containerd.snapshotter.v1.native".into());
+        assert_eq!(
+            c(
+                &["io.containerd.snapshotter.v1.native", "snapshots", "3"],
+                &native
+            ),
+            native
         );
     }
 }

@@ -767,3 +767,151 @@ fn leftovers_no_gc_sees_are_found_and_printed_under_containerds_root() {
         .collect();
     assert_eq!(printed, want);
 }
+
+/// GNU du's total (`-sc`) of `paths` in `unit` (`-B1` allocated, `-b` apparent).
+fn gnu_du_in(unit: &str, paths: &[PathBuf]) -> u64 {
+    let out = process::Command::new("du")
+        .arg(format!("-sc{unit}"))
+        .args(paths)
+        .output()
+        .expect("du");
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.lines()
+        .last()
+        .and_then(|l| l.split_whitespace().next())
+        .and_then(|n| n.parse().ok())
+        .expect("du total")
+}
+
+/// `du` on the archive of both trees counts what the unpacked dirs hold: the same
+/// areas, sizes, counts and layers' diff sizes (allocated bytes unknown in an archive).
+#[test]
+fn du_of_the_archive_of_both_trees_counts_what_the_dirs_hold() {
+    let s = c8d();
+    let dirs = json(&docker(&s), &["du"]);
+    let arch = json(&s.archive, &["du"]);
+    assert!(arch["total"]["disk_bytes"].is_null());
+    for k in ["size", "files", "dirs", "hardlinks_folded"] {
+        assert_eq!(arch["total"][k], dirs["total"][k], "total {k}");
+    }
+    let areas = |v: &Value| {
+        v["areas"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let name = a["name"].as_str().unwrap().to_owned();
+                (
+                    name,
+                    (a["size"].clone(), a["files"].clone(), a["dirs"].clone()),
+                )
+            })
+            .collect::<BTreeMap<_, _>>()
+    };
+    let (a, d) = (areas(&arch), areas(&dirs));
+    assert_eq!(a, d);
+    assert!(a.contains_key("containerd:io.containerd.snapshotter.v1.overlayfs"));
+    let layers = by_id(&dirs["layers"], "chain_id");
+    let alayers = by_id(&arch["layers"], "chain_id");
+    assert_eq!(layers.len(), 15);
+    assert_eq!(
+        alayers.keys().collect::<Vec<_>>(),
+        layers.keys().collect::<Vec<_>>()
+    );
+    let snaps = s
+        .root
+        .join("containerd/io.containerd.snapshotter.v1.overlayfs/snapshots");
+    for (id, l) in &layers {
+        assert_eq!(alayers[id]["diff_size"], l["diff_size"], "{id}");
+        assert!(alayers[id]["disk_bytes"].is_null(), "{id}");
+        // the dirs' apparent bytes: GNU du -sb of the snapshot dir
+        let n = l["cache_id"].as_str().unwrap();
+        assert_eq!(
+            l["apparent_bytes"].as_u64().unwrap(),
+            gnu_du_in("b", &[snaps.join(n)]),
+            "{n}"
+        );
+    }
+}
+
+/// A file hard-linked from one snapshot's `fs/` into another's (planted in the real
+/// root): counted once, as GNU du counts both trees, in the snapshot whose name sorts
+/// first; the other snapshot's layer counts it as a folded link.
+#[test]
+fn a_hard_link_between_two_snapshots_counts_once_in_du() {
+    let s = c8d();
+    let before = json(&docker(&s), &["du"]);
+    let snaps = s
+        .root
+        .join("containerd/io.containerd.snapshotter.v1.overlayfs/snapshots");
+    let mut ids: Vec<String> = before["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| l["cache_id"].as_str().unwrap().to_owned())
+        .collect();
+    ids.sort();
+    let (a, b) = (ids[0].clone(), ids[1].clone());
+    let file = snaps.join(&a).join("fs/planted.bin");
+    std::fs::write(&file, vec![7u8; 300_000]).unwrap();
+    std::fs::hard_link(&file, snaps.join(&b).join("fs/planted-link.bin")).unwrap();
+    let after = json(&docker(&s), &["du"]);
+    let both = [docker(&s), s.root.join("containerd")];
+    assert_eq!(
+        after["total"]["disk_bytes"].as_u64().unwrap(),
+        gnu_du_in("B1", &both)
+    );
+    assert_eq!(
+        after["total"]["apparent_bytes"].as_u64().unwrap(),
+        gnu_du_in("b", &both)
+    );
+    assert_eq!(
+        after["total"]["hardlinks_folded"].as_u64().unwrap(),
+        before["total"]["hardlinks_folded"].as_u64().unwrap() + 1
+    );
+    let layer = |v: &Value, n: &str| {
+        v["layers"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|l| l["cache_id"] == n)
+            .unwrap()
+            .clone()
+    };
+    // The owner: its whole dir, as GNU du measures it alone.
+    assert_eq!(
+        layer(&after, &a)["disk_bytes"].as_u64().unwrap(),
+        gnu_du_in("B1", &[snaps.join(&a)])
+    );
+    assert_eq!(
+        layer(&after, &a)["diff_size"].as_u64().unwrap(),
+        layer(&before, &a)["diff_size"].as_u64().unwrap() + 300_000
+    );
+    // The other: the file is not counted again (GNU du of both dirs, owner first).
+    assert_eq!(
+        layer(&after, &b)["diff_size"],
+        layer(&before, &b)["diff_size"]
+    );
+    let each = gnu_du_each(&[snaps.join(&a), snaps.join(&b)]);
+    assert_eq!(each[0], gnu_du_in("B1", &[snaps.join(&a)]));
+    assert_eq!(layer(&after, &b)["disk_bytes"].as_u64().unwrap(), each[1]);
+}
+
+/// GNU du's allocated bytes of each of `paths` in turn (an inode counted under the
+/// first path that holds it).
+fn gnu_du_each(paths: &[PathBuf]) -> Vec<u64> {
+    let out = process::Command::new("du")
+        .args(["-sB1"])
+        .args(paths)
+        .output()
+        .expect("du");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| {
+            l.split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .expect("du line")
+        })
+        .collect()
+}

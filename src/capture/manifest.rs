@@ -140,6 +140,8 @@ impl BucketUsage {
             Bucket::ContainerLog(i) => ("container-log", i),
             Bucket::VolumeData(i) => ("volume-data", i),
             Bucket::VolumeRest(i) => ("volume-rest", i),
+            Bucket::SnapshotRest(i) => ("snapshot-rest", i),
+            Bucket::SnapshotFs(i) => ("snapshot-fs", i),
         };
         BucketUsage {
             kind: kind.to_owned(),
@@ -163,6 +165,8 @@ impl BucketUsage {
             "container-log" => Bucket::ContainerLog(id),
             "volume-data" => Bucket::VolumeData(id),
             "volume-rest" => Bucket::VolumeRest(id),
+            "snapshot-rest" => Bucket::SnapshotRest(id),
+            "snapshot-fs" => Bucket::SnapshotFs(id),
             _ => return None,
         })
     }
@@ -303,6 +307,7 @@ fn bucket_path(b: &Bucket) -> String {
         Bucket::ContainerLog(i) => format!("containers/{i} (logs)"),
         Bucket::VolumeData(i) => format!("volumes/{i}/_data"),
         Bucket::VolumeRest(i) => format!("volumes/{i}"),
+        Bucket::SnapshotRest(_) | Bucket::SnapshotFs(_) => b.path(),
     }
 }
 

@@ -17,22 +17,54 @@ use std::collections::HashMap;
 /// Usage of an active snapshot: what the overlayfs snapshotter's `Usage` walks.
 /// On an archive (no allocated blocks) the apparent size stands in, with a problem.
 pub fn active_usage(croot: &DataRoot, id: u64, problems: &mut Vec<Problem>) -> u64 {
-    let rel = format!("{OVERLAYFS}/snapshots/{id}/fs");
-    let (u, p) = walk::measure(croot, &rel);
-    for mut pr in p {
-        pr.path = shown(&pr.path);
-        problems.push(pr);
-    }
+    snapshot_usage(croot, None, id, problems)
+}
+
+/// [`active_usage`], from the walk of containerd's root when there is one (its
+/// `snapshots/<n>/fs` bucket), else measured now.
+fn snapshot_usage(
+    croot: &DataRoot,
+    walked: Option<&walk::WalkResult>,
+    id: u64,
+    problems: &mut Vec<Problem>,
+) -> u64 {
+    let u = if let Some(w) = walked {
+        snapshot_buckets(w, croot.sizes_known(), &id.to_string()).1
+    } else {
+        let rel = format!("{OVERLAYFS}/snapshots/{id}/fs");
+        let (u, p) = walk::measure(croot, &rel);
+        for mut pr in p {
+            pr.path = shown(&pr.path);
+            problems.push(pr);
+        }
+        u
+    };
     match u.disk_bytes {
         Some(d) => d,
         None => u.apparent_bytes,
     }
 }
 
+/// A snapshot dir's usage from the walk of containerd's root: the whole dir
+/// (`snapshots/<n>` with its `fs/` and `work/`), and its `fs/`. A dir that is not there
+/// holds nothing.
+fn snapshot_buckets(w: &walk::WalkResult, known_disk: bool, n: &str) -> (walk::Usage, walk::Usage) {
+    let empty = walk::Usage {
+        disk_bytes: known_disk.then_some(0),
+        ..walk::Usage::default()
+    };
+    let get = |b: walk::Bucket| w.buckets.get(&b).copied().unwrap_or(empty);
+    let fs = get(walk::Bucket::SnapshotFs(n.to_owned()));
+    let mut all = get(walk::Bucket::SnapshotRest(n.to_owned()));
+    all.add(&fs);
+    (all, fs)
+}
+
 /// (SizeRw, SizeRootFs) per container id, as the daemon computes them in this mode.
 pub fn container_sizes(
     model: &Model,
     croot: &DataRoot,
+    walked: Option<&walk::WalkResult>,
     problems: &mut Vec<Problem>,
 ) -> HashMap<String, (u64, u64)> {
     let mut out = HashMap::new();
@@ -43,7 +75,7 @@ pub fn container_sizes(
     let mut measure = |id: u64, problems: &mut Vec<Problem>| -> u64 {
         *cache
             .entry(id)
-            .or_insert_with(|| active_usage(croot, id, problems))
+            .or_insert_with(|| snapshot_usage(croot, walked, id, problems))
     };
     for ct in &model.containers {
         let id = ct.rec.id.as_str();
@@ -87,18 +119,29 @@ pub fn container_sizes(
 /// Replace the classic containers' sizes of a du report with the daemon's numbers in
 /// this mode.
 pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
+    patch_du_walked(du, model, croot, None);
+}
+
+/// [`patch_du`] with the snapshots' usage taken from `walked`, the walk of containerd's
+/// root ([`walk::Tree::Containerd`]) when there is one, instead of measuring them again.
+pub fn patch_du_walked(
+    du: &mut DuReport,
+    model: &Model,
+    croot: Option<&DataRoot>,
+    walked: Option<&walk::WalkResult>,
+) {
     let Some(croot) = croot else {
         return;
     };
     let mut problems = Vec::new();
-    let sizes = container_sizes(model, croot, &mut problems);
+    let sizes = container_sizes(model, croot, walked, &mut problems);
     for c in &mut du.containers {
         if let Some(&(rw, rootfs)) = sizes.get(c.id.as_str()) {
             c.size_rw = rw;
             c.size_root_fs = rootfs;
         }
     }
-    images_df(du, model, croot, &mut problems);
+    images_df(du, model, croot, walked, &mut problems);
     du.problems.extend(problems);
     du.problems.sort();
     du.problems.dedup();
@@ -309,7 +352,13 @@ pub fn history_images(model: &Model, image: usize) -> Vec<usize> {
 /// layers, containers' RW and `-init`, BuildKit's) and the present content reachable
 /// from any image record (each digest once); Docker 29 counts the images' snapshot
 /// chains (each snapshot once) instead of every snapshot.
-fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut Vec<Problem>) {
+fn images_df(
+    du: &mut DuReport,
+    model: &Model,
+    croot: &DataRoot,
+    walked: Option<&walk::WalkResult>,
+    problems: &mut Vec<Problem>,
+) {
     let Some(c8d) = model.containerd.as_ref() else {
         return;
     };
@@ -364,30 +413,37 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
         .filter(|b| b.namespace == c8d.namespace)
         .map(|b| b.digest.as_str())
         .collect();
-    let mut seen: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut seen: std::collections::HashSet<&str> =
+        std::collections::HashSet::with_capacity(present.len());
     let mut content: u64 = 0;
+    let mut stack: Vec<(&str, i64)> = Vec::new();
     for im in store
         .meta
         .images
         .iter()
         .filter(|x| x.namespace == c8d.namespace)
     {
-        let mut stack = vec![(im.target.digest.clone(), im.target.size)];
+        stack.push((im.target.digest.as_str(), im.target.size));
         while let Some((d, size)) = stack.pop() {
-            if !present.contains(d.as_str()) || seen.len() > 1_000_000 {
+            if !present.contains(d) || seen.len() > 1_000_000 {
                 continue;
             }
-            if !seen.insert(d.clone()) {
+            if !seen.insert(d) {
                 continue;
             }
             content += crate::scan::containerd::nonneg(size);
-            match store.docs.get(&d) {
+            match store.docs.get(d) {
                 Some(crate::scan::containerd::content::Doc::Index { manifests }) => {
-                    stack.extend(manifests.iter().map(|m| (m.digest.clone(), m.size)));
+                    stack.extend(manifests.iter().map(|m| (m.digest.as_str(), m.size)));
                 }
                 Some(crate::scan::containerd::content::Doc::Manifest { config, layers }) => {
-                    stack.push((config.digest.clone(), config.size));
-                    stack.extend(layers.iter().map(|l| (l.digest.clone(), l.size)));
+                    stack.push((config.digest.as_str(), config.size));
+                    stack.extend(
+                        layers
+                            .iter()
+                            .filter(|l| !seen.contains(l.digest.as_str()))
+                            .map(|l| (l.digest.as_str(), l.size)),
+                    );
                 }
                 None => {}
             }
@@ -411,7 +467,7 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
         for s in c8d.snapshots.values() {
             total += match (s.kind, s.id) {
                 (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
-                (Some("active"), Some(n)) => active_usage(croot, n, problems),
+                (Some("active"), Some(n)) => snapshot_usage(croot, walked, n, problems),
                 _ => 0,
             };
         }
@@ -443,7 +499,7 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
                     Some((Some("committed"), _)) => snap
                         .and_then(|s| s.size)
                         .map_or(0, crate::scan::containerd::nonneg),
-                    Some((Some("active"), Some(n))) => active_usage(croot, n, problems),
+                    Some((Some("active"), Some(n))) => snapshot_usage(croot, walked, n, problems),
                     _ => 0,
                 };
                 u + r.blob_size.map_or(0, crate::scan::containerd::nonneg)
@@ -471,40 +527,93 @@ fn images_df(du: &mut DuReport, model: &Model, croot: &DataRoot, problems: &mut 
     du.images = images;
 }
 
+/// A path's usage from the walks when it is a whole bucket: a snapshot dir of
+/// containerd's root (`containerd:…/snapshots/<n>`, from `walked`), a layer or
+/// container dir of Docker's (from the du report). `None` otherwise, and where a read
+/// failed there: the caller measures it.
+pub fn walked_usage(
+    du: &DuReport,
+    walked: Option<&walk::WalkResult>,
+    known_disk: bool,
+    path: &str,
+) -> Option<walk::Usage> {
+    match crate::report::c8d_orphans::split_path(path) {
+        (true, rel) => {
+            let w = walked?;
+            let n = rel.strip_prefix(OVERLAYFS)?.strip_prefix("/snapshots/")?;
+            if n.is_empty() || n.contains('/') {
+                return None;
+            }
+            let rest = walk::Bucket::SnapshotRest(n.to_owned());
+            if !w.buckets.contains_key(&rest) || w.incomplete(&rest) {
+                return None;
+            }
+            if w.incomplete(&walk::Bucket::SnapshotFs(n.to_owned())) {
+                return None;
+            }
+            Some(snapshot_buckets(w, known_disk, n).0)
+        }
+        (false, p) => du.usage_of(p),
+    }
+}
+
 /// containerd's root in `du`: one area per top-level entry, named `containerd:<name>`,
-/// added to the total (both trees are what the host spends).
-pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
+/// added to the total (both trees are what the host spends); each layer's and
+/// container's snapshot dirs. All from one walk of containerd's root (`walked`, run
+/// beside the scan; walked now when not given): hard links fold across the whole tree,
+/// each inode counted once, in the first bucket (in bucket order) holding one of its names.
+pub fn add_areas(
+    du: &mut DuReport,
+    model: &Model,
+    croot: Option<&DataRoot>,
+    walked: Option<&walk::WalkResult>,
+) {
     let Some(croot) = croot else {
         return;
     };
-    let Ok(top) = croot.top() else {
-        return;
+    let own;
+    let w = if let Some(w) = walked {
+        w
+    } else {
+        own = walk::walk_tree(croot, walk::Tree::Containerd, None);
+        &own
     };
-    let Ok(mut entries) = top.entries() else {
-        return;
+    let known_disk = croot.sizes_known();
+    let empty = walk::Usage {
+        disk_bytes: known_disk.then_some(0),
+        ..walk::Usage::default()
     };
-    entries.sort_by(|a, b| a.name.cmp(&b.name));
-    // The root dir itself, as du counts it (the Docker root's own is in the total).
-    if let Ok(m) = top.meta() {
-        du.total.disk_bytes = du.total.disk_bytes.zip(m.disk).map(|(a, b)| a + b);
-        du.total.apparent_bytes += m.len;
-        du.total.dirs += 1;
+    // Every top-level entry is an area, also one whose read failed (then empty).
+    let mut areas: std::collections::BTreeMap<&str, walk::Usage> =
+        std::collections::BTreeMap::new();
+    let listed: Vec<String> = croot
+        .top()
+        .and_then(|t| t.entries())
+        .unwrap_or_default()
+        .into_iter()
+        .map(|e| e.name.to_string_lossy().into_owned())
+        .collect();
+    for (b, u) in &w.buckets {
+        let a = areas.entry(b.area()).or_insert(empty);
+        a.add(u);
     }
-    for e in entries {
-        let name = e.name.to_string_lossy().into_owned();
-        let (u, problems) = walk::measure(croot, &name);
-        for mut p in problems {
-            p.path = shown(&p.path);
-            du.problems.push(p);
+    for name in &listed {
+        areas.entry(name.as_str()).or_insert(empty);
+    }
+    let t = &w.total;
+    du.total.disk_bytes = du.total.disk_bytes.zip(t.disk_bytes).map(|(a, b)| a + b);
+    du.total.apparent_bytes += t.apparent_bytes;
+    du.total.size += t.size;
+    du.total.files += t.files;
+    du.total.dirs += t.dirs;
+    du.total.hardlinks_folded += t.hardlinks_folded;
+    for (name, u) in areas {
+        // Entries of the root dir itself have their own area; none is unnamed.
+        if name.is_empty() {
+            continue;
         }
-        du.total.disk_bytes = du.total.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
-        du.total.apparent_bytes += u.apparent_bytes;
-        du.total.size += u.size;
-        du.total.files += u.files;
-        du.total.dirs += u.dirs;
-        du.total.hardlinks_folded += u.hardlinks_folded;
         du.areas.push(crate::report::du::AreaUsage {
-            name: shown(&name),
+            name: shown(name),
             disk_bytes: u.disk_bytes,
             apparent_bytes: u.apparent_bytes,
             size: u.size,
@@ -513,13 +622,19 @@ pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
             hardlinks_folded: u.hardlinks_folded,
         });
     }
+    for p in &w.problems {
+        let mut p = p.clone();
+        p.path = shown(&p.path);
+        du.problems.push(p);
+    }
+    du.mount_points_skipped
+        .extend(w.mount_points.iter().map(|m| shown(m)));
     // Per layer: its snapshot dir (as overlay2/<cache-id> is measured classically).
     for l in &mut du.layers {
-        let Some(n) = l.cache_id.clone() else {
+        let Some(n) = l.cache_id.as_deref() else {
             continue;
         };
-        let dir = format!("{OVERLAYFS}/snapshots/{n}");
-        let (u, fs) = measure_snapshot(croot, &dir);
+        let (u, fs) = snapshot_buckets(w, known_disk, n);
         l.disk_bytes = u.disk_bytes;
         l.apparent_bytes = u.apparent_bytes;
         l.diff_size = fs.size;
@@ -530,7 +645,7 @@ pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
             let id = c.id.as_str().to_owned();
             for key in [id.clone(), format!("{id}-init")] {
                 if let Some(n) = c8d.snapshots.get(&key).and_then(|s| s.id) {
-                    let (u, _) = walk::measure(croot, &format!("{OVERLAYFS}/snapshots/{n}"));
+                    let (u, _) = snapshot_buckets(w, known_disk, &n.to_string());
                     c.disk_bytes = c.disk_bytes.zip(u.disk_bytes).map(|(a, b)| a + b);
                 }
             }
@@ -543,36 +658,4 @@ pub fn add_areas(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
     });
     du.problems.sort();
     du.problems.dedup();
-}
-
-/// A snapshot dir (`snapshots/<n>`) and its `fs/`, each file walked once: the dir's own
-/// entry plus each child measured on its own (`fs/`, `work/`). An inode linked from
-/// both `fs/` and `work/` would count twice; the overlayfs snapshotter never makes one
-/// (`work/` is overlayfs's scratch dir).
-fn measure_snapshot(croot: &DataRoot, dir: &str) -> (walk::Usage, walk::Usage) {
-    let children = croot.dir(dir).and_then(|d| d.entries());
-    let (Ok(own), Ok(children)) = (croot.lstat(dir), children) else {
-        let (u, _) = walk::measure(croot, dir);
-        let (fs, _) = walk::measure(croot, &format!("{dir}/fs"));
-        return (u, fs);
-    };
-    let mut total = walk::Usage {
-        disk_bytes: if croot.sizes_known() { own.disk } else { None },
-        apparent_bytes: own.len,
-        dirs: 1,
-        ..walk::Usage::default()
-    };
-    let mut fs = walk::Usage {
-        disk_bytes: total.disk_bytes.map(|_| 0),
-        ..walk::Usage::default()
-    };
-    for e in children {
-        let name = e.name.to_string_lossy();
-        let (u, _) = walk::measure(croot, &format!("{dir}/{name}"));
-        total.add(&u);
-        if name == "fs" {
-            fs = u;
-        }
-    }
-    (total, fs)
 }

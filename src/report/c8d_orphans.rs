@@ -79,6 +79,17 @@ fn ingest_dir_of(store: &Store, backend_ref: &str) -> Option<String> {
 
 /// Decide every finding on a containerd-store root. `now`: Unix seconds (lease expiry).
 pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
+    classify_with(model, now, true)
+}
+
+/// [`classify`], the findings only (leftovers, broken references): not what
+/// containerd's GC or Docker's prune commands free. `du` counts the findings alone, and
+/// skips the reachability work the others need.
+pub fn classify_findings(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
+    classify_with(model, now, false)
+}
+
+fn classify_with(model: &Model, now: i64, all: bool) -> (Vec<Candidate>, Vec<CannotJudge>) {
     let Some(c8d) = model.containerd.as_ref() else {
         return (Vec::new(), Vec::new());
     };
@@ -157,7 +168,8 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
     }
     let graph = Graph::new(&store.meta, now);
     let none = HashSet::new();
-    let reach = graph.reach(&none, &none);
+    let reach_all = std::cell::OnceCell::new();
+    let reach = || reach_all.get_or_init(|| graph.reach(&none, &none));
     let ns = c8d.namespace.as_str();
     let backend_by_key: HashMap<&str, &crate::scan::containerd::BackendSnapshot> =
         store.backend.iter().map(|b| (b.key.as_str(), b)).collect();
@@ -239,7 +251,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
             }
             parts.push(format!("ingest {i}"));
         }
-        let mut held: Vec<&Node> = reach.not_in(&without);
+        let mut held: Vec<&Node> = reach().not_in(&without);
         held.sort();
         held.dedup();
         for n in held {
@@ -378,6 +390,10 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
         }
     }
 
+    if !all {
+        return (c.out, cannot);
+    }
+    let reach = reach();
     // What containerd's GC collects itself.
     for l in &store.meta.leases {
         if graph.lease_expired(&l.labels) {
@@ -401,7 +417,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
         if reach.has(&n) {
             continue;
         }
-        let kept = kept_elsewhere(store, &reach, &b.digest);
+        let kept = kept_elsewhere(store, reach, &b.digest);
         let paths = if kept {
             Vec::new()
         } else {
@@ -486,7 +502,7 @@ pub fn classify(model: &Model, now: i64) -> (Vec<Candidate>, Vec<CannotJudge>) {
     }
 
     // What Docker's own prune commands free.
-    docker_managed(model, c8d, store, &graph, &reach, &mut c);
+    docker_managed(model, c8d, store, &graph, reach, &mut c);
     (c.out, cannot)
 }
 
@@ -592,13 +608,30 @@ pub fn report(
     croot: Option<&crate::root::DataRoot>,
     model: &Model,
 ) -> super::orphans::OrphansReport {
-    use rayon::prelude::*;
     let now = jiff::Timestamp::now().as_second();
     let (candidates, cannot_judge) = classify(model, now);
+    report_classified(root, croot, model, candidates, cannot_judge, &|_| None)
+}
+
+/// Measure the paths of classified candidates and build the report. `walked` gives a
+/// path's usage when a walk already measured it (the path as shown: `containerd:` for
+/// containerd's root); the other paths are measured here.
+pub fn report_classified(
+    root: &crate::root::DataRoot,
+    croot: Option<&crate::root::DataRoot>,
+    model: &Model,
+    candidates: Vec<Candidate>,
+    cannot_judge: Vec<CannotJudge>,
+    walked: &(dyn Fn(&str) -> Option<crate::walk::Usage> + Sync),
+) -> super::orphans::OrphansReport {
+    use rayon::prelude::*;
     let paths: Vec<&String> = candidates.iter().flat_map(|c| &c.paths).collect();
     let measured: Vec<(String, crate::walk::Usage, Vec<crate::problem::Problem>)> = paths
         .par_iter()
         .map(|p| {
+            if let Some(u) = walked(p) {
+                return ((*p).clone(), u, Vec::new());
+            }
             let (in_c8d, rel) = split_path(p);
             let r = if in_c8d { croot.unwrap_or(root) } else { root };
             let (u, mut problems) = crate::walk::measure(r, rel);
