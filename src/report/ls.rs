@@ -3,6 +3,7 @@
 //! Every name is listed, dot files included (as `ls -A`).
 
 use crate::fs::merge::{dir_of, type_name, walk, walk_dirs};
+use crate::fs::names::walk_names;
 use crate::fs::target::{self, Target};
 use crate::fs::{self, Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
@@ -253,6 +254,40 @@ fn write_name(out: &mut dyn Write, name: &[u8], e: &Entry) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Printable ASCII only: written as it is.
+fn plain_ascii(b: &[u8]) -> bool {
+    b.iter().all(|&c| (0x20..0x7f).contains(&c))
+}
+
+/// `write_name` of a name of a merged view (neither a whiteout nor marked opaque)
+/// into a buffer.
+fn push_name(buf: &mut Vec<u8>, name: &[u8]) {
+    if plain_ascii(name) {
+        buf.extend_from_slice(name);
+        buf.push(b'\n');
+    } else if name.iter().any(|&b| b < 0x20 || b == 0x7f) || std::str::from_utf8(name).is_err() {
+        buf.extend_from_slice(super::sanitize(&fs::lossy(name)).as_bytes());
+        buf.push(b'\n');
+    } else {
+        buf.extend_from_slice(name);
+        buf.push(b'\n');
+    }
+}
+
+/// A directory's `PATH:` heading of `ls -R`.
+fn push_heading(buf: &mut Vec<u8>, dir: &[u8]) {
+    if plain_ascii(dir) {
+        buf.push(b'/');
+        buf.extend_from_slice(dir);
+    } else {
+        buf.extend_from_slice(super::sanitize(&fs::shown(dir)).as_bytes());
+    }
+    buf.extend_from_slice(b":\n");
+}
+
+/// What `ls -R` buffers before a write.
+const CHUNK: usize = 64 << 10;
+
 /// `ls [-R] TARGET[:PATH]` without `-l` or `--json`: names streamed as the directories
 /// are read (no inode read where the listing tells the type), in `ls -R`'s layout.
 pub fn stream_names(
@@ -287,6 +322,29 @@ pub fn stream_names(
         for e in o.stack.list(&start, &mut problems) {
             write_name(out, &e.name, &e)?;
         }
+        super::write_problems(&problems, err)?;
+        return Ok(());
+    }
+    if o.stack.plain_names() {
+        // Each directory's lines built in one buffer, written in large chunks.
+        let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
+        let mut first = true;
+        walk_names(&o.stack, start, &base, &mut problems, |dir, names| {
+            if !first {
+                buf.push(b'\n');
+            }
+            first = false;
+            push_heading(&mut buf, dir);
+            for name in names.iter() {
+                push_name(&mut buf, name);
+                if buf.len() >= CHUNK {
+                    out.write_all(&buf)?;
+                    buf.clear();
+                }
+            }
+            Ok(())
+        })?;
+        out.write_all(&buf)?;
         super::write_problems(&problems, err)?;
         return Ok(());
     }
