@@ -1027,8 +1027,12 @@ fn ls_r_text(v: &Value) -> String {
     let blocks: Vec<String> = dirs
         .iter()
         .map(|d| {
-            let lines: String = names[d].iter().map(|n| format!("{n}\n")).collect();
-            format!("{d}:\n{lines}")
+            let mut block = format!("{d}:\n");
+            for n in &names[d] {
+                block.push_str(n);
+                block.push('\n');
+            }
+            block
         })
         .collect();
     blocks.join("\n")
