@@ -339,7 +339,7 @@ pub fn container_changes<'r>(
 /// the nearest open one above it (a checkpoint at most `stride` levels up), one level
 /// at a time, each level closed again once the next is open unless the budget keeps
 /// it: at most `WINDOW + CHECKPOINTS + 2` directories are open at once, however deep.
-struct Budget;
+pub(super) struct Budget;
 
 impl Budget {
     const WINDOW: usize = 8;
@@ -349,13 +349,13 @@ impl Budget {
         depth.div_ceil(Self::CHECKPOINTS).next_power_of_two()
     }
 
-    fn keep(depth: usize, top: usize) -> bool {
+    pub(super) fn keep(depth: usize, top: usize) -> bool {
         depth == 0 || depth + Self::WINDOW > top || depth % Self::stride(top) == 0
     }
 
     /// A frame was pushed: close what falls out of the window, and the checkpoints
     /// the new stride no longer keeps.
-    fn after_push<F>(frames: &mut [F], mut close: impl FnMut(&mut F)) {
+    pub(super) fn after_push<F>(frames: &mut [F], mut close: impl FnMut(&mut F)) {
         let top = frames.len() - 1;
         if let Some(out) = top.checked_sub(Self::WINDOW) {
             if !Self::keep(out, top) {
@@ -376,7 +376,7 @@ impl Budget {
     }
 
     /// Frames `from..` were reopened: close those the budget does not keep.
-    fn after_reopen<F>(frames: &mut [F], from: usize, mut close: impl FnMut(&mut F)) {
+    pub(super) fn after_reopen<F>(frames: &mut [F], from: usize, mut close: impl FnMut(&mut F)) {
         let top = frames.len() - 1;
         for (d, f) in frames.iter_mut().enumerate().skip(from) {
             if !Self::keep(d, top) {

@@ -6,11 +6,15 @@
 //!
 //! The merge is `Stack::list`'s, name by name: the topmost entry of a name wins, a
 //! whiteout hides the name below it, a directory merges the same-named directories
-//! below it until a layer holds something else there. A view whose whiteouts are
-//! `.wh.` files, or a raw layer (whiteouts listed, opaque dirs marked), is left to
+//! below it until a layer holds something else there; a raw layer lists its whiteouts
+//! and marks its opaque dirs. A view whose whiteouts are `.wh.` files is left to
 //! `Stack::list` (see `Stack::plain_names`).
 
-use super::{dir_shown, is_whiteout, join, kind_only, lossy, Entry, MergedDir, Stack};
+use super::merge::{layer_dir, Budget};
+use super::{
+    dir_shown, entry_is_opaque, is_whiteout, kind_only, lossy, Entry, MergedDir, Stack,
+    OPAQUE_MARKER,
+};
 use crate::problem::Problem;
 use crate::root::{FileKind, Listing};
 use std::io;
@@ -19,8 +23,15 @@ use std::os::unix::ffi::OsStrExt;
 /// The visible names of one merged directory, sorted by bytes (as `LC_ALL=C ls`).
 pub struct Names {
     listings: Vec<Listing>,
-    /// (listing, index in it) of each visible name, in order.
-    order: Vec<(u32, u32)>,
+    /// Each visible name in order: its listing, its index there, its marks.
+    order: Vec<(u32, u32, Marks)>,
+}
+
+/// What a raw layer's listing marks a name as.
+#[derive(Clone, Copy, Default, Debug, PartialEq, Eq)]
+pub struct Marks {
+    pub whiteout: bool,
+    pub opaque: bool,
 }
 
 impl Names {
@@ -32,11 +43,11 @@ impl Names {
         self.order.is_empty()
     }
 
-    /// The names in order.
-    pub fn iter(&self) -> impl Iterator<Item = &[u8]> + '_ {
+    /// The names in order, with their marks.
+    pub fn iter(&self) -> impl Iterator<Item = (&[u8], Marks)> + '_ {
         self.order
             .iter()
-            .map(|&(l, i)| self.listings[l as usize].name(i as usize).as_bytes())
+            .map(|&(l, i, m)| (self.listings[l as usize].name(i as usize).as_bytes(), m))
     }
 }
 
@@ -70,9 +81,9 @@ enum State {
 }
 
 impl Stack {
-    /// Can `list_names` list this view (no `.wh.` whiteout files, not a raw layer)?
+    /// Can `list_names` list this view (no `.wh.` whiteout files)?
     pub fn plain_names(&self) -> bool {
-        !self.raw && !self.whiteout_files
+        !self.whiteout_files
     }
 
     /// The visible names of a merged directory, sorted, and its subdirectories as
@@ -123,6 +134,11 @@ impl Stack {
             {
                 end += 1;
             }
+            // `Stack::list` of several layers leaves the marker out of a raw view
+            if self.raw && md.layers.len() > 1 && first == OPAQUE_MARKER {
+                start = end;
+                continue;
+            }
             let mut state = State::Unseen;
             for c in &cands[start..end] {
                 let (at, l) = &listed[c.pos as usize];
@@ -158,12 +174,15 @@ impl Stack {
                                 }
                             },
                         };
-                        if is_whiteout(&m) {
+                        let whiteout = is_whiteout(&m);
+                        if whiteout && !self.raw {
                             state = State::Done;
                             continue;
                         }
-                        order.push((c.pos, c.idx));
-                        if m.kind != FileKind::Dir {
+                        let dir = m.kind == FileKind::Dir;
+                        let opaque = self.raw && dir && entry_is_opaque(d, first);
+                        order.push((c.pos, c.idx, Marks { whiteout, opaque }));
+                        if !dir {
                             break;
                         }
                         state = State::Merging(subdirs.len());
@@ -172,8 +191,8 @@ impl Stack {
                             meta: m,
                             layer: *layer,
                             below: Vec::new(),
-                            whiteout: false,
-                            opaque: false,
+                            whiteout,
+                            opaque,
                         });
                     }
                 }
@@ -186,8 +205,13 @@ impl Stack {
 }
 
 /// `walk_dirs` for a `plain_names` stack: each directory's names (sorted), depth
-/// first, a directory before its subdirectories. Open directories are held only along
-/// the current path; a directory's names only while `on_dir` sees them.
+/// first, a directory before its subdirectories.
+///
+/// Bounded on any tree: a directory's names are held only while `on_dir` sees them;
+/// the path is one buffer; and only a bounded set of the directories on the current
+/// path stay open (`Budget`, as `container_changes` keeps them): one closed is reopened
+/// from its nearest open ancestor when a subdirectory of it is next, so a 20,000-deep
+/// chain needs a few dozen descriptors per layer, not 20,000.
 pub fn walk_names(
     stack: &Stack,
     start: MergedDir<'_>,
@@ -196,47 +220,101 @@ pub fn walk_names(
     mut on_dir: impl FnMut(&[u8], &Names) -> io::Result<()>,
 ) -> io::Result<()> {
     struct Frame<'r> {
-        md: MergedDir<'r>,
-        path: Vec<u8>,
+        /// `None` while closed to keep within the budget.
+        md: Option<MergedDir<'r>>,
+        /// The length of this directory's path in `path`.
+        len: usize,
+        /// Its subdirectories; `subdirs[next - 1]` is the one being walked.
         subdirs: Vec<Entry>,
         next: usize,
     }
+    let open_failed = |md: &MergedDir<'_>, e: &Entry, err: &io::Error| {
+        Problem::io(
+            format!("{}/{}", layer_dir(md, e.layer), lossy(&e.name)),
+            err,
+        )
+    };
+    let mut path = base.to_vec();
     let (names, subdirs) = stack.list_names(&start, problems);
-    on_dir(base, &names)?;
+    on_dir(&path, &names)?;
     drop(names);
     let mut frames = vec![Frame {
-        md: start,
-        path: base.to_vec(),
+        md: Some(start),
+        len: path.len(),
         subdirs,
         next: 0,
     }];
     while let Some(top) = frames.last_mut() {
-        let Some(e) = top.subdirs.get(top.next) else {
+        if top.next == top.subdirs.len() {
             frames.pop();
             continue;
-        };
+        }
         top.next += 1;
-        let path = join(&top.path, &e.name);
-        match stack.open_child(&top.md, e) {
-            Ok(md) => {
-                let (names, subdirs) = stack.list_names(&md, problems);
+        let last = frames.len() - 1;
+        if frames[last].md.is_none() {
+            // Closed to keep within the budget: reopen it (and the closed levels above
+            // it) from the nearest open ancestor.
+            let anchor = frames[..last]
+                .iter()
+                .rposition(|f| f.md.is_some())
+                .unwrap_or(0);
+            let mut failed = false;
+            for level in anchor + 1..=last {
+                let (above, here) = frames.split_at_mut(level);
+                let parent = &above[level - 1];
+                let (Some(pmd), Some(e)) = (
+                    parent.md.as_ref(),
+                    parent
+                        .next
+                        .checked_sub(1)
+                        .and_then(|k| parent.subdirs.get(k)),
+                ) else {
+                    failed = true;
+                    break;
+                };
+                match stack.open_child(pmd, e) {
+                    Ok(md) => here[0].md = Some(md),
+                    Err(err) => {
+                        problems.push(open_failed(pmd, e, &err));
+                        failed = true;
+                        break;
+                    }
+                }
+                // The level above was needed only to open this one.
+                if level - 1 > anchor && !Budget::keep(level - 1, last) {
+                    above[level - 1].md = None;
+                }
+            }
+            if failed {
+                // What is left below it cannot be reached again: skip it.
+                frames[last].next = frames[last].subdirs.len();
+                continue;
+            }
+            Budget::after_reopen(&mut frames, anchor + 1, |f| f.md = None);
+        }
+        let Some(top) = frames.last() else { break };
+        let (Some(md), Some(e)) = (top.md.as_ref(), top.subdirs.get(top.next - 1)) else {
+            continue;
+        };
+        path.truncate(top.len);
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&e.name);
+        match stack.open_child(md, e) {
+            Ok(child) => {
+                let (names, subdirs) = stack.list_names(&child, problems);
                 on_dir(&path, &names)?;
                 drop(names);
                 frames.push(Frame {
-                    md,
-                    path,
+                    md: Some(child),
+                    len: path.len(),
                     subdirs,
                     next: 0,
                 });
+                Budget::after_push(&mut frames, |f| f.md = None);
             }
-            Err(err) => problems.push(Problem::io(
-                format!(
-                    "{}/{}",
-                    super::merge::layer_dir(&top.md, e.layer),
-                    lossy(&e.name)
-                ),
-                &err,
-            )),
+            Err(err) => problems.push(open_failed(md, e, &err)),
         }
     }
     Ok(())

@@ -3,7 +3,7 @@
 //! Every name is listed, dot files included (as `ls -A`).
 
 use crate::fs::merge::{dir_of, type_name, walk, walk_dirs};
-use crate::fs::names::walk_names;
+use crate::fs::names::{walk_names, Marks};
 use crate::fs::target::{self, Target};
 use crate::fs::{self, Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
@@ -259,19 +259,22 @@ fn plain_ascii(b: &[u8]) -> bool {
     b.iter().all(|&c| (0x20..0x7f).contains(&c))
 }
 
-/// `write_name` of a name of a merged view (neither a whiteout nor marked opaque)
-/// into a buffer.
-fn push_name(buf: &mut Vec<u8>, name: &[u8]) {
+/// `write_name` into a buffer.
+fn push_name(buf: &mut Vec<u8>, name: &[u8], marks: Marks) {
     if plain_ascii(name) {
         buf.extend_from_slice(name);
-        buf.push(b'\n');
     } else if name.iter().any(|&b| b < 0x20 || b == 0x7f) || std::str::from_utf8(name).is_err() {
         buf.extend_from_slice(super::sanitize(&fs::lossy(name)).as_bytes());
-        buf.push(b'\n');
     } else {
         buf.extend_from_slice(name);
-        buf.push(b'\n');
     }
+    if marks.whiteout {
+        buf.extend_from_slice(b"  (whiteout)");
+    }
+    if marks.opaque {
+        buf.extend_from_slice(b"  (opaque)");
+    }
+    buf.push(b'\n');
 }
 
 /// A directory's `PATH:` heading of `ls -R`.
@@ -335,8 +338,8 @@ pub fn stream_names(
             }
             first = false;
             push_heading(&mut buf, dir);
-            for name in names.iter() {
-                push_name(&mut buf, name);
+            for (name, marks) in names.iter() {
+                push_name(&mut buf, name, marks);
                 if buf.len() >= CHUNK {
                     out.write_all(&buf)?;
                     buf.clear();
