@@ -17,8 +17,12 @@ use super::{
 };
 use crate::problem::Problem;
 use crate::root::{FileKind, Listing};
-use std::io;
+use std::collections::VecDeque;
+use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::Arc;
 
 /// The visible names of one merged directory, sorted by bytes (as `LC_ALL=C ls`).
 pub struct Names {
@@ -204,49 +208,68 @@ impl Stack {
     }
 }
 
-/// `walk_dirs` for a `plain_names` stack: each directory's names (sorted), depth
-/// first, a directory before its subdirectories.
+/// A directory of the walk's current path.
+struct Frame<'r> {
+    /// `None` while closed to keep within the budget (shared with a helper that
+    /// opens a subdirectory handed to it).
+    md: Option<Arc<MergedDir<'r>>>,
+    /// The length of this directory's path in the walk's path buffer.
+    len: usize,
+    /// Its subdirectories still walked here; `subdirs[next - 1]` is the one being
+    /// walked.
+    subdirs: Vec<Entry>,
+    next: usize,
+    /// The subdirectories after `subdirs`, handed to the helper, in order.
+    handed: VecDeque<Receiver<Piece>>,
+}
+
+/// What a walk does at each directory.
+trait Visit<'r> {
+    /// Show a directory's names.
+    fn dir(&mut self, path: &[u8], names: &Names) -> io::Result<()>;
+    /// A directory was entered: pending subdirectories may be handed off (taken from
+    /// the end of a frame's `subdirs` and put at the front of its `handed`).
+    fn offer(&mut self, _frames: &mut [Frame<'r>], _path: &[u8]) {}
+    /// A subtree handed off has its turn: its output and its problems, in order.
+    fn take(&mut self, _from: Receiver<Piece>, _problems: &mut Vec<Problem>) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Each directory's names (sorted), depth first, a directory before its
+/// subdirectories, for a `plain_names` stack.
 ///
-/// Bounded on any tree: a directory's names are held only while `on_dir` sees them;
-/// the path is one buffer; and only a bounded set of the directories on the current
-/// path stay open (`Budget`, as `container_changes` keeps them): one closed is reopened
-/// from its nearest open ancestor when a subdirectory of it is next, so a 20,000-deep
-/// chain needs a few dozen descriptors per layer, not 20,000.
-pub fn walk_names(
+/// Bounded on any tree: a directory's names are held only while `dir` sees them; the
+/// path is one buffer; and only a bounded set of the directories on the current path
+/// stay open (`Budget`, as `container_changes` keeps them): one closed is reopened from
+/// its nearest open ancestor when a subdirectory of it is next, so a 20,000-deep chain
+/// needs a few dozen descriptors per layer, not 20,000.
+fn walk<'r>(
     stack: &Stack,
-    start: MergedDir<'_>,
+    start: MergedDir<'r>,
     base: &[u8],
     problems: &mut Vec<Problem>,
-    mut on_dir: impl FnMut(&[u8], &Names) -> io::Result<()>,
+    v: &mut impl Visit<'r>,
 ) -> io::Result<()> {
-    struct Frame<'r> {
-        /// `None` while closed to keep within the budget.
-        md: Option<MergedDir<'r>>,
-        /// The length of this directory's path in `path`.
-        len: usize,
-        /// Its subdirectories; `subdirs[next - 1]` is the one being walked.
-        subdirs: Vec<Entry>,
-        next: usize,
-    }
-    let open_failed = |md: &MergedDir<'_>, e: &Entry, err: &io::Error| {
-        Problem::io(
-            format!("{}/{}", layer_dir(md, e.layer), lossy(&e.name)),
-            err,
-        )
-    };
     let mut path = base.to_vec();
     let (names, subdirs) = stack.list_names(&start, problems);
-    on_dir(&path, &names)?;
+    v.dir(&path, &names)?;
     drop(names);
     let mut frames = vec![Frame {
-        md: Some(start),
+        md: Some(Arc::new(start)),
         len: path.len(),
         subdirs,
         next: 0,
+        handed: VecDeque::new(),
     }];
+    v.offer(&mut frames, &path);
     while let Some(top) = frames.last_mut() {
         if top.next == top.subdirs.len() {
-            frames.pop();
+            if let Some(from) = top.handed.pop_front() {
+                v.take(from, problems)?;
+            } else {
+                frames.pop();
+            }
             continue;
         }
         top.next += 1;
@@ -273,7 +296,7 @@ pub fn walk_names(
                     break;
                 };
                 match stack.open_child(pmd, e) {
-                    Ok(md) => here[0].md = Some(md),
+                    Ok(md) => here[0].md = Some(Arc::new(md)),
                     Err(err) => {
                         problems.push(open_failed(pmd, e, &err));
                         failed = true;
@@ -286,7 +309,8 @@ pub fn walk_names(
                 }
             }
             if failed {
-                // What is left below it cannot be reached again: skip it.
+                // What is left below it cannot be reached again: skip it (what was
+                // handed off is still taken in its turn).
                 frames[last].next = frames[last].subdirs.len();
                 continue;
             }
@@ -304,18 +328,252 @@ pub fn walk_names(
         match stack.open_child(md, e) {
             Ok(child) => {
                 let (names, subdirs) = stack.list_names(&child, problems);
-                on_dir(&path, &names)?;
+                v.dir(&path, &names)?;
                 drop(names);
                 frames.push(Frame {
-                    md: Some(child),
+                    md: Some(Arc::new(child)),
                     len: path.len(),
                     subdirs,
                     next: 0,
+                    handed: VecDeque::new(),
                 });
                 Budget::after_push(&mut frames, |f| f.md = None);
+                v.offer(&mut frames, &path);
             }
             Err(err) => problems.push(open_failed(md, e, &err)),
         }
     }
     Ok(())
+}
+
+fn open_failed(md: &MergedDir<'_>, e: &Entry, err: &io::Error) -> Problem {
+    Problem::io(
+        format!("{}/{}", layer_dir(md, e.layer), lossy(&e.name)),
+        err,
+    )
+}
+
+/// Appends one directory's lines (its heading, its names) to a buffer.
+pub type Render<'a> = &'a (dyn Fn(&mut Vec<u8>, &[u8], &Names) + Sync);
+
+/// What a walk buffers before a write (or a hand-over).
+const CHUNK: usize = 64 << 10;
+/// Subtrees handed to the helper and not yet written: with `PIECES` chunks each at
+/// most, what waits is bounded (a few MiB), however large the tree.
+const HANDED: usize = 4;
+const PIECES: usize = 16;
+
+/// Output of a subtree walked by the helper.
+enum Piece {
+    Bytes(Vec<u8>),
+    /// The end, with the problems met.
+    Done(Vec<Problem>),
+}
+
+/// A subtree for the helper: its directory's entry in `parent`, and its path.
+struct Job<'r> {
+    parent: Arc<MergedDir<'r>>,
+    entry: Entry,
+    path: Vec<u8>,
+    to: SyncSender<Piece>,
+}
+
+/// The walk that writes: directories separated by blank lines, in chunks; with a
+/// helper thread, it hands whole subtrees of the shallowest pending directories to it
+/// and writes their output when their turn comes.
+struct Writer<'a, 'r> {
+    render: Render<'a>,
+    buf: Vec<u8>,
+    out: &'a mut dyn Write,
+    first: bool,
+    helper: Option<Helper<'a, 'r>>,
+}
+
+struct Helper<'a, 'r> {
+    jobs: mpsc::Sender<Job<'r>>,
+    idle: &'a AtomicBool,
+    handed: usize,
+}
+
+impl<'r> Visit<'r> for Writer<'_, 'r> {
+    fn dir(&mut self, path: &[u8], names: &Names) -> io::Result<()> {
+        if !self.first {
+            self.buf.push(b'\n');
+        }
+        self.first = false;
+        (self.render)(&mut self.buf, path, names);
+        if self.buf.len() >= CHUNK {
+            self.out.write_all(&self.buf)?;
+            self.buf.clear();
+        }
+        Ok(())
+    }
+
+    fn offer(&mut self, frames: &mut [Frame<'r>], path: &[u8]) {
+        let Some(h) = self.helper.as_mut() else {
+            return;
+        };
+        if h.handed >= HANDED || !h.idle.load(Ordering::Acquire) {
+            return;
+        }
+        // The shallowest directory with a subdirectory pending: its last one is the
+        // subtree written last of all those pending.
+        let Some(f) = frames
+            .iter_mut()
+            .find(|f| f.md.is_some() && f.subdirs.len() > f.next)
+        else {
+            return;
+        };
+        let (Some(md), Some(entry)) = (f.md.clone(), f.subdirs.pop()) else {
+            return;
+        };
+        let mut sub = path[..f.len].to_vec();
+        if !sub.is_empty() {
+            sub.push(b'/');
+        }
+        sub.extend_from_slice(&entry.name);
+        let (to, from) = mpsc::sync_channel(PIECES);
+        h.idle.store(false, Ordering::Release);
+        if h.jobs
+            .send(Job {
+                parent: md,
+                entry,
+                path: sub,
+                to,
+            })
+            .is_err()
+        {
+            // The helper is gone: walk on alone (the entry is lost with the job).
+            self.helper = None;
+            return;
+        }
+        h.handed += 1;
+        f.handed.push_front(from);
+    }
+
+    fn take(&mut self, from: Receiver<Piece>, problems: &mut Vec<Problem>) -> io::Result<()> {
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        for piece in from {
+            match piece {
+                Piece::Bytes(b) => self.out.write_all(&b)?,
+                Piece::Done(p) => {
+                    problems.extend(p);
+                    break;
+                }
+            }
+        }
+        if let Some(h) = self.helper.as_mut() {
+            h.handed -= 1;
+        }
+        Ok(())
+    }
+}
+
+/// The helper's walk of one subtree: its output sent in chunks.
+struct Sender<'a> {
+    render: Render<'a>,
+    buf: Vec<u8>,
+    to: SyncSender<Piece>,
+}
+
+impl Sender<'_> {
+    fn send(&mut self) -> io::Result<()> {
+        let b = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
+        self.to
+            .send(Piece::Bytes(b))
+            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+    }
+}
+
+impl Visit<'_> for Sender<'_> {
+    fn dir(&mut self, path: &[u8], names: &Names) -> io::Result<()> {
+        // never the first directory of the whole listing
+        self.buf.push(b'\n');
+        (self.render)(&mut self.buf, path, names);
+        if self.buf.len() >= CHUNK {
+            self.send()?;
+        }
+        Ok(())
+    }
+}
+
+fn helper_loop(stack: &Stack, render: Render<'_>, jobs: Receiver<Job<'_>>, idle: &AtomicBool) {
+    for job in jobs {
+        let Job {
+            parent,
+            entry,
+            path,
+            to,
+        } = job;
+        let mut problems = Vec::new();
+        let mut v = Sender {
+            render,
+            buf: Vec::with_capacity(CHUNK + (CHUNK >> 2)),
+            to,
+        };
+        let done = match stack.open_child(&parent, &entry) {
+            Ok(md) => {
+                drop(parent);
+                walk(stack, md, &path, &mut problems, &mut v)
+            }
+            Err(err) => {
+                problems.push(open_failed(&parent, &entry, &err));
+                Ok(())
+            }
+        };
+        // Err: the writer is gone (its output failed); nothing more to send.
+        if done.is_ok() && (v.buf.is_empty() || v.send().is_ok()) {
+            let _ = v.to.send(Piece::Done(problems));
+        }
+        idle.store(true, Ordering::Release);
+    }
+}
+
+/// `ls -R` of a `plain_names` stack from `start` (its path `base`): each directory's
+/// lines as `render` makes them, directories separated by blank lines, written to
+/// `out` in large chunks. With two CPUs or more, a helper thread walks whole subtrees
+/// (the last pending ones of the shallowest directories) while this one walks from
+/// the start, and their output is written in its turn: the same bytes, the same
+/// problems in the same order, at most a few MiB waiting.
+pub fn write_names(
+    stack: &Stack,
+    start: MergedDir<'_>,
+    base: &[u8],
+    problems: &mut Vec<Problem>,
+    render: Render<'_>,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    debug_assert!(stack.plain_names());
+    let parallel = std::thread::available_parallelism().is_ok_and(|n| n.get() > 1);
+    let mut w = Writer {
+        render,
+        buf: Vec::with_capacity(CHUNK + (CHUNK >> 2)),
+        out,
+        first: true,
+        helper: None,
+    };
+    if !parallel {
+        walk(stack, start, base, problems, &mut w)?;
+        return w.out.write_all(&w.buf);
+    }
+    let idle = AtomicBool::new(true);
+    std::thread::scope(|s| {
+        let (jobs, queue) = mpsc::channel::<Job<'_>>();
+        let spawned = std::thread::Builder::new()
+            .name("ls-helper".into())
+            .spawn_scoped(s, || helper_loop(stack, render, queue, &idle));
+        if spawned.is_ok() {
+            w.helper = Some(Helper {
+                jobs,
+                idle: &idle,
+                handed: 0,
+            });
+        }
+        let done = walk(stack, start, base, problems, &mut w);
+        // The helper's queue closes here, so it ends.
+        w.helper = None;
+        done?;
+        w.out.write_all(&w.buf)
+    })
 }

@@ -3,7 +3,7 @@
 //! Every name is listed, dot files included (as `ls -A`).
 
 use crate::fs::merge::{dir_of, type_name, walk, walk_dirs};
-use crate::fs::names::{walk_names, Marks};
+use crate::fs::names::{write_names, Marks, Names};
 use crate::fs::target::{self, Target};
 use crate::fs::{self, Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
@@ -288,9 +288,6 @@ fn push_heading(buf: &mut Vec<u8>, dir: &[u8]) {
     buf.extend_from_slice(b":\n");
 }
 
-/// What `ls -R` buffers before a write.
-const CHUNK: usize = 64 << 10;
-
 /// `ls [-R] TARGET[:PATH]` without `-l` or `--json`: names streamed as the directories
 /// are read (no inode read where the listing tells the type), in `ls -R`'s layout.
 pub fn stream_names(
@@ -329,25 +326,13 @@ pub fn stream_names(
         return Ok(());
     }
     if o.stack.plain_names() {
-        // Each directory's lines built in one buffer, written in large chunks.
-        let mut buf = Vec::with_capacity(CHUNK + (CHUNK >> 2));
-        let mut first = true;
-        walk_names(&o.stack, start, &base, &mut problems, |dir, names| {
-            if !first {
-                buf.push(b'\n');
-            }
-            first = false;
-            push_heading(&mut buf, dir);
+        let render = |buf: &mut Vec<u8>, dir: &[u8], names: &Names| {
+            push_heading(buf, dir);
             for (name, marks) in names.iter() {
-                push_name(&mut buf, name, marks);
-                if buf.len() >= CHUNK {
-                    out.write_all(&buf)?;
-                    buf.clear();
-                }
+                push_name(buf, name, marks);
             }
-            Ok(())
-        })?;
-        out.write_all(&buf)?;
+        };
+        write_names(&o.stack, start, &base, &mut problems, &render, out)?;
         super::write_problems(&problems, err)?;
         return Ok(());
     }
