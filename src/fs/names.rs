@@ -20,9 +20,9 @@ use crate::root::{FileKind, Listing};
 use std::collections::VecDeque;
 use std::io::{self, Write};
 use std::os::unix::ffi::OsStrExt;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::sync::mpsc::{self, Receiver};
 use std::sync::Arc;
+use std::sync::{Condvar, Mutex};
 
 /// The visible names of one merged directory, sorted by bytes (as `LC_ALL=C ls`).
 pub struct Names {
@@ -220,7 +220,7 @@ struct Frame<'r> {
     subdirs: Vec<Entry>,
     next: usize,
     /// The subdirectories after `subdirs`, handed to the helper, in order.
-    handed: VecDeque<Receiver<Piece>>,
+    handed: VecDeque<Handed>,
 }
 
 /// What a walk does at each directory.
@@ -231,7 +231,7 @@ trait Visit<'r> {
     /// the end of a frame's `subdirs` and put at the front of its `handed`).
     fn offer(&mut self, _frames: &mut [Frame<'r>], _path: &[u8]) {}
     /// A subtree handed off has its turn: its output and its problems, in order.
-    fn take(&mut self, _from: Receiver<Piece>, _problems: &mut Vec<Problem>) -> io::Result<()> {
+    fn take(&mut self, _from: Handed, _problems: &mut Vec<Problem>) -> io::Result<()> {
         Ok(())
     }
 }
@@ -358,10 +358,10 @@ pub type Render<'a> = &'a (dyn Fn(&mut Vec<u8>, &[u8], &Names) + Sync);
 
 /// What a walk buffers before a write (or a hand-over).
 const CHUNK: usize = 64 << 10;
-/// Subtrees handed to the helper and not yet written: with `PIECES` chunks each at
-/// most, what waits is bounded (a few MiB), however large the tree.
-const HANDED: usize = 4;
-const PIECES: usize = 16;
+/// The output of handed subtrees that may wait to be written, in bytes (one more
+/// chunk of the subtree the helper is walking, so that it never waits for a writer
+/// that waits for it).
+const WAITING: usize = 16 << 20;
 
 /// Output of a subtree walked by the helper.
 enum Piece {
@@ -370,12 +370,44 @@ enum Piece {
     Done(Vec<Problem>),
 }
 
+/// A handed subtree as its frame keeps it: its job number and its output.
+type Handed = (u64, Receiver<Piece>);
+
 /// A subtree for the helper: its directory's entry in `parent`, and its path.
 struct Job<'r> {
+    id: u64,
     parent: Arc<MergedDir<'r>>,
     entry: Entry,
     path: Vec<u8>,
-    to: SyncSender<Piece>,
+    to: mpsc::Sender<Piece>,
+}
+
+/// What the two threads share: the bytes sent and not yet written.
+#[derive(Default)]
+struct Shared {
+    state: Mutex<Waiting>,
+    more: Condvar,
+}
+
+#[derive(Default)]
+struct Waiting {
+    /// Bytes of every handed subtree.
+    total: usize,
+    /// The job the helper walks, and its bytes.
+    job: u64,
+    job_bytes: usize,
+    /// The helper is ready for a job.
+    idle: bool,
+    /// The writer is gone: the helper stops.
+    gone: bool,
+}
+
+impl Shared {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
 }
 
 /// The walk that writes: directories separated by blank lines, in chunks; with a
@@ -391,8 +423,8 @@ struct Writer<'a, 'r> {
 
 struct Helper<'a, 'r> {
     jobs: mpsc::Sender<Job<'r>>,
-    idle: &'a AtomicBool,
-    handed: usize,
+    shared: &'a Shared,
+    next_id: u64,
 }
 
 impl<'r> Visit<'r> for Writer<'_, 'r> {
@@ -413,58 +445,73 @@ impl<'r> Visit<'r> for Writer<'_, 'r> {
         let Some(h) = self.helper.as_mut() else {
             return;
         };
-        if h.handed >= HANDED || !h.idle.load(Ordering::Acquire) {
-            return;
-        }
-        // The shallowest directory with a subdirectory pending: its last one is the
-        // subtree written last of all those pending.
-        let Some(f) = frames
-            .iter_mut()
-            .find(|f| f.md.is_some() && f.subdirs.len() > f.next)
-        else {
-            return;
-        };
-        let (Some(md), Some(entry)) = (f.md.clone(), f.subdirs.pop()) else {
-            return;
-        };
-        let mut sub = path[..f.len].to_vec();
-        if !sub.is_empty() {
-            sub.push(b'/');
-        }
-        sub.extend_from_slice(&entry.name);
-        let (to, from) = mpsc::sync_channel(PIECES);
-        h.idle.store(false, Ordering::Release);
-        if h.jobs
-            .send(Job {
+        {
+            let mut w = h.shared.lock();
+            if !w.idle || w.total >= WAITING {
+                return;
+            }
+            // The shallowest directory with a subdirectory pending: its last one is
+            // the subtree written last of all those pending.
+            let Some(f) = frames
+                .iter_mut()
+                .find(|f| f.md.is_some() && f.subdirs.len() > f.next)
+            else {
+                return;
+            };
+            let (Some(md), Some(entry)) = (f.md.clone(), f.subdirs.pop()) else {
+                return;
+            };
+            let mut sub = path[..f.len].to_vec();
+            if !sub.is_empty() {
+                sub.push(b'/');
+            }
+            sub.extend_from_slice(&entry.name);
+            let (to, from) = mpsc::channel();
+            h.next_id += 1;
+            let id = h.next_id;
+            let job = Job {
+                id,
                 parent: md,
                 entry,
                 path: sub,
                 to,
-            })
-            .is_err()
-        {
-            // The helper is gone: walk on alone (the entry is lost with the job).
-            self.helper = None;
-            return;
+            };
+            match h.jobs.send(job) {
+                Ok(()) => {
+                    w.idle = false;
+                    f.handed.push_front((id, from));
+                    return;
+                }
+                Err(mpsc::SendError(job)) => {
+                    // The helper is gone: walk the subtree here after all.
+                    f.subdirs.push(job.entry);
+                }
+            }
         }
-        h.handed += 1;
-        f.handed.push_front(from);
+        self.helper = None;
     }
 
-    fn take(&mut self, from: Receiver<Piece>, problems: &mut Vec<Problem>) -> io::Result<()> {
+    fn take(&mut self, (id, from): Handed, problems: &mut Vec<Problem>) -> io::Result<()> {
         self.out.write_all(&self.buf)?;
         self.buf.clear();
         for piece in from {
             match piece {
-                Piece::Bytes(b) => self.out.write_all(&b)?,
+                Piece::Bytes(b) => {
+                    self.out.write_all(&b)?;
+                    if let Some(h) = &self.helper {
+                        let mut w = h.shared.lock();
+                        w.total -= b.len();
+                        if w.job == id {
+                            w.job_bytes -= b.len();
+                        }
+                        h.shared.more.notify_all();
+                    }
+                }
                 Piece::Done(p) => {
                     problems.extend(p);
                     break;
                 }
             }
-        }
-        if let Some(h) = self.helper.as_mut() {
-            h.handed -= 1;
         }
         Ok(())
     }
@@ -474,15 +521,32 @@ impl<'r> Visit<'r> for Writer<'_, 'r> {
 struct Sender<'a> {
     render: Render<'a>,
     buf: Vec<u8>,
-    to: SyncSender<Piece>,
+    to: mpsc::Sender<Piece>,
+    shared: &'a Shared,
 }
 
 impl Sender<'_> {
+    /// Send what is buffered, once the waiting output leaves room for it (or none of
+    /// this subtree's output waits: the writer may be waiting for it).
     fn send(&mut self) -> io::Result<()> {
+        let gone = || io::Error::from(io::ErrorKind::BrokenPipe);
+        {
+            let mut w = self.shared.lock();
+            while !w.gone && w.total >= WAITING && w.job_bytes > 0 {
+                w = self
+                    .shared
+                    .more
+                    .wait(w)
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+            }
+            if w.gone {
+                return Err(gone());
+            }
+            w.total += self.buf.len();
+            w.job_bytes += self.buf.len();
+        }
         let b = std::mem::replace(&mut self.buf, Vec::with_capacity(CHUNK + (CHUNK >> 2)));
-        self.to
-            .send(Piece::Bytes(b))
-            .map_err(|_| io::Error::from(io::ErrorKind::BrokenPipe))
+        self.to.send(Piece::Bytes(b)).map_err(|_| gone())
     }
 }
 
@@ -498,19 +562,26 @@ impl Visit<'_> for Sender<'_> {
     }
 }
 
-fn helper_loop(stack: &Stack, render: Render<'_>, jobs: Receiver<Job<'_>>, idle: &AtomicBool) {
+fn helper_loop(stack: &Stack, render: Render<'_>, jobs: Receiver<Job<'_>>, shared: &Shared) {
     for job in jobs {
         let Job {
+            id,
             parent,
             entry,
             path,
             to,
         } = job;
+        {
+            let mut w = shared.lock();
+            w.job = id;
+            w.job_bytes = 0;
+        }
         let mut problems = Vec::new();
         let mut v = Sender {
             render,
             buf: Vec::with_capacity(CHUNK + (CHUNK >> 2)),
             to,
+            shared,
         };
         let done = match stack.open_child(&parent, &entry) {
             Ok(md) => {
@@ -526,7 +597,7 @@ fn helper_loop(stack: &Stack, render: Render<'_>, jobs: Receiver<Job<'_>>, idle:
         if done.is_ok() && (v.buf.is_empty() || v.send().is_ok()) {
             let _ = v.to.send(Piece::Done(problems));
         }
-        idle.store(true, Ordering::Release);
+        shared.lock().idle = true;
     }
 }
 
@@ -535,7 +606,7 @@ fn helper_loop(stack: &Stack, render: Render<'_>, jobs: Receiver<Job<'_>>, idle:
 /// `out` in large chunks. With two CPUs or more, a helper thread walks whole subtrees
 /// (the last pending ones of the shallowest directories) while this one walks from
 /// the start, and their output is written in its turn: the same bytes, the same
-/// problems in the same order, at most a few MiB waiting.
+/// problems in the same order, at most `WAITING` bytes held back.
 pub fn write_names(
     stack: &Stack,
     start: MergedDir<'_>,
@@ -557,22 +628,25 @@ pub fn write_names(
         walk(stack, start, base, problems, &mut w)?;
         return w.out.write_all(&w.buf);
     }
-    let idle = AtomicBool::new(true);
+    let shared = Shared::default();
+    shared.lock().idle = true;
     std::thread::scope(|s| {
         let (jobs, queue) = mpsc::channel::<Job<'_>>();
         let spawned = std::thread::Builder::new()
             .name("ls-helper".into())
-            .spawn_scoped(s, || helper_loop(stack, render, queue, &idle));
+            .spawn_scoped(s, || helper_loop(stack, render, queue, &shared));
         if spawned.is_ok() {
             w.helper = Some(Helper {
                 jobs,
-                idle: &idle,
-                handed: 0,
+                shared: &shared,
+                next_id: 0,
             });
         }
         let done = walk(stack, start, base, problems, &mut w);
-        // The helper's queue closes here, so it ends.
+        // The helper stops: its queue closes, and a wait for room ends.
         w.helper = None;
+        shared.lock().gone = true;
+        shared.more.notify_all();
         done?;
         w.out.write_all(&w.buf)
     })
