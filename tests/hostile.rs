@@ -524,4 +524,47 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     // the chain of `d` and the `d-N` of every level but the top
     assert_eq!(a.len(), 2 * depth - 1);
     assert!(a == b, "the merged view's /d differs from the RW layer's");
+    // `find` walks the merged view within the same budget: the `f` of every `d-N`,
+    // as GNU find sees them in the RW layer.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 48 && exec \"$0\" --root \"$1\" find \"$2\" --name f --json")
+        .arg(env!("CARGO_BIN_EXE_dockscope"))
+        .arg(&s.root)
+        .arg(&container)
+        .env_remove("DOCKSCOPE_ROOT")
+        .output()
+        .expect("run sh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["problems"]
+    );
+    let mut got: Vec<String> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    let found = Command::new("find")
+        .args([".", "-name", "f"])
+        .current_dir(&rw)
+        .output()
+        .unwrap();
+    let mut want: Vec<String> = String::from_utf8(found.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim_start_matches('.').to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), depth);
+    assert!(
+        got == want,
+        "find --name f differs from GNU find in the RW layer"
+    );
 }
