@@ -451,3 +451,145 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         "verify's drift differs from find's paths in byte order"
     );
 }
+
+#[test]
+fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
+    // A comb as above, 1,000 deep: `ls -R` lists `d` before `d-N`, so after the chain
+    // below it was listed it comes back up through every level to list the sibling,
+    // reopening what it closed to stay within the descriptors it may hold.
+    let s = SampleRoot::unpack("full");
+    let depth = 1000;
+    make(&["deep-chain", s.root.to_str().unwrap(), &depth.to_string()]);
+    let mounts = s.root.join("image/overlay2/layerdb/mounts");
+    let mut ids: Vec<String> = std::fs::read_dir(&mounts)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    ids.sort();
+    let container = ids[0].clone();
+    let mount_id = std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
+    let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
+    let comb = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os,sys\n\
+             fd=os.open(sys.argv[1],os.O_RDONLY|os.O_DIRECTORY)\n\
+             for i in range(int(sys.argv[2])):\n\
+             \x20   os.mkdir('d-%d'%i,dir_fd=fd)\n\
+             \x20   s=os.open('d-%d'%i,os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(os.open('f',os.O_WRONLY|os.O_CREAT,0o644,dir_fd=s))\n\
+             \x20   os.close(s)\n\
+             \x20   n=os.open('d',os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
+             \x20   os.close(fd)\n\
+             \x20   fd=n\n",
+        )
+        .arg(&rw)
+        .arg(depth.to_string())
+        .status()
+        .unwrap();
+    assert!(comb.success());
+    let ls_limited = |args: &str| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "ulimit -n 48 && exec \"$0\" --root \"$1\" ls -R {args} \"$2\""
+            ))
+            .arg(env!("CARGO_BIN_EXE_dockscope"))
+            .arg(&s.root)
+            .arg(&container)
+            .env_remove("DOCKSCOPE_ROOT")
+            .output()
+            .expect("run sh");
+        let err = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(0), "{err}");
+        assert!(err.is_empty(), "{err}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // The container's own layer is GNU `ls -RA` of its dir (C locale), `/` for the top
+    // and the marks of a raw layer left out.
+    let gnu = Command::new("ls")
+        .args(["-RA", "."])
+        .current_dir(&rw)
+        .env("LC_ALL", "C")
+        .output()
+        .unwrap();
+    assert!(gnu.status.success());
+    let want: Vec<String> = String::from_utf8(gnu.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            if l == ".:" {
+                "/:".to_owned()
+            } else {
+                l.strip_prefix("./")
+                    .map_or(l.to_owned(), |r| format!("/{r}"))
+            }
+        })
+        .collect();
+    assert!(want.len() > 4 * depth);
+    let raw = ls_limited("--rw");
+    let got: Vec<&str> = raw
+        .lines()
+        .map(|l| {
+            l.trim_end_matches("  (whiteout)")
+                .trim_end_matches("  (opaque)")
+        })
+        .collect();
+    assert_eq!(got.len(), want.len());
+    assert!(got == want, "ls -R --rw differs from GNU ls -RA");
+    // The merged view holds the same comb below /d.
+    let merged = ls_limited("");
+    let comb_part = |text: &str| -> Vec<String> {
+        text.split("\n\n")
+            .filter(|block| block.starts_with("/d/") || block.starts_with("/d:"))
+            .map(str::to_owned)
+            .collect()
+    };
+    let (a, b) = (comb_part(&merged), comb_part(&raw));
+    // the chain of `d` and the `d-N` of every level but the top
+    assert_eq!(a.len(), 2 * depth - 1);
+    assert!(a == b, "the merged view's /d differs from the RW layer's");
+    // `find` walks the merged view within the same budget: the `f` of every `d-N`,
+    // as GNU find sees them in the RW layer.
+    let out = Command::new("sh")
+        .arg("-c")
+        .arg("ulimit -n 48 && exec \"$0\" --root \"$1\" find \"$2\" --name f --json")
+        .arg(env!("CARGO_BIN_EXE_dockscope"))
+        .arg(&s.root)
+        .arg(&container)
+        .env_remove("DOCKSCOPE_ROOT")
+        .output()
+        .expect("run sh");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{err}");
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        v["problems"].as_array().map(Vec::len),
+        Some(0),
+        "{}",
+        v["problems"]
+    );
+    let mut got: Vec<String> = v["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["path"].as_str().unwrap().to_owned())
+        .collect();
+    got.sort();
+    let found = Command::new("find")
+        .args([".", "-name", "f"])
+        .current_dir(&rw)
+        .output()
+        .unwrap();
+    let mut want: Vec<String> = String::from_utf8(found.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| l.trim_start_matches('.').to_owned())
+        .collect();
+    want.sort();
+    assert_eq!(want.len(), depth);
+    assert!(
+        got == want,
+        "find --name f differs from GNU find in the RW layer"
+    );
+}

@@ -1000,3 +1000,82 @@ fn modern_root_diff_export_and_save_agree_with_the_daemon() {
     }
     assert!(matched > 0);
 }
+
+/// The human `ls -R` text a JSON listing stands for: each directory's names under its
+/// `PATH:` heading, directories in the listing's (depth-first) order.
+fn ls_r_text(v: &Value) -> String {
+    let top = v["path"].as_str().unwrap().to_owned();
+    let mut dirs = vec![top.clone()];
+    let mut names: BTreeMap<String, Vec<String>> = BTreeMap::from([(top, Vec::new())]);
+    for e in v["entries"].as_array().unwrap() {
+        let path = e["path"].as_str().unwrap();
+        let (parent, name) = path.rsplit_once('/').unwrap();
+        let parent = if parent.is_empty() { "/" } else { parent };
+        let mut line = name.to_owned();
+        if e["whiteout"] == true {
+            line.push_str("  (whiteout)");
+        }
+        if e["opaque"] == true {
+            line.push_str("  (opaque)");
+        }
+        names.get_mut(parent).unwrap().push(line);
+        if e["type"] == "dir" && e["whiteout"] != true {
+            dirs.push(path.to_owned());
+            names.insert(path.to_owned(), Vec::new());
+        }
+    }
+    let blocks: Vec<String> = dirs
+        .iter()
+        .map(|d| {
+            let mut block = format!("{d}:\n");
+            for n in &names[d] {
+                block.push_str(n);
+                block.push('\n');
+            }
+            block
+        })
+        .collect();
+    blocks.join("\n")
+}
+
+#[test]
+fn ls_recursive_text_is_the_json_listing_for_every_view() {
+    // The text of `ls -R` merges each directory's layers by sorting all their names
+    // at once; `--json` merges them name by name. Both must show the same view, for
+    // every image and container (init and RW layers on top of the image's), a
+    // container's own layer, and a subdirectory, from the root and from its archive.
+    let s = SampleRoot::unpack("full");
+    let images = json(&s.root, &["images"]);
+    let ps = json(&s.root, &["ps", "-a"]);
+    let mut specs: Vec<Vec<String>> = Vec::new();
+    for i in images["images"].as_array().unwrap() {
+        specs.push(vec![i["id"].as_str().unwrap().to_owned()]);
+    }
+    for c in ps["containers"].as_array().unwrap() {
+        let name = c["name"].as_str().unwrap().to_owned();
+        specs.push(vec![name.clone()]);
+        specs.push(vec!["--rw".to_owned(), name]);
+    }
+    specs.push(vec!["app:1:/data".to_owned()]);
+    specs.push(vec!["c-sparse:/data".to_owned()]);
+    assert!(specs.len() > 20, "{specs:?}");
+    let mut whiteouts = 0;
+    for spec in &specs {
+        for root in [&s.root, &s.archive] {
+            let mut args = vec!["ls", "-R"];
+            args.extend(spec.iter().map(String::as_str));
+            let v = json(root, &args);
+            whiteouts += v["entries"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|e| e["whiteout"] == true)
+                .count();
+            let (code, out, err) = run(root, &args);
+            assert_eq!(code, 0, "{spec:?}: {err}");
+            assert_eq!(out, ls_r_text(&v), "{spec:?} on {}", root.display());
+        }
+    }
+    // the containers' own layers hold whiteouts: the views above hide what they name
+    assert!(whiteouts > 0);
+}

@@ -16,8 +16,10 @@ use std::os::unix::ffi::OsStrExt;
 const CAPABILITY: &str = "security.capability";
 
 /// Walk a merged view depth first, names sorted, from `start` (its path `base`).
-/// `visit(path, entry, parent)` returns whether to descend into a directory. Open
-/// directories are held only along the current path (depth × layers descriptors).
+/// `visit(path, entry, parent)` returns whether to descend into a directory. Only a
+/// bounded set of the directories on the current path stay open (`Budget`): one
+/// closed is reopened from its nearest open ancestor when its turn comes again, so a
+/// 20,000-deep chain needs a few dozen descriptors per layer, not 20,000.
 pub fn walk<'r>(
     stack: &Stack,
     start: MergedDir<'r>,
@@ -26,41 +28,101 @@ pub fn walk<'r>(
     mut visit: impl FnMut(&[u8], &Entry, &MergedDir<'r>) -> bool,
 ) {
     struct Frame<'r> {
-        md: MergedDir<'r>,
-        path: Vec<u8>,
+        /// `None` while closed to keep within the budget.
+        md: Option<MergedDir<'r>>,
+        /// The length of this directory's path in `path`.
+        len: usize,
         entries: Vec<Entry>,
+        /// `entries[next - 1]` is the one being walked.
         next: usize,
     }
+    // One buffer for the path: a deep chain's paths are never all held at once.
+    let mut path = base.to_vec();
     let entries = stack.list(&start, problems);
     let mut frames = vec![Frame {
-        md: start,
-        path: base.to_vec(),
+        md: Some(start),
+        len: path.len(),
         entries,
         next: 0,
     }];
     while let Some(top) = frames.last_mut() {
-        let Some(e) = top.entries.get(top.next).cloned() else {
+        if top.next >= top.entries.len() {
             frames.pop();
             continue;
+        }
+        let last = frames.len() - 1;
+        if frames[last].md.is_none() {
+            // Closed to keep within the budget: reopen it (and the closed levels above
+            // it) from the nearest open ancestor.
+            let anchor = frames[..last]
+                .iter()
+                .rposition(|f| f.md.is_some())
+                .unwrap_or(0);
+            let mut failed = false;
+            for level in anchor + 1..=last {
+                let (above, here) = frames.split_at_mut(level);
+                let parent = &above[level - 1];
+                let (Some(pmd), Some(e)) = (
+                    parent.md.as_ref(),
+                    parent
+                        .next
+                        .checked_sub(1)
+                        .and_then(|k| parent.entries.get(k)),
+                ) else {
+                    failed = true;
+                    break;
+                };
+                match stack.open_child(pmd, e) {
+                    Ok(md) => here[0].md = Some(md),
+                    Err(err) => {
+                        problems.push(Problem::io(
+                            format!("{}/{}", layer_dir(pmd, e.layer), lossy(&e.name)),
+                            &err,
+                        ));
+                        failed = true;
+                        break;
+                    }
+                }
+                // The level above was needed only to open this one.
+                if level - 1 > anchor && !Budget::keep(level - 1, last) {
+                    above[level - 1].md = None;
+                }
+            }
+            if failed {
+                // What is left of it cannot be reached again: skip it.
+                frames[last].next = frames[last].entries.len();
+                continue;
+            }
+            Budget::after_reopen(&mut frames, anchor + 1, |f| f.md = None);
+        }
+        let Some(top) = frames.last_mut() else { break };
+        let Some(md) = top.md.as_ref() else {
+            continue;
         };
+        let e = &top.entries[top.next];
         top.next += 1;
-        let path = join(&top.path, &e.name);
-        let descend = visit(&path, &e, &top.md);
+        path.truncate(top.len);
+        if !path.is_empty() {
+            path.push(b'/');
+        }
+        path.extend_from_slice(&e.name);
+        let descend = visit(&path, e, md);
         if !(descend && e.is_dir() && !e.whiteout) {
             continue;
         }
-        match stack.open_child(&top.md, &e) {
-            Ok(md) => {
-                let entries = stack.list(&md, problems);
+        match stack.open_child(md, e) {
+            Ok(child) => {
+                let entries = stack.list(&child, problems);
                 frames.push(Frame {
-                    md,
-                    path,
+                    md: Some(child),
+                    len: path.len(),
                     entries,
                     next: 0,
                 });
+                Budget::after_push(&mut frames, |f| f.md = None);
             }
             Err(err) => problems.push(Problem::io(
-                format!("{}/{}", layer_dir(&top.md, e.layer), lossy(&e.name)),
+                format!("{}/{}", layer_dir(md, e.layer), lossy(&e.name)),
                 &err,
             )),
         }
@@ -339,7 +401,7 @@ pub fn container_changes<'r>(
 /// the nearest open one above it (a checkpoint at most `stride` levels up), one level
 /// at a time, each level closed again once the next is open unless the budget keeps
 /// it: at most `WINDOW + CHECKPOINTS + 2` directories are open at once, however deep.
-struct Budget;
+pub(super) struct Budget;
 
 impl Budget {
     const WINDOW: usize = 8;
@@ -349,13 +411,13 @@ impl Budget {
         depth.div_ceil(Self::CHECKPOINTS).next_power_of_two()
     }
 
-    fn keep(depth: usize, top: usize) -> bool {
+    pub(super) fn keep(depth: usize, top: usize) -> bool {
         depth == 0 || depth + Self::WINDOW > top || depth % Self::stride(top) == 0
     }
 
     /// A frame was pushed: close what falls out of the window, and the checkpoints
     /// the new stride no longer keeps.
-    fn after_push<F>(frames: &mut [F], mut close: impl FnMut(&mut F)) {
+    pub(super) fn after_push<F>(frames: &mut [F], mut close: impl FnMut(&mut F)) {
         let top = frames.len() - 1;
         if let Some(out) = top.checked_sub(Self::WINDOW) {
             if !Self::keep(out, top) {
@@ -376,7 +438,7 @@ impl Budget {
     }
 
     /// Frames `from..` were reopened: close those the budget does not keep.
-    fn after_reopen<F>(frames: &mut [F], from: usize, mut close: impl FnMut(&mut F)) {
+    pub(super) fn after_reopen<F>(frames: &mut [F], from: usize, mut close: impl FnMut(&mut F)) {
         let top = frames.len() - 1;
         for (d, f) in frames.iter_mut().enumerate().skip(from) {
             if !Self::keep(d, top) {

@@ -23,6 +23,7 @@
 //! the comparisons (`docker diff`, image against image) built on these views.
 
 pub mod merge;
+pub mod names;
 pub mod target;
 
 use crate::problem::Problem;

@@ -3,6 +3,7 @@
 //! Every name is listed, dot files included (as `ls -A`).
 
 use crate::fs::merge::{dir_of, type_name, walk, walk_dirs};
+use crate::fs::names::{write_names, Marks, Names};
 use crate::fs::target::{self, Target};
 use crate::fs::{self, Entry, LayerInfo, MergedDir, Stack};
 use crate::model::Model;
@@ -253,6 +254,40 @@ fn write_name(out: &mut dyn Write, name: &[u8], e: &Entry) -> io::Result<()> {
     out.write_all(b"\n")
 }
 
+/// Printable ASCII only: written as it is.
+fn plain_ascii(b: &[u8]) -> bool {
+    b.iter().all(|&c| (0x20..0x7f).contains(&c))
+}
+
+/// `write_name` into a buffer.
+fn push_name(buf: &mut Vec<u8>, name: &[u8], marks: Marks) {
+    if plain_ascii(name) {
+        buf.extend_from_slice(name);
+    } else if name.iter().any(|&b| b < 0x20 || b == 0x7f) || std::str::from_utf8(name).is_err() {
+        buf.extend_from_slice(super::sanitize(&fs::lossy(name)).as_bytes());
+    } else {
+        buf.extend_from_slice(name);
+    }
+    if marks.whiteout {
+        buf.extend_from_slice(b"  (whiteout)");
+    }
+    if marks.opaque {
+        buf.extend_from_slice(b"  (opaque)");
+    }
+    buf.push(b'\n');
+}
+
+/// A directory's `PATH:` heading of `ls -R`.
+fn push_heading(buf: &mut Vec<u8>, dir: &[u8]) {
+    if plain_ascii(dir) {
+        buf.push(b'/');
+        buf.extend_from_slice(dir);
+    } else {
+        buf.extend_from_slice(super::sanitize(&fs::shown(dir)).as_bytes());
+    }
+    buf.extend_from_slice(b":\n");
+}
+
 /// `ls [-R] TARGET[:PATH]` without `-l` or `--json`: names streamed as the directories
 /// are read (no inode read where the listing tells the type), in `ls -R`'s layout.
 pub fn stream_names(
@@ -287,6 +322,17 @@ pub fn stream_names(
         for e in o.stack.list(&start, &mut problems) {
             write_name(out, &e.name, &e)?;
         }
+        super::write_problems(&problems, err)?;
+        return Ok(());
+    }
+    if o.stack.plain_names() {
+        let render = |buf: &mut Vec<u8>, dir: &[u8], names: &Names| {
+            push_heading(buf, dir);
+            for (name, marks) in names.iter() {
+                push_name(buf, name, marks);
+            }
+        };
+        write_names(&o.stack, start, &base, &mut problems, &render, out)?;
         super::write_problems(&problems, err)?;
         return Ok(());
     }
