@@ -358,15 +358,13 @@ fn diff_limited(root: &Path, limit: u32, container: &str) -> (i32, String, Strin
     )
 }
 
-#[test]
-fn a_deep_chain_in_a_container_needs_few_descriptors() {
-    // A comb: a 2,000-deep chain of `d`, and at every level a sibling `d-N` (sorts
-    // between `d` and `d/…`) holding a file, so the walk comes back up through every
-    // level to list a sibling after the chain below it was walked.
-    let s = SampleRoot::unpack("full");
-    let depth = 2000;
-    make(&["deep-chain", s.root.to_str().unwrap(), &depth.to_string()]);
-    let mounts = s.root.join("image/overlay2/layerdb/mounts");
+/// A comb in the first container's RW layer: a `depth`-deep chain of `d`, and at every
+/// level a sibling `d-N` (sorts between `d` and `d/…`) holding a file `f`, made one
+/// directory at a time from the open parent (deeper than PATH_MAX is fine). Returns the
+/// container's id and its RW layer's `diff/`.
+fn comb(root: &Path, depth: usize) -> (String, std::path::PathBuf) {
+    make(&["deep-chain", root.to_str().unwrap(), &depth.to_string()]);
+    let mounts = root.join("image/overlay2/layerdb/mounts");
     let mut ids: Vec<String> = std::fs::read_dir(&mounts)
         .unwrap()
         .map(|e| e.unwrap().file_name().into_string().unwrap())
@@ -374,9 +372,8 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
     ids.sort();
     let container = ids[0].clone();
     let mount_id = std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
-    let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
-    // Deeper than PATH_MAX: made one directory at a time, from the open parent.
-    let comb = Command::new("python3")
+    let rw = root.join("overlay2").join(mount_id.trim()).join("diff");
+    let status = Command::new("python3")
         .arg("-c")
         .arg(
             "import os,sys\n\
@@ -394,7 +391,18 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
         .arg(depth.to_string())
         .status()
         .unwrap();
-    assert!(comb.success());
+    assert!(status.success());
+    (container, rw)
+}
+
+#[test]
+fn a_deep_chain_in_a_container_needs_few_descriptors() {
+    // A comb: a 2,000-deep chain of `d`, and at every level a sibling `d-N` (sorts
+    // between `d` and `d/…`) holding a file, so the walk comes back up through every
+    // level to list a sibling after the chain below it was walked.
+    let s = SampleRoot::unpack("full");
+    let depth = 2000;
+    let (container, rw) = comb(&s.root, depth);
     // What the RW layer holds, by GNU find, in byte order of whole paths.
     let found = Command::new("find")
         .args([".", "-mindepth", "1"])
@@ -459,35 +467,7 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     // reopening what it closed to stay within the descriptors it may hold.
     let s = SampleRoot::unpack("full");
     let depth = 1000;
-    make(&["deep-chain", s.root.to_str().unwrap(), &depth.to_string()]);
-    let mounts = s.root.join("image/overlay2/layerdb/mounts");
-    let mut ids: Vec<String> = std::fs::read_dir(&mounts)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    ids.sort();
-    let container = ids[0].clone();
-    let mount_id = std::fs::read_to_string(mounts.join(&container).join("mount-id")).unwrap();
-    let rw = s.root.join("overlay2").join(mount_id.trim()).join("diff");
-    let comb = Command::new("python3")
-        .arg("-c")
-        .arg(
-            "import os,sys\n\
-             fd=os.open(sys.argv[1],os.O_RDONLY|os.O_DIRECTORY)\n\
-             for i in range(int(sys.argv[2])):\n\
-             \x20   os.mkdir('d-%d'%i,dir_fd=fd)\n\
-             \x20   s=os.open('d-%d'%i,os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
-             \x20   os.close(os.open('f',os.O_WRONLY|os.O_CREAT,0o644,dir_fd=s))\n\
-             \x20   os.close(s)\n\
-             \x20   n=os.open('d',os.O_RDONLY|os.O_DIRECTORY,dir_fd=fd)\n\
-             \x20   os.close(fd)\n\
-             \x20   fd=n\n",
-        )
-        .arg(&rw)
-        .arg(depth.to_string())
-        .status()
-        .unwrap();
-    assert!(comb.success());
+    let (container, rw) = comb(&s.root, depth);
     let ls_limited = |args: &str| {
         let out = Command::new("sh")
             .arg("-c")

@@ -36,6 +36,17 @@ pub fn walk<'r>(
         /// `entries[next - 1]` is the one being walked.
         next: usize,
     }
+    impl<'r> Level<'r> for Frame<'r> {
+        fn open_dir(&self) -> Option<&MergedDir<'r>> {
+            self.md.as_ref()
+        }
+        fn walking(&self) -> Option<&Entry> {
+            self.next.checked_sub(1).and_then(|k| self.entries.get(k))
+        }
+        fn set_dir(&mut self, md: Option<MergedDir<'r>>) {
+            self.md = md;
+        }
+    }
     // One buffer for the path: a deep chain's paths are never all held at once.
     let mut path = base.to_vec();
     let entries = stack.list(&start, problems);
@@ -51,49 +62,10 @@ pub fn walk<'r>(
             continue;
         }
         let last = frames.len() - 1;
-        if frames[last].md.is_none() {
-            // Closed to keep within the budget: reopen it (and the closed levels above
-            // it) from the nearest open ancestor.
-            let anchor = frames[..last]
-                .iter()
-                .rposition(|f| f.md.is_some())
-                .unwrap_or(0);
-            let mut failed = false;
-            for level in anchor + 1..=last {
-                let (above, here) = frames.split_at_mut(level);
-                let parent = &above[level - 1];
-                let (Some(pmd), Some(e)) = (
-                    parent.md.as_ref(),
-                    parent
-                        .next
-                        .checked_sub(1)
-                        .and_then(|k| parent.entries.get(k)),
-                ) else {
-                    failed = true;
-                    break;
-                };
-                match stack.open_child(pmd, e) {
-                    Ok(md) => here[0].md = Some(md),
-                    Err(err) => {
-                        problems.push(Problem::io(
-                            format!("{}/{}", layer_dir(pmd, e.layer), lossy(&e.name)),
-                            &err,
-                        ));
-                        failed = true;
-                        break;
-                    }
-                }
-                // The level above was needed only to open this one.
-                if level - 1 > anchor && !Budget::keep(level - 1, last) {
-                    above[level - 1].md = None;
-                }
-            }
-            if failed {
-                // What is left of it cannot be reached again: skip it.
-                frames[last].next = frames[last].entries.len();
-                continue;
-            }
-            Budget::after_reopen(&mut frames, anchor + 1, |f| f.md = None);
+        if frames[last].md.is_none() && !Budget::reopen(&mut frames, stack, problems) {
+            // What is left of it cannot be reached again: skip it.
+            frames[last].next = frames[last].entries.len();
+            continue;
         }
         let Some(top) = frames.last_mut() else { break };
         let Some(md) = top.md.as_ref() else {
@@ -446,6 +418,53 @@ impl Budget {
             }
         }
     }
+
+    /// The top frame was closed to keep within the budget: reopen it, and the closed
+    /// levels above it, from the nearest open ancestor. False when a level cannot be
+    /// opened again (a problem names it): what is left below it cannot be reached.
+    pub(super) fn reopen<'r, F: Level<'r>>(
+        frames: &mut [F],
+        stack: &Stack,
+        problems: &mut Vec<Problem>,
+    ) -> bool {
+        let last = frames.len() - 1;
+        let anchor = frames[..last]
+            .iter()
+            .rposition(|f| f.open_dir().is_some())
+            .unwrap_or(0);
+        for level in anchor + 1..=last {
+            let (above, here) = frames.split_at_mut(level);
+            let parent = &above[level - 1];
+            let (Some(pmd), Some(e)) = (parent.open_dir(), parent.walking()) else {
+                return false;
+            };
+            match stack.open_child(pmd, e) {
+                Ok(md) => here[0].set_dir(Some(md)),
+                Err(err) => {
+                    problems.push(Problem::io(
+                        format!("{}/{}", layer_dir(pmd, e.layer), lossy(&e.name)),
+                        &err,
+                    ));
+                    return false;
+                }
+            }
+            // The level above was needed only to open this one.
+            if level - 1 > anchor && !Self::keep(level - 1, last) {
+                above[level - 1].set_dir(None);
+            }
+        }
+        Self::after_reopen(frames, anchor + 1, |f| f.set_dir(None));
+        true
+    }
+}
+
+/// A level of a bounded walk, as [`Budget::reopen`] sees it.
+pub(super) trait Level<'r> {
+    /// Its directory, `None` while closed to keep within the budget.
+    fn open_dir(&self) -> Option<&MergedDir<'r>>;
+    /// The entry of the subdirectory being walked below it.
+    fn walking(&self) -> Option<&Entry>;
+    fn set_dir(&mut self, md: Option<MergedDir<'r>>);
 }
 
 /// What happened to a path.

@@ -10,7 +10,7 @@
 //! and marks its opaque dirs. A view whose whiteouts are `.wh.` files is left to
 //! `Stack::list` (see `Stack::plain_names`).
 
-use super::merge::{layer_dir, Budget};
+use super::merge::{layer_dir, Budget, Level};
 use super::{
     dir_shown, entry_is_opaque, is_whiteout, kind_only, lossy, Entry, MergedDir, Stack,
     OPAQUE_MARKER,
@@ -223,6 +223,18 @@ struct Frame<'r> {
     handed: VecDeque<Handed>,
 }
 
+impl<'r> Level<'r> for Frame<'r> {
+    fn open_dir(&self) -> Option<&MergedDir<'r>> {
+        self.md.as_deref()
+    }
+    fn walking(&self) -> Option<&Entry> {
+        self.next.checked_sub(1).and_then(|k| self.subdirs.get(k))
+    }
+    fn set_dir(&mut self, md: Option<MergedDir<'r>>) {
+        self.md = md.map(Arc::new);
+    }
+}
+
 /// What a walk does at each directory.
 trait Visit<'r> {
     /// Show a directory's names.
@@ -274,47 +286,11 @@ fn walk<'r>(
         }
         top.next += 1;
         let last = frames.len() - 1;
-        if frames[last].md.is_none() {
-            // Closed to keep within the budget: reopen it (and the closed levels above
-            // it) from the nearest open ancestor.
-            let anchor = frames[..last]
-                .iter()
-                .rposition(|f| f.md.is_some())
-                .unwrap_or(0);
-            let mut failed = false;
-            for level in anchor + 1..=last {
-                let (above, here) = frames.split_at_mut(level);
-                let parent = &above[level - 1];
-                let (Some(pmd), Some(e)) = (
-                    parent.md.as_ref(),
-                    parent
-                        .next
-                        .checked_sub(1)
-                        .and_then(|k| parent.subdirs.get(k)),
-                ) else {
-                    failed = true;
-                    break;
-                };
-                match stack.open_child(pmd, e) {
-                    Ok(md) => here[0].md = Some(Arc::new(md)),
-                    Err(err) => {
-                        problems.push(open_failed(pmd, e, &err));
-                        failed = true;
-                        break;
-                    }
-                }
-                // The level above was needed only to open this one.
-                if level - 1 > anchor && !Budget::keep(level - 1, last) {
-                    above[level - 1].md = None;
-                }
-            }
-            if failed {
-                // What is left below it cannot be reached again: skip it (what was
-                // handed off is still taken in its turn).
-                frames[last].next = frames[last].subdirs.len();
-                continue;
-            }
-            Budget::after_reopen(&mut frames, anchor + 1, |f| f.md = None);
+        if frames[last].md.is_none() && !Budget::reopen(&mut frames, stack, problems) {
+            // What is left below it cannot be reached again: skip it (what was handed
+            // off is still taken in its turn).
+            frames[last].next = frames[last].subdirs.len();
+            continue;
         }
         let Some(top) = frames.last() else { break };
         let (Some(md), Some(e)) = (top.md.as_ref(), top.subdirs.get(top.next - 1)) else {
