@@ -325,7 +325,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 report.glyphs = report::tree::Glyphs::from_locale(|k| std::env::var(k).ok());
                 report::emit(&report, json, out, err, report::tree::render_stack)?;
             } else {
-                let mut report = report::tree::build_forest(&model, args.all);
+                let mut report = report::tree::build_forest(&model, args.all, json);
                 report.glyphs = report::tree::Glyphs::from_locale(|k| std::env::var(k).ok());
                 report::emit(&report, json, out, err, report::tree::render_forest)?;
             }

@@ -350,7 +350,7 @@ fn random_bytes_in_every_metadata_file_never_panic() {
     let mut sink = Vec::new();
     let images = dockscope::report::images::build(&model, true);
     dockscope::report::images::render(&images, &mut sink).unwrap();
-    let forest = dockscope::report::tree::build_forest(&model, true);
+    let forest = dockscope::report::tree::build_forest(&model, true, true);
     dockscope::report::tree::render_forest(&forest, &mut sink).unwrap();
     for i in model.loaded_images() {
         let st = dockscope::report::tree::build_stack(&model, i);

@@ -572,7 +572,9 @@ impl Report for ForestReport<'_> {
     }
 }
 
-pub fn build_forest(model: &Model, all: bool) -> ForestReport<'_> {
+/// The forest of every image's layers. `nested`: also build the nested form of the
+/// JSON (`tree`); the table reads the flat list alone.
+pub fn build_forest(model: &Model, all: bool, nested: bool) -> ForestReport<'_> {
     // Layers used by loaded images, with children keyed by chain id for stable order.
     let mut used = vec![false; model.layers.len()];
     let mut tips: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
@@ -661,7 +663,9 @@ pub fn build_forest(model: &Model, all: bool) -> ForestReport<'_> {
         layers[k].branch_size = own.saturating_add(kids);
     }
     let depth = layers.iter().map(|l| l.depth + 1).max().unwrap_or(0);
-    let (tree, tree_omitted) = if depth <= NESTED_DEPTH_LIMIT {
+    let (tree, tree_omitted) = if !nested {
+        (Vec::new(), None)
+    } else if depth <= NESTED_DEPTH_LIMIT {
         (nest(&layers), None)
     } else {
         (
