@@ -183,17 +183,7 @@ fn snapshot_dir(s: &SampleRoot, ns: &str, key: &str) -> Option<String> {
 }
 
 fn gnu_du(paths: &[PathBuf]) -> u64 {
-    let out = process::Command::new("du")
-        .args(["-scB1"])
-        .args(paths)
-        .output()
-        .expect("du");
-    let text = String::from_utf8_lossy(&out.stdout);
-    text.lines()
-        .last()
-        .and_then(|l| l.split_whitespace().next())
-        .and_then(|n| n.parse().ok())
-        .expect("du total")
+    gnu_du_in("B1", paths)
 }
 
 #[test]

@@ -908,12 +908,12 @@ pub(crate) mod tests {
         assert_eq!(db.bucket(&[b"other"]).unwrap(), None);
     }
 
-    #[test]
-    fn branch_pages_are_followed() {
+    /// Six pages: the root on page 2, a branch to leaves 3 and 4; page 3 holds the bucket
+    /// `volumes` rooted at page 5 (`a` = `1`), page 4 the key `top` = `x`.
+    fn branch_db() -> Vec<u8> {
         let mut b = vec![0u8; 6 * PS];
         meta(&mut b, 0, 2, 6, 1);
         meta(&mut b, 1, 2, 6, 1);
-        // page 2: branch to 3 and 4; page 3: bucket `volumes` rooted at page 5.
         let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
         put_u16(&mut br, 8, FLAG_BRANCH);
         put_u16(&mut br, 10, 2);
@@ -928,6 +928,12 @@ pub(crate) mod tests {
         b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
         let p5 = leaf(5, &[(0, b"a", b"1")]);
         b[5 * PS..5 * PS + p5.len()].copy_from_slice(&p5);
+        b
+    }
+
+    #[test]
+    fn branch_pages_are_followed() {
+        let b = branch_db();
         let db = Db::parse(&b).unwrap();
         let root = db.root().unwrap();
         assert_eq!(root.pairs.len(), 1);
@@ -1145,23 +1151,7 @@ pub(crate) mod tests {
         assert_eq!(buf.pair(b"v3"), None);
         assert_eq!(buf.buckets().count(), 0);
         // the root (a branch over two leaves), from a file, into the same buffer
-        let mut b = vec![0u8; 6 * PS];
-        meta(&mut b, 0, 2, 6, 1);
-        meta(&mut b, 1, 2, 6, 1);
-        let mut br = vec![0u8; PAGE_HEADER + 2 * BRANCH_ELEM];
-        put_u16(&mut br, 8, FLAG_BRANCH);
-        put_u16(&mut br, 10, 2);
-        put_u64(&mut br, PAGE_HEADER + 8, 3);
-        put_u64(&mut br, PAGE_HEADER + BRANCH_ELEM + 8, 4);
-        b[2 * PS..2 * PS + br.len()].copy_from_slice(&br);
-        let mut hdr = vec![0u8; BUCKET_HEADER];
-        put_u64(&mut hdr, 0, 5);
-        let p3 = leaf(3, &[(FLAG_BUCKET, b"volumes", &hdr)]);
-        b[3 * PS..3 * PS + p3.len()].copy_from_slice(&p3);
-        let p4 = leaf(4, &[(0, b"top", b"x")]);
-        b[4 * PS..4 * PS + p4.len()].copy_from_slice(&p4);
-        let p5 = leaf(5, &[(0, b"a", b"1")]);
-        b[5 * PS..5 * PS + p5.len()].copy_from_slice(&p5);
+        let b = branch_db();
         let len = b.len() as u64;
         let mem = Mem(b);
         let db = Db::from_file(&mem, len).unwrap();
