@@ -22,6 +22,22 @@ fn docker(s: &SampleRoot) -> PathBuf {
     s.root.join("docker")
 }
 
+/// The (changed) unpacked trees archived again with GNU tar, xattrs kept, as `name`
+/// beside them.
+fn archive_both(s: &SampleRoot, name: &str) -> PathBuf {
+    let tgz = s.dir.path().join(name);
+    let st = process::Command::new("tar")
+        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-czf"])
+        .arg(&tgz)
+        .arg("-C")
+        .arg(&s.root)
+        .args(["docker", "containerd"])
+        .status()
+        .expect("tar");
+    assert!(st.success());
+    tgz
+}
+
 /// The roots every answer is asked of: the unpacked dirs and the archive.
 fn roots(s: &SampleRoot) -> Vec<PathBuf> {
     vec![docker(s), s.archive.clone()]
@@ -691,16 +707,7 @@ fn hostile_symlinks_never_print_host_bytes() {
         "the test needs a host /etc/passwd unlike the image's"
     );
     // the broken copy as an archive too (GNU tar)
-    let tgz = s.dir.path().join("hostile.tar.gz");
-    let st = process::Command::new("tar")
-        .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-czf"])
-        .arg(&tgz)
-        .arg("-C")
-        .arg(&s.root)
-        .args(["docker", "containerd"])
-        .status()
-        .expect("tar");
-    assert!(st.success());
+    let tgz = archive_both(&s, "hostile.tar.gz");
     for root in [docker(&s), tgz] {
         for path in ["/evil", "/climb", "/evildir/passwd"] {
             assert_eq!(
@@ -973,16 +980,7 @@ fn an_opaque_dir_in_an_rw_snapshot_hides_the_image_below_it() {
         let s = c8d();
         let rw = stack_dirs(&s, "c-exit0")[0].clone();
         xattr::set(rw.join("data"), key, b"y").expect("set the opaque xattr");
-        let tgz = s.dir.path().join("opaque.tar.gz");
-        let st = process::Command::new("tar")
-            .args(["--xattrs", "--xattrs-include=*", "--numeric-owner", "-czf"])
-            .arg(&tgz)
-            .arg("-C")
-            .arg(&s.root)
-            .args(["docker", "containerd"])
-            .status()
-            .expect("tar");
-        assert!(st.success());
+        let tgz = archive_both(&s, "opaque.tar.gz");
         let mut want: Vec<String> = image_data.iter().map(|n| format!("D /data/{n}")).collect();
         want.push("C /data".into());
         want.push("A /data/new.txt".into());

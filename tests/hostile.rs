@@ -338,16 +338,17 @@ fn a_deep_chain_in_a_container_is_verified_without_reopening() {
     assert_eq!(v2["problems"], v["problems"]);
 }
 
-/// `diff CONTAINER` under `ulimit -n LIMIT`: (exit code, stdout, stderr).
-fn diff_limited(root: &Path, limit: u32, container: &str) -> (i32, String, String) {
+/// dockscope with `args` on `root` under `ulimit -n LIMIT`: (exit code, stdout,
+/// stderr).
+fn limited(root: &Path, limit: u32, args: &[&str]) -> (i32, String, String) {
     let out = Command::new("sh")
         .arg("-c")
         .arg(format!(
-            "ulimit -n {limit} && exec \"$0\" --root \"$1\" diff \"$2\""
+            "ulimit -n {limit} && root=\"$1\" && shift && exec \"$0\" --root \"$root\" \"$@\""
         ))
         .arg(env!("CARGO_BIN_EXE_dockscope"))
         .arg(root)
-        .arg(container)
+        .args(args)
         .env_remove("DOCKSCOPE_ROOT")
         .output()
         .expect("run sh");
@@ -418,7 +419,7 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
     want.sort_by(|a, b| a.as_bytes()[2..].cmp(&b.as_bytes()[2..]));
     assert!(want.len() > 3 * depth);
     // 48 descriptors: far fewer than the 4,000 directories on the way down.
-    let (code, out, err) = diff_limited(&s.root, 48, &container);
+    let (code, out, err) = limited(&s.root, 48, &["diff", &container]);
     assert_eq!(code, 0, "{err}");
     assert!(!err.contains("Too many open files"), "{err}");
     let got: Vec<&str> = out.lines().collect();
@@ -427,21 +428,9 @@ fn a_deep_chain_in_a_container_needs_few_descriptors() {
     // verify --content lists the same drift within a small budget too: 96, since the
     // other layers' content checks run beside the drift, each holding the open
     // directories of its own path (shallow here).
-    let o = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 96 && exec \"$0\" --root \"$1\" verify --content --json")
-        .arg(env!("CARGO_BIN_EXE_dockscope"))
-        .arg(&s.root)
-        .env_remove("DOCKSCOPE_ROOT")
-        .output()
-        .unwrap();
-    assert_eq!(
-        o.status.code(),
-        Some(0),
-        "{}",
-        String::from_utf8_lossy(&o.stderr)
-    );
-    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let (code, out, err) = limited(&s.root, 96, &["verify", "--content", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
     assert!(
         v["problems"].as_array().unwrap().is_empty(),
         "{}",
@@ -468,22 +457,14 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     let s = SampleRoot::unpack("full");
     let depth = 1000;
     let (container, rw) = comb(&s.root, depth);
-    let ls_limited = |args: &str| {
-        let out = Command::new("sh")
-            .arg("-c")
-            .arg(format!(
-                "ulimit -n 48 && exec \"$0\" --root \"$1\" ls -R {args} \"$2\""
-            ))
-            .arg(env!("CARGO_BIN_EXE_dockscope"))
-            .arg(&s.root)
-            .arg(&container)
-            .env_remove("DOCKSCOPE_ROOT")
-            .output()
-            .expect("run sh");
-        let err = String::from_utf8_lossy(&out.stderr).into_owned();
-        assert_eq!(out.status.code(), Some(0), "{err}");
+    let ls_limited = |args: &[&str]| {
+        let mut all = vec!["ls", "-R"];
+        all.extend_from_slice(args);
+        all.push(container.as_str());
+        let (code, out, err) = limited(&s.root, 48, &all);
+        assert_eq!(code, 0, "{err}");
         assert!(err.is_empty(), "{err}");
-        String::from_utf8(out.stdout).unwrap()
+        out
     };
     // The container's own layer is GNU `ls -RA` of its dir (C locale), `/` for the top
     // and the marks of a raw layer left out.
@@ -507,7 +488,7 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
         })
         .collect();
     assert!(want.len() > 4 * depth);
-    let raw = ls_limited("--rw");
+    let raw = ls_limited(&["--rw"]);
     let got: Vec<&str> = raw
         .lines()
         .map(|l| {
@@ -518,7 +499,7 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     assert_eq!(got.len(), want.len());
     assert!(got == want, "ls -R --rw differs from GNU ls -RA");
     // The merged view holds the same comb below /d.
-    let merged = ls_limited("");
+    let merged = ls_limited(&[]);
     let comb_part = |text: &str| -> Vec<String> {
         text.split("\n\n")
             .filter(|block| block.starts_with("/d/") || block.starts_with("/d:"))
@@ -531,18 +512,9 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     assert!(a == b, "the merged view's /d differs from the RW layer's");
     // `find` walks the merged view within the same budget: the `f` of every `d-N`,
     // as GNU find sees them in the RW layer.
-    let out = Command::new("sh")
-        .arg("-c")
-        .arg("ulimit -n 48 && exec \"$0\" --root \"$1\" find \"$2\" --name f --json")
-        .arg(env!("CARGO_BIN_EXE_dockscope"))
-        .arg(&s.root)
-        .arg(&container)
-        .env_remove("DOCKSCOPE_ROOT")
-        .output()
-        .expect("run sh");
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(0), "{err}");
-    let v: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let (code, out, err) = limited(&s.root, 48, &["find", &container, "--name", "f", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(
         v["problems"].as_array().map(Vec::len),
         Some(0),
