@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{change_lines, repo, SampleRoot};
+use common::{change_lines, repo, run, SampleRoot};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -544,4 +544,88 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
         got == want,
         "find --name f differs from GNU find in the RW layer"
     );
+}
+
+#[test]
+fn an_orphan_dir_deeper_than_the_bound_is_never_reclaimable() {
+    // An overlay2 dir no record names, holding a chain past the depth bound: what lies
+    // below the bound is not read, so its bytes are unknown and nothing may call the
+    // dir reclaimable (orphans, check and du's leftovers alike).
+    let s = SampleRoot::unpack("full");
+    let id = "ab".repeat(32);
+    let status = Command::new("python3")
+        .arg("-c")
+        .arg(
+            "import os,sys\n\
+             os.makedirs(sys.argv[1])\n\
+             fd=os.open(sys.argv[1],os.O_RDONLY)\n\
+             for _ in range(2100):\n\
+             \x20   os.mkdir('d',dir_fd=fd); n=os.open('d',os.O_RDONLY,dir_fd=fd); os.close(fd); fd=n\n\
+             w=os.open('leaf',os.O_WRONLY|os.O_CREAT,0o644,dir_fd=fd); os.write(w,b'x'*100000)",
+        )
+        .arg(s.root.join("overlay2").join(&id).join("diff"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let dir = format!("overlay2/{id}");
+    let first = format!("{dir}/diff{}", "/d".repeat(2046));
+
+    // orphans: the dir is found, not reclaimable, and judged "cannot judge" for the
+    // unread path; exit 2.
+    let (code, out, err) = run(&s.root, &["orphans", "--json"]);
+    assert_eq!(code, 2, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let finding = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| {
+            f["paths"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|p| p == dir.as_str())
+        })
+        .expect("the orphan dir is a finding");
+    assert_eq!(finding["kind"], "orphan-cache-dir");
+    assert_eq!(finding["reclaimable"], false);
+    let cj = v["cannot_judge"].as_array().unwrap();
+    assert!(
+        cj.iter().any(|c| c["area"] == dir.as_str()
+            && c["reason"].as_str().unwrap().starts_with(&first)
+            && c["reason"]
+                .as_str()
+                .unwrap()
+                .contains("more than 2048 levels below the root")),
+        "{}",
+        v["cannot_judge"]
+    );
+    // --print0 prints none of it.
+    let (_, out, _) = run(&s.root, &["orphans", "--print0"]);
+    assert!(!out.contains(&id), "{out:?}");
+    // check: the same verdict, exit 2.
+    let (code, out, err) = run(&s.root, &["check", "--json"]);
+    assert_eq!(code, 2, "{err}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(v["cannot_judge"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|c| c["area"] == dir.as_str()));
+    // du: its leftovers leave the dir out, and the unread path is a problem.
+    let (_, out, err) = run(&s.root, &["du", "--json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    assert!(
+        !v["unowned"]["paths"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p == dir.as_str()),
+        "{err}"
+    );
+    assert!(v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|p| p["path"] == first.as_str()));
 }
