@@ -8,13 +8,22 @@ use std::fmt;
 use std::sync::{Arc, Mutex};
 
 /// Interns id strings so that equal ids share one allocation (safe to share across
-/// threads).
-#[derive(Default)]
-pub struct Pool(Mutex<HashSet<Arc<str>>>);
+/// threads: sharded by the id's last byte, so that threads reading configs at once
+/// seldom wait for each other).
+pub struct Pool([Mutex<HashSet<Arc<str>>>; POOL_SHARDS]);
+
+const POOL_SHARDS: usize = 16;
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool(std::array::from_fn(|_| Mutex::default()))
+    }
+}
 
 impl Pool {
     pub fn get(&self, s: &str) -> Arc<str> {
-        let Ok(mut set) = self.0.lock() else {
+        let shard = usize::from(s.as_bytes().last().copied().unwrap_or(0)) % POOL_SHARDS;
+        let Ok(mut set) = self.0[shard].lock() else {
             return Arc::from(s);
         };
         if let Some(a) = set.get(s) {
@@ -129,6 +138,15 @@ digest_id!(
 impl ChainId {
     /// The chain ids of a stack of diff ids, base first:
     /// `c0 = d0`, `cn = sha256(c(n-1) + " " + dn)`.
+    /// `chain`, each id interned in `pool` (images that share a base share its ids).
+    pub fn chain_in(diff_ids: &[DiffId], pool: &Pool) -> Vec<ChainId> {
+        let mut out = Self::chain(diff_ids);
+        for c in out.iter_mut().skip(1) {
+            c.0 = pool.get(&c.0);
+        }
+        out
+    }
+
     pub fn chain(diff_ids: &[DiffId]) -> Vec<ChainId> {
         let mut out: Vec<ChainId> = Vec::with_capacity(diff_ids.len());
         for d in diff_ids {

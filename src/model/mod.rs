@@ -119,10 +119,9 @@ pub struct Image {
 }
 
 impl Image {
-    /// Chain ids computed from the config's diff ids, base first (computed on demand:
-    /// kept for every image they would cost more than the rest of the model).
+    /// Chain ids computed from the config's diff ids, base first.
     pub fn chain(&self) -> Vec<ChainId> {
-        ChainId::chain(&self.rec.diff_ids)
+        self.rec.chain.clone()
     }
 }
 
@@ -250,7 +249,7 @@ impl Model {
             image_meta.into_iter().map(|m| (m.id.clone(), m)).collect();
         let mut model_images = Vec::with_capacity(images.len());
         for rec in images {
-            let chain = ChainId::chain(&rec.diff_ids);
+            let chain = &rec.chain;
             let meta = meta_by_id.remove(&rec.id);
             // containerd store: an image lists when its config reads, unpacked or not.
             let loaded = rec.digest_ok
@@ -276,10 +275,11 @@ impl Model {
                     detail,
                 ));
             }
+            let top_chain = chain.last().cloned();
             model_images.push(Image {
                 rec,
                 meta,
-                top_chain: chain.last().cloned(),
+                top_chain,
                 loaded,
             });
         }

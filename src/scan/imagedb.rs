@@ -2,7 +2,7 @@
 //! (`metadata/sha256/<id>/{parent,lastUpdated,builtLocally}`).
 
 use super::{open_optional, read_text, sorted_names, IMAGE_DIR, JSON_LIMIT, SMALL_LIMIT};
-use crate::model::ids::{is_hex64, sha256_digest, DiffId, ImageId, Pool};
+use crate::model::ids::{is_hex64, sha256_digest, ChainId, DiffId, ImageId, Pool};
 use crate::problem::{Problem, ProblemKind};
 use crate::root::DataRoot;
 use rayon::prelude::*;
@@ -23,6 +23,23 @@ pub struct HistoryEntry {
     pub comment: Option<String>,
     #[serde(default)]
     pub empty_layer: bool,
+}
+
+/// A history entry's shape, checked without copying its text (`HistoryEntry` is what
+/// the history is read into when it is shown; the two must accept the same input).
+#[derive(Deserialize)]
+#[allow(dead_code)] // the fields are read only to be type-checked
+struct HistoryCheck<'a> {
+    #[serde(default, borrow)]
+    created: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    created_by: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    author: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default, borrow)]
+    comment: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    empty_layer: bool,
 }
 
 #[derive(Deserialize, Default)]
@@ -91,6 +108,8 @@ pub struct ImageRec {
     /// form costs more than everything else the model keeps.
     pub history_raw: Option<Box<RawValue>>,
     pub diff_ids: Vec<DiffId>,
+    /// The chain ids of `diff_ids`, base first (interned: images share their bases).
+    pub chain: Vec<ChainId>,
 }
 
 impl ImageRec {
@@ -250,7 +269,7 @@ pub fn read_config(
         }
     }
     if let Some(raw) = &cfg.history {
-        if let Err(e) = serde_json::from_str::<Vec<HistoryEntry>>(raw.get()) {
+        if let Err(e) = serde_json::from_str::<Vec<HistoryCheck<'_>>>(raw.get()) {
             problems.push(Problem::new(
                 rel.clone(),
                 ProblemKind::Malformed,
@@ -288,6 +307,7 @@ pub fn read_config(
         container_config: cfg.container_config,
         os_version: cfg.os_version,
         history_raw: cfg.history,
+        chain: ChainId::chain_in(&diff_ids, pool),
         diff_ids,
     };
     (Some(rec), problems)

@@ -119,27 +119,39 @@ pub fn read_docs(
     for _depth in 0..=4 {
         level.sort_unstable();
         level.dedup();
+        // (a lean read lists no blob files: each document is read by name, and one
+        // that is not there is skipped, as an unlisted one)
         level.retain(|d| {
-            !out.contains_key(d) && blob_rel(d).is_some() && store.blob_files.contains_key(d)
+            !out.contains_key(d)
+                && blob_rel(d).is_some()
+                && (store.lean || store.blob_files.contains_key(d))
         });
         if level.is_empty() {
             break;
         }
-        let read = |digest: &String| -> Result<Doc, Problem> {
+        let read = |digest: &String| -> Result<Option<Doc>, Problem> {
             let rel = blob_rel(digest).unwrap_or_default();
             let hex = digest.strip_prefix("sha256:").unwrap_or_default();
-            let bytes = match &dir {
+            let bytes = match match &dir {
                 Some(d) => d.read(std::ffi::OsStr::new(hex), JSON_LIMIT),
                 None => root.read(&rel, JSON_LIMIT),
-            }
-            .map_err(|e| Problem::io(shown(&rel), &e))?;
-            parse(&bytes).map_err(|e| Problem::new(shown(&rel), ProblemKind::Malformed, e))
+            } {
+                Ok(b) => b,
+                Err(e) if store.lean && e.kind() == std::io::ErrorKind::NotFound => {
+                    return Ok(None)
+                }
+                Err(e) => return Err(Problem::io(shown(&rel), &e)),
+            };
+            parse(&bytes)
+                .map(Some)
+                .map_err(|e| Problem::new(shown(&rel), ProblemKind::Malformed, e))
         };
-        let docs: Vec<Result<Doc, Problem>> = level.par_iter().map(read).collect();
+        let docs: Vec<Result<Option<Doc>, Problem>> = level.par_iter().map(read).collect();
         let mut next = Vec::new();
         for (digest, doc) in std::mem::take(&mut level).into_iter().zip(docs) {
             match doc {
-                Ok(mut doc) => {
+                Ok(None) => {}
+                Ok(Some(mut doc)) => {
                     match &mut doc {
                         Doc::Index { manifests } => {
                             next.extend(manifests.iter().map(|m| m.digest.clone()));

@@ -208,7 +208,8 @@ struct Reader<'d, 'a> {
     errors: Vec<(String, String)>,
     /// Reused for every labels bucket.
     labels_buf: BucketBuf,
-    /// Keep only the classic builder's parent label (a command that lists images).
+    /// Keep only the classic builder's parent label, and of the content records only
+    /// their digests (a command that lists images).
     lean: bool,
 }
 
@@ -350,7 +351,9 @@ const PARTS: [Part; 5] = [
 ];
 
 /// `read_db`; `lean`: of the labels, only the classic builder's parent is kept (every
-/// labels bucket is still read, so that damage is seen as well).
+/// labels bucket is still read, so that damage is seen as well), and a content record
+/// is its digest alone (its bucket is not read: listing images needs to know only
+/// that the namespace holds the blob).
 pub fn read_db_with(db: &Db<'_>, lean: bool) -> Result<MetaDb, String> {
     let top = db.root().map_err(|e| e.to_string())?;
     let v1raw = sub(&top, "v1").ok_or("no v1 bucket: not containerd's metadata database")?;
@@ -453,6 +456,17 @@ fn read_content(r: &mut Reader<'_, '_>, nsb: &Bucket, ns: &str, at: &str, out: &
     let mut blobs = BucketBuf::default();
     if r.child_into(&content, "blob", &cat, &mut blobs) {
         let recs = r.records(&blobs, |r, [bb, _], dg, raw| {
+            if r.lean {
+                // A command that lists images asks only whether the record is there:
+                // the blob's own bucket (a page each) is not read.
+                return Some(BlobRecord {
+                    namespace: ns.to_owned(),
+                    digest: text(dg),
+                    size: 0,
+                    created: None,
+                    labels: BTreeMap::new(),
+                });
+            }
             let bat = || format!("{cat}/blob/{}", text(dg));
             if !r.open_into(raw, bb, bat) {
                 return None;

@@ -48,8 +48,9 @@ pub struct Options {
     pub root: Option<PathBuf>,
     /// `--namespace` (default `moby`).
     pub namespace: String,
-    /// The command lists images only (`images`): blob files are listed without their
-    /// sizes, snapshot dirs are not looked into (see `Store::lean`), and of the
+    /// The command lists images only (`images`): blob files are not listed, content
+    /// records are their digests only, snapshot dirs are not looked into (see
+    /// `Store::lean`), and of the
     /// containerd facts only the images' are kept (`C8d::store` is `None`, its
     /// `layers`, `snapshots` and `committed_usage` are empty).
     pub lean: bool,
@@ -240,9 +241,10 @@ pub struct Store {
     pub docs: HashMap<String, content::Doc>,
     pub problems: Vec<Problem>,
     /// Read for a command that needs the records only: `blob_files` is empty (the blobs
-    /// are listed, without their sizes, for the documents only), `snapshot_dirs` is
-    /// empty (the dir is listed, for its problems, but no snapshot dir is opened), and
-    /// of the records' labels only the classic builder's parent is kept.
+    /// dir is not listed: the documents are read by name), a content record holds its
+    /// digest alone, `snapshot_dirs` is empty (the dir is listed, for its problems, but
+    /// no snapshot dir is opened), and of the records' labels only the classic
+    /// builder's parent is kept.
     pub lean: bool,
 }
 
@@ -284,7 +286,11 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str, lean: bool) -> Resul
     };
     let read_blobs = || {
         let mut problems = Vec::new();
-        let blobs = list_blobs(root, &mut problems, lean);
+        if lean {
+            // The documents are read by name: a missing one is skipped as unlisted.
+            return (BTreeMap::new(), problems);
+        }
+        let blobs = list_blobs(root, &mut problems);
         (blobs, problems)
     };
     let read_dirs = || {
@@ -336,10 +342,6 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str, lean: bool) -> Resul
             .collect();
     }
     store.docs = content::read_docs(root, &store, &mut problems);
-    if lean {
-        // Listed for the documents' sake only.
-        store.blob_files = BTreeMap::new();
-    }
     for p in &mut problems {
         if !p.path.starts_with(PREFIX) {
             p.path = shown(&p.path);
@@ -468,11 +470,7 @@ fn sorted_entries(
     out
 }
 
-fn list_blobs(
-    root: &DataRoot,
-    problems: &mut Vec<Problem>,
-    lean: bool,
-) -> BTreeMap<String, BlobFile> {
+fn list_blobs(root: &DataRoot, problems: &mut Vec<Problem>) -> BTreeMap<String, BlobFile> {
     let mut out = BTreeMap::new();
     let rel = format!("{CONTENT}/blobs");
     let Ok(Some(algs)) = open_optional(root, &rel) else {
@@ -482,21 +480,7 @@ fn list_blobs(
         let Ok(d) = algs.sub(OsStr::new(&alg)) else {
             continue;
         };
-        for (name, kind) in sorted_entries(&d, problems) {
-            if lean && kind == Some(FileKind::File) {
-                // Its kind from the listing; its size is not needed.
-                let digest = format!("{alg}:{name}");
-                out.insert(
-                    digest.clone(),
-                    BlobFile {
-                        digest,
-                        path: String::new(),
-                        len: 0,
-                        disk_bytes: None,
-                    },
-                );
-                continue;
-            }
+        for (name, _) in sorted_entries(&d, problems) {
             let path = d.rel_of(OsStr::new(&name));
             match d.lstat(OsStr::new(&name)) {
                 Ok(m) if m.kind == FileKind::File => {

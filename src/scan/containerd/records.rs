@@ -746,10 +746,7 @@ struct ConfigRead {
 fn read_config(dir: &crate::root::Dir<'_>, hex: &str, pool: &Pool, croot: &DataRoot) -> ConfigRead {
     let (rec, problems) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
     let chain_ids = rec.as_ref().map_or_else(Vec::new, |r| {
-        ChainId::chain(&r.diff_ids)
-            .iter()
-            .map(|c| c.as_str().to_owned())
-            .collect()
+        r.chain.iter().map(|c| c.as_str().to_owned()).collect()
     });
     ConfigRead {
         rec,
