@@ -45,6 +45,10 @@ pub struct GlobalArgs {
     /// containerd namespace holding Docker's images (containerd image store)
     #[arg(long, global = true, default_value = "moby")]
     pub namespace: String,
+    /// Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when
+    /// the disk was imaged (default: now)
+    #[arg(long, global = true, env = "DOCKSCOPE_AS_OF", value_name = "TIME", value_parser = crate::clock::parse)]
+    pub as_of: Option<jiff::Timestamp>,
     /// Do not enter the Landlock sandbox (read-only beneath --root, no writes); for
     /// debugging
     #[arg(long, global = true)]

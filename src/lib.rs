@@ -6,6 +6,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod clock;
 pub mod exit;
 pub mod fs;
 pub mod model;
@@ -223,6 +224,9 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     check_usage(cli)?;
     let started = std::time::Instant::now();
+    if let Some(t) = cli.global.as_of {
+        clock::set_as_of(t);
+    }
     if let Command::Capture(args) = &cli.command {
         use std::io::IsTerminal;
         let opts = capture::Options {
@@ -361,14 +365,14 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                             &model,
                             &report,
                             records.as_deref(),
-                            jiff::Timestamp::now(),
+                            crate::clock::now(),
                         ));
                     }
                     report
                 },
                 || {
                     model.containerd.is_some().then(|| {
-                        let now = jiff::Timestamp::now().as_second();
+                        let now = crate::clock::now().as_second();
                         report::c8d_orphans::classify_findings(&model, now)
                     })
                 },
@@ -657,7 +661,7 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
             })
         }
         Command::Logs(args) => {
-            let now = jiff::Timestamp::now();
+            let now = crate::clock::now();
             let time = |v: &Option<String>| {
                 v.as_deref()
                     .map(|s| report::logs::parse_time(s, now))

@@ -382,20 +382,21 @@ fn a_clean_root_has_no_orphans() {
 #[test]
 fn the_crashed_pull_leaves_exactly_its_leftovers() {
     let s = SampleRoot::unpack("c8d-crashed");
-    let v = json(&docker(&s), &["orphans"]);
+    // the lease that holds them, as containerd lists it after the restart: judged as of
+    // its creation (the lease expires 8 hours after the recording)
+    let leases = s.daemon_text("ctr/leases-moby.txt");
+    let line = leases.lines().find(|l| l.contains("gc.expire")).unwrap();
+    let (lease, created) = {
+        let mut w = line.split_whitespace();
+        (w.next().unwrap(), w.next().unwrap())
+    };
+    let v = json(&docker(&s), &["orphans", "--as-of", created]);
     let findings = v["findings"].as_array().unwrap();
     assert_eq!(findings.len(), 1, "{v}");
     let f = &findings[0];
     assert_eq!(f["kind"], "interrupted-pull");
     assert_eq!(f["reclaimable"], false);
     let reason = f["reason"].as_str().unwrap();
-    // the lease that holds them, as containerd lists it after the restart
-    let leases = s.daemon_text("ctr/leases-moby.txt");
-    let lease = leases
-        .lines()
-        .find(|l| l.contains("gc.expire"))
-        .and_then(|l| l.split_whitespace().next())
-        .unwrap();
     assert!(reason.contains(lease), "{reason}");
     let paths: Vec<String> = strs(&f["paths"]);
     let expected = s.daemon_text("../EXPECTED.md");
@@ -446,6 +447,31 @@ fn the_crashed_pull_leaves_exactly_its_leftovers() {
         })
         .collect();
     assert_eq!(f["disk_bytes"].as_u64().unwrap(), gnu_du(&on_disk));
+
+    // Past the lease's expiry the same leftovers are containerd's to collect: the
+    // expired lease, and what only it held, each apart, none left for a human.
+    let expire = line
+        .split("containerd.io/gc.expire=")
+        .nth(1)
+        .and_then(|r| r.split([',', ' ']).next())
+        .unwrap();
+    let after = (expire.parse::<jiff::Timestamp>().unwrap() + jiff::SignedDuration::from_secs(1))
+        .to_string();
+    let v = json(&docker(&s), &["orphans", "--as-of", &after]);
+    assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{v}");
+    let gc = v["docker_reclaimable"].as_array().unwrap();
+    let kinds: Vec<&str> = gc.iter().map(|f| f["kind"].as_str().unwrap()).collect();
+    assert!(kinds.contains(&"gc-expired-lease"), "{kinds:?}");
+    let lease_finding = gc.iter().find(|f| f["kind"] == "gc-expired-lease").unwrap();
+    assert!(lease_finding["reason"].as_str().unwrap().contains(lease));
+    let collected: Vec<String> = gc
+        .iter()
+        .filter(|f| f["kind"] != "stopped-container")
+        .flat_map(|f| strs(&f["paths"]))
+        .collect();
+    for p in &paths {
+        assert!(collected.contains(p), "{p} in {collected:?}");
+    }
 }
 
 #[test]

@@ -167,7 +167,7 @@ _dockscope() {
 
     case "${cmd}" in
         dockscope)
-            opts="-h -V --root --json --containerd-root --namespace --no-sandbox --color --help --version tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man capture help"
+            opts="-h -V --root --json --containerd-root --namespace --as-of --no-sandbox --color --help --version tree images info du orphans check ps history inspect volumes verify ls diff cat export find trace waste timeline logs completions man capture help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -185,6 +185,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -197,7 +201,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__capture)
-            opts="-o -h --output --force --keep-env --include-content --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-o -h --output --force --keep-env --include-content --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -227,6 +231,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -239,7 +247,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__cat)
-            opts="-h --rw --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --rw --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -257,6 +265,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -269,7 +281,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__check)
-            opts="-h --allow --max-orphan-bytes --format --strict --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --allow --max-orphan-bytes --format --strict --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -299,6 +311,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -311,7 +327,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__completions)
-            opts="-h --root --json --containerd-root --namespace --no-sandbox --color --help bash zsh fish"
+            opts="-h --root --json --containerd-root --namespace --as-of --no-sandbox --color --help bash zsh fish"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -326,6 +342,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -341,7 +361,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__diff)
-            opts="-h --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -359,6 +379,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -371,7 +395,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__du)
-            opts="-v -h --apparent-size --bytes --sort --top --by --df-compat --system-df --verbose --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-v -h --apparent-size --bytes --sort --top --by --df-compat --system-df --verbose --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -405,6 +429,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -417,7 +445,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__export)
-            opts="-o -h --output --force --rw --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-o -h --output --force --rw --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -443,6 +471,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -455,7 +487,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__find)
-            opts="-h --name --path --type --size --setuid --setgid --world-writable --newer --older --uid --gid --in-containers --rw --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --name --path --type --size --setuid --setgid --world-writable --newer --older --uid --gid --in-containers --rw --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -502,6 +534,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -867,7 +903,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__history)
-            opts="-q -H -h --no-trunc --quiet --human --format --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-q -H -h --no-trunc --quiet --human --format --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -897,6 +933,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -909,7 +949,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__images)
-            opts="-a -q -f -h --all --quiet --digests --no-trunc --filter --format --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-a -q -f -h --all --quiet --digests --no-trunc --filter --format --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -939,6 +979,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -951,7 +995,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__info)
-            opts="-h --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -969,6 +1013,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -981,7 +1029,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__inspect)
-            opts="-s -f -h --show-env --size --format --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-s -f -h --show-env --size --format --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1007,6 +1055,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1019,7 +1071,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__logs)
-            opts="-n -t -h --since --until --tail --timestamps --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-n -t -h --since --until --tail --timestamps --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1053,6 +1105,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1065,7 +1121,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__ls)
-            opts="-l -R -h --long --recursive --rw --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-l -R -h --long --recursive --rw --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1080,6 +1136,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1095,7 +1155,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__man)
-            opts="-h --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1110,6 +1170,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1125,7 +1189,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__orphans)
-            opts="-h --print0 --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --print0 --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1143,6 +1207,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1155,7 +1223,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__ps)
-            opts="-a -s -q -n -l -f -h --all --size --show-env --no-trunc --quiet --last --latest --filter --format --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-a -s -q -n -l -f -h --all --size --show-env --no-trunc --quiet --last --latest --filter --format --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1193,6 +1261,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1205,7 +1277,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__timeline)
-            opts="-h --files --format --csv --bodyfile --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --files --format --csv --bodyfile --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1227,6 +1299,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1239,7 +1315,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__trace)
-            opts="-h --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1254,6 +1330,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1269,7 +1349,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__tree)
-            opts="-a -h --all --no-trunc --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-a -h --all --no-trunc --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1284,6 +1364,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
@@ -1299,7 +1383,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__verify)
-            opts="-h --content --deep --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --content --deep --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1317,6 +1401,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1329,7 +1417,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__volumes)
-            opts="-q -f -h --quiet --filter --format --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-q -f -h --quiet --filter --format --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1359,6 +1447,10 @@ _dockscope() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --as-of)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --color)
                     COMPREPLY=($(compgen -W "auto always never" -- "${cur}"))
                     return 0
@@ -1371,7 +1463,7 @@ _dockscope() {
             return 0
             ;;
         dockscope__subcmd__waste)
-            opts="-h --top --root --json --containerd-root --namespace --no-sandbox --color --help"
+            opts="-h --top --root --json --containerd-root --namespace --as-of --no-sandbox --color --help"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 2 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -1390,6 +1482,10 @@ _dockscope() {
                     return 0
                     ;;
                 --namespace)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
+                --as-of)
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;

@@ -1,6 +1,6 @@
 # Print an optspec for argparse to handle cmd's options that are independent of any subcommand.
 function __fish_dockscope_global_optspecs
-    string join \n root= json containerd-root= namespace= no-sandbox color= h/help V/version
+    string join \n root= json containerd-root= namespace= as-of= no-sandbox color= h/help V/version
 end
 
 function __fish_dockscope_needs_command
@@ -27,6 +27,7 @@ end
 complete -c dockscope -n "__fish_dockscope_needs_command" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_needs_command" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_needs_command" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_needs_command" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_needs_command" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -61,6 +62,7 @@ complete -c dockscope -n "__fish_dockscope_needs_command" -f -a "help" -d 'Print
 complete -c dockscope -n "__fish_dockscope_using_subcommand tree" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand tree" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand tree" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand tree" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand tree" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -74,6 +76,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l format -d
 complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand images" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -87,6 +90,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand images" -s h -l help
 complete -c dockscope -n "__fish_dockscope_using_subcommand info" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand info" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand info" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand info" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand info" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -106,6 +110,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l df-compat -d 
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand du" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -119,6 +124,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand du" -s h -l help -d 
 complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand orphans" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -134,6 +140,7 @@ prometheus\t'node_exporter textfile-collector metrics'"
 complete -c dockscope -n "__fish_dockscope_using_subcommand check" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand check" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand check" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand check" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand check" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -147,6 +154,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l format -d 'Pr
 complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand ps" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -165,6 +173,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l format -
 complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand history" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -177,6 +186,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -s f -l for
 complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand inspect" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -190,6 +200,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l format -
 complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -200,6 +211,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand volumes" -s h -l hel
 complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -211,6 +223,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand verify" -s h -l help
 complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -223,6 +236,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand ls" -s h -l help -d 
 complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -232,6 +246,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand diff" -s h -l help -
 complete -c dockscope -n "__fish_dockscope_using_subcommand cat" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand cat" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand cat" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand cat" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand cat" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -243,6 +258,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand export" -s o -l outp
 complete -c dockscope -n "__fish_dockscope_using_subcommand export" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand export" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand export" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand export" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand export" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -262,6 +278,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l gid -d 'Gro
 complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand find" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -276,6 +293,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand find" -s h -l help -
 complete -c dockscope -n "__fish_dockscope_using_subcommand trace" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand trace" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand trace" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand trace" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand trace" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -286,6 +304,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l top -d 'Sh
 complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand waste" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -299,6 +318,7 @@ bodyfile\t'Sleuth Kit bodyfile 3.x (for `mactime`)'"
 complete -c dockscope -n "__fish_dockscope_using_subcommand timeline" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand timeline" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand timeline" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand timeline" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand timeline" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -314,6 +334,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -s n -l tail -
 complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -324,6 +345,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand logs" -s h -l help -
 complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -333,6 +355,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand completions" -s h -l
 complete -c dockscope -n "__fish_dockscope_using_subcommand man" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand man" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand man" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand man" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand man" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"
@@ -344,6 +367,7 @@ complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l include-
 complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l root -d 'The Docker data root, or a .tar/.tar.gz/.tar.zst archive of one' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l containerd-root -d 'containerd\'s root (or an archive of it) for Docker\'s containerd image store (default: `containerd/` beside the root, else `<root>/containerd/daemon`)' -r -F
 complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l namespace -d 'containerd namespace holding Docker\'s images (containerd image store)' -r
+complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l as-of -d 'Judge lease expiry and ages as of TIME (RFC 3339 or Unix seconds), e.g. when the disk was imaged (default: now)' -r
 complete -c dockscope -n "__fish_dockscope_using_subcommand capture" -l color -d 'Colour states and findings: `auto` on a terminal unless NO_COLOR is set' -r -f -a "auto\t''
 always\t''
 never\t''"

@@ -608,7 +608,7 @@ pub fn report(
     croot: Option<&crate::root::DataRoot>,
     model: &Model,
 ) -> super::orphans::OrphansReport {
-    let now = jiff::Timestamp::now().as_second();
+    let now = crate::clock::now().as_second();
     let (candidates, cannot_judge) = classify(model, now);
     report_classified(root, croot, model, candidates, cannot_judge, &|_| None)
 }

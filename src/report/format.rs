@@ -1648,7 +1648,7 @@ pub fn human_duration(seconds: i64) -> String {
 
 /// "N units ago" from a Unix time, as docker's `CreatedSince`/`RunningFor`.
 pub fn since(unix: i64) -> String {
-    let now = jiff::Timestamp::now().as_second();
+    let now = crate::clock::now().as_second();
     format!("{} ago", human_duration(now - unix))
 }
 

@@ -146,8 +146,7 @@ fn until_time(value: &str) -> Result<jiff::Timestamp, String> {
         };
         secs += num.parse::<f64>().map_err(|_| bad())? * scale;
     }
-    jiff::Timestamp::from_second(jiff::Timestamp::now().as_second() - secs as i64)
-        .map_err(|_| bad())
+    jiff::Timestamp::from_second(crate::clock::now().as_second() - secs as i64).map_err(|_| bad())
 }
 
 /// `docker images` with filters, as the daemon applies them: `dangling` (only images

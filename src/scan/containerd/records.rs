@@ -583,15 +583,16 @@ pub fn map_into(
             }
         }
     }
-    for (key, rec) in &ns_snaps {
-        let Some(chain) = ChainId::parse(key) else {
-            continue;
-        };
-        let b = backend_of(key);
-        let usage = committed_usage.get(*key).copied();
-        let diff_text = if store.lean {
-            first_diff.get(*key).copied().flatten()
-        } else {
+    // In key order: the layers come out sorted by chain id.
+    let mut keys: Vec<(&str, &super::meta::SnapshotRecord)> =
+        ns_snaps.iter().map(|(k, r)| (*k, *r)).collect();
+    {
+        use rayon::prelude::*;
+        keys.par_sort_unstable_by(|a, b| a.0.cmp(b.0));
+    }
+    if !store.lean {
+        for (key, _) in keys.iter().filter(|(k, _)| ChainId::parse(k).is_some()) {
+            let b = backend_of(key);
             let entry = layer_facts
                 .entry((*key).to_owned())
                 .or_insert_with(|| LayerFacts {
@@ -606,27 +607,44 @@ pub fn map_into(
                 });
             entry.snapshot_dir = b.map(|b| format!("{OVERLAYFS}/snapshots/{}", b.id));
             entry.kind = b.map(|b| b.kind);
-            entry.usage = usage;
-            entry.diff_id.as_deref()
+            entry.usage = committed_usage.get(*key).copied();
+        }
+    }
+    // Each layer record on its own (in parallel: there is one per snapshot).
+    let layer_rec = |&(key, rec): &(&str, &super::meta::SnapshotRecord)| -> Option<LayerRec> {
+        let chain = ChainId::parse(key)?;
+        let b = backend_of(key);
+        let diff_text = if store.lean {
+            first_diff.get(key).copied().flatten()
+        } else {
+            layer_facts.get(key).and_then(|e| e.diff_id.as_deref())
         };
-        let diff_id = diff_text.and_then(DiffId::parse);
-        scan.layers.push(LayerRec {
+        Some(LayerRec {
             chain_id: chain,
             path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
-            diff_id,
-            parent: match chain_parent.get(*key) {
+            diff_id: diff_text.and_then(DiffId::parse),
+            parent: match chain_parent.get(key) {
                 Some(&p) => ChainId::parse(p),
                 None if diff_text.is_some() => None, // a base layer
                 None => rec.parent.as_deref().and_then(ChainId::parse),
             },
             cache_id: b.map(|b| b.id.to_string()),
-            size: usage,
+            size: committed_usage.get(key).copied(),
             tar_split_len: None,
             descriptor: false,
             complete: b.is_some_and(|b| b.kind == "committed"),
-        });
+        })
+    };
+    let layers: Vec<LayerRec> = {
+        use rayon::prelude::*;
+        keys.par_iter().filter_map(layer_rec).collect()
+    };
+    if scan.layers.is_empty() {
+        scan.layers = layers;
+    } else {
+        scan.layers.extend(layers);
+        scan.layers.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
     }
-    scan.layers.sort_by(|a, b| a.chain_id.cmp(&b.chain_id));
     for d in &store.snapshot_dirs {
         scan.dirs.push(DirRec {
             id: d.id.clone(),
