@@ -277,7 +277,7 @@ pub fn map_into(
     // The config of every manifest the documents hold, read, checked and its chain ids
     // computed in parallel (each used by the image loop below, at most once; a second
     // use reads it again).
-    let mut configs: FastMap<String, ConfigRead> = {
+    let configs: FastMap<String, std::sync::Mutex<Option<ConfigRead>>> = {
         use rayon::prelude::*;
         let mut wanted: Vec<&str> = store
             .docs
@@ -295,18 +295,24 @@ pub fn map_into(
                 .par_iter()
                 .map(|d| {
                     let hex = d.strip_prefix("sha256:").unwrap_or(d);
-                    ((*d).to_owned(), read_config(dir, hex, pool, croot))
+                    let read = read_config(dir, hex, pool, croot);
+                    ((*d).to_owned(), std::sync::Mutex::new(Some(read)))
                 })
                 .collect(),
             None => FastMap::default(),
         }
     };
-    let mut images = Vec::with_capacity(by_target.len());
-    let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
-    let mut configs_seen: HashSet<ImageId, FastHash> = HashSet::default();
-    for (target, recs) in &by_target {
+    // Every snapshot's unpacked size at once, so that the images read them side by side.
+    let keys: Vec<&str> = ns_snaps.keys().copied().collect();
+    for k in keys {
+        chain_usage(k);
+    }
+    let usage_of = |top: &str| usage_memo.get(top).copied().flatten();
+    // Each image on its own (in parallel), then put together in target order.
+    let map_one = |(target, recs): (&String, &Vec<&super::meta::ImageRecord>)| -> MappedImage {
+        let mut out = MappedImage::default();
         let Some(id) = ImageId::parse(target) else {
-            problems.push(Problem::new(
+            out.problems.push(Problem::new(
                 shown(META_DB),
                 crate::problem::ProblemKind::Malformed,
                 format!(
@@ -314,7 +320,7 @@ pub fn map_into(
                     recs[0].name
                 ),
             ));
-            continue;
+            return out;
         };
         let first = recs[0];
         // The platform manifests reachable from the target.
@@ -340,7 +346,7 @@ pub fn map_into(
             }),
             None => {
                 if !is_index_type(&first.target.media_type) && !present(target) {
-                    problems.push(Problem::new(
+                    out.problems.push(Problem::new(
                         shown(META_DB),
                         crate::problem::ProblemKind::BrokenReference,
                         format!(
@@ -409,11 +415,11 @@ pub fn map_into(
                 continue;
             }
             let Some(dir) = &blobs_dir else { continue };
-            let read = match configs.remove(&cfg.digest) {
-                Some(r) => r,
-                None => read_config(dir, hex, pool, croot),
-            };
-            problems.extend(read.problems);
+            let taken = configs
+                .get(&cfg.digest)
+                .and_then(|cell| cell.lock().ok().and_then(|mut c| c.take()));
+            let read = taken.unwrap_or_else(|| read_config(dir, hex, pool, croot));
+            out.problems.extend(read.problems);
             let Some(mut rec) = read.rec else { continue };
             mf.diff_ids = rec.diff_ids.iter().map(|d| d.as_str().to_owned()).collect();
             mf.chain_ids = read.chain_ids;
@@ -428,31 +434,7 @@ pub fn map_into(
                 mf.unpacked_size = mf
                     .chain_ids
                     .last()
-                    .map_or(0, |top| chain_usage(top).unwrap_or(0));
-            }
-            // (a lean read keeps no layer facts: their diff ids are looked up below)
-            for (li, c) in mf.chain_ids.iter().enumerate().filter(|_| !store.lean) {
-                if layer_facts.get(c).is_some_and(|e| e.blob.is_some()) {
-                    continue;
-                }
-                let blob = mf.layers.get(li).cloned();
-                let entry = match layer_facts.get_mut(c) {
-                    Some(e) => e,
-                    None => layer_facts.entry(c.clone()).or_insert_with(|| LayerFacts {
-                        chain_id: c.clone(),
-                        diff_id: mf.diff_ids.get(li).cloned(),
-                        blob: None,
-                        blob_present: false,
-                        snapshot_key: c.clone(),
-                        snapshot_dir: None,
-                        kind: None,
-                        usage: None,
-                    }),
-                };
-                if entry.blob.is_none() {
-                    entry.blob_present = blob.as_ref().is_some_and(|b| present(&b.digest));
-                    entry.blob = blob;
-                }
+                    .map_or(0, |top| usage_of(top).unwrap_or(0));
             }
             rec.id = id.clone();
             rec.path = shown(&format!("{CONTENT}/blobs/sha256/{hex}"));
@@ -507,7 +489,7 @@ pub fn map_into(
             let is_digest = fam.contains('@');
             let repo = repo_of(&fam).to_owned();
             if !is_digest {
-                scan.refs.push(RefRec {
+                out.refs.push(RefRec {
                     repo: repo.clone(),
                     reference: fam.clone(),
                     image: id.clone(),
@@ -519,7 +501,7 @@ pub fn map_into(
         if let Some(r) = tagged.iter().max_by(|a, b| a.name.cmp(&b.name)) {
             let fam = familiar(&r.name);
             let repo = repo_of(&fam).to_owned();
-            scan.refs.push(RefRec {
+            out.refs.push(RefRec {
                 reference: format!("{repo}@{target}"),
                 repo,
                 image: id.clone(),
@@ -527,21 +509,19 @@ pub fn map_into(
             });
         }
         if let Some(mut rec) = best_rec {
-            if configs_seen.insert(id.clone()) {
-                if rec.created.is_none() {
-                    rec.created.clone_from(&first.created);
-                }
-                scan.image_meta.push(ImageMetaRec {
-                    id: id.clone(),
-                    path: shown(META_DB),
-                    parent: parent.as_deref().and_then(ImageId::parse),
-                    last_updated: recs.iter().filter_map(|r| r.updated.clone()).max(),
-                    built_locally: false,
-                });
-                scan.images.push(rec);
+            if rec.created.is_none() {
+                rec.created.clone_from(&first.created);
             }
+            let meta = ImageMetaRec {
+                id: id.clone(),
+                path: shown(META_DB),
+                parent: parent.as_deref().and_then(ImageId::parse),
+                last_updated: recs.iter().filter_map(|r| r.updated.clone()).max(),
+                built_locally: false,
+            };
+            out.image = Some((rec, meta));
         }
-        images.push(ImageFacts {
+        out.facts = Some(ImageFacts {
             id,
             target: first.target.clone(),
             names,
@@ -552,6 +532,57 @@ pub fn map_into(
             inspect_size,
             parent,
         });
+        out
+    };
+    let mapped: Vec<MappedImage> = {
+        use rayon::prelude::*;
+        let targets: Vec<_> = by_target.iter().collect();
+        targets.into_par_iter().map(map_one).collect()
+    };
+    let mut images = Vec::with_capacity(mapped.len());
+    let mut configs_seen: HashSet<ImageId, FastHash> = HashSet::default();
+    for m in mapped {
+        problems.extend(m.problems);
+        scan.refs.extend(m.refs);
+        if let Some((rec, meta)) = m.image {
+            if configs_seen.insert(rec.id.clone()) {
+                scan.image_meta.push(meta);
+                scan.images.push(rec);
+            }
+        }
+        images.extend(m.facts);
+    }
+    // Layer facts (none for a lean read: their diff ids are looked up below): the first
+    // image manifest naming a chain gives its diff id, the first with a blob its blob.
+    let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
+    for mf in images
+        .iter()
+        .flat_map(|f| &f.manifests)
+        .filter(|_| !store.lean)
+    {
+        for (li, c) in mf.chain_ids.iter().enumerate() {
+            if layer_facts.get(c).is_some_and(|e| e.blob.is_some()) {
+                continue;
+            }
+            let blob = mf.layers.get(li).cloned();
+            let entry = match layer_facts.get_mut(c) {
+                Some(e) => e,
+                None => layer_facts.entry(c.clone()).or_insert_with(|| LayerFacts {
+                    chain_id: c.clone(),
+                    diff_id: mf.diff_ids.get(li).cloned(),
+                    blob: None,
+                    blob_present: false,
+                    snapshot_key: c.clone(),
+                    snapshot_dir: None,
+                    kind: None,
+                    usage: None,
+                }),
+            };
+            if entry.blob.is_none() {
+                entry.blob_present = blob.as_ref().is_some_and(|b| present(&b.digest));
+                entry.blob = blob;
+            }
+        }
     }
 
     // A layer's parent is the previous chain id of an image's stack (a snapshot's own
@@ -753,6 +784,16 @@ impl std::hash::Hasher for Fx {
 
 type FastHash = std::hash::BuildHasherDefault<Fx>;
 type FastMap<K, V> = HashMap<K, V, FastHash>;
+
+/// One image's part of the mapping, put together with the others in target order.
+#[derive(Default)]
+struct MappedImage {
+    facts: Option<ImageFacts>,
+    problems: Vec<Problem>,
+    refs: Vec<RefRec>,
+    /// The best manifest's config and the image's metadata.
+    image: Option<(ImageRec, ImageMetaRec)>,
+}
 
 /// An image config read from the content store, with its chain ids.
 struct ConfigRead {
