@@ -37,25 +37,12 @@ MD=${BENCH_MD:-$REPO/BENCHMARKS.md}
 BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-c8d-run.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '[c8d.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=c8d.sh
+. "$HERE/lib.sh"
 
-case $ROOT in
-    /tmp/?*) ;;
-    *) say "BENCH_ROOT must be under /tmp: $ROOT"; exit 2 ;;
-esac
+under_tmp BENCH_ROOT "$ROOT"
 
-# ------------------------------------------------------------------ tools ----
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    say "installing ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-export PATH=$HOME/.cargo/bin:$PATH
-command -v diskus >/dev/null || cargo install --quiet diskus
-command -v pdu >/dev/null || cargo install --quiet parallel-disk-usage
+need_tools hyperfine time diskus pdu
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)
@@ -114,29 +101,6 @@ sh -c "$CMD_CAT"
 sh -c "$CMD_IMAGES"
 sh -c "$CMD_DU" || true
 
-cpu_busy_pct() { # share of CPU time not idle over 5 s, in percent
-    local a b
-    a=($(head -1 /proc/stat)); sleep 5; b=($(head -1 /proc/stat))
-    local tot=0 i
-    for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
-    local idle=$(((b[4] - a[4]) + (b[5] - a[5])))
-    echo $(((tot - idle) * 100 / (tot > 0 ? tot : 1)))
-}
-wait_idle() {
-    local limit=${BENCH_IDLE_PCT:-10} max=${BENCH_IDLE_WAIT:-300} waited=0 busy
-    while :; do
-        busy=$(cpu_busy_pct)
-        ((busy < limit)) && break
-        if ((waited >= max)); then
-            say "CPUs still ${busy}% busy after ${waited}s; measuring anyway"
-            break
-        fi
-        ((waited == 0)) && say "other work keeps the CPUs ${busy}% busy; waiting for < ${limit}% (at most ${max}s)"
-        sleep 10
-        waited=$((waited + 15))
-    done
-    echo "$waited s, then ${busy}% busy"
-}
 IDLE_WAITED=$(wait_idle)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "hyperfine (load average $LOAD_BEFORE)"

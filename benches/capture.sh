@@ -38,24 +38,12 @@ SMALL_LAYERS=20
 BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-capture.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '[capture.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=capture.sh
+. "$HERE/lib.sh"
 
-for t in "$TREE" "$SMALL"; do
-    case $t in
-        /tmp/?*) ;;
-        *) say "BENCH_TREE and BENCH_SMALL must be under /tmp: $t"; exit 2 ;;
-    esac
-done
+under_tmp "BENCH_TREE and BENCH_SMALL" "$TREE" "$SMALL"
 
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-command -v zstd >/dev/null || need_apt+=(zstd)
-if ((${#need_apt[@]})); then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-export PATH=$HOME/.cargo/bin:$PATH
-command -v diskus >/dev/null || cargo install --quiet diskus
+need_tools hyperfine zstd diskus
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)

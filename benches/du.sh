@@ -24,25 +24,12 @@ MD=${BENCH_MD:-$REPO/BENCHMARKS.md}
 BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-du.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '[du.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=du.sh
+. "$HERE/lib.sh"
 
-case $TREE in
-    /tmp/?*) ;;
-    *) say "BENCH_TREE must be under /tmp: $TREE"; exit 2 ;;
-esac
+under_tmp BENCH_TREE "$TREE"
 
-# Tools: Debian's hyperfine and GNU time; the peers from crates.io.
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
-export PATH=$HOME/.cargo/bin:$PATH
-command -v diskus >/dev/null || cargo install --quiet diskus
-command -v pdu >/dev/null || cargo install --quiet parallel-disk-usage
-command -v dua >/dev/null || cargo install --quiet --locked dua-cli || say "dua-cli did not build here: it is left out"
+need_tools hyperfine time diskus pdu dua
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)

@@ -16,12 +16,10 @@ LOW=${BENCH_LOW:-256}
 BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-fd.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '[fd_limit.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=fd_limit.sh
+. "$HERE/lib.sh"
 
-case $ROOT in
-    /tmp/?*) ;;
-    *) say "BENCH_ROOT must be under /tmp: $ROOT"; exit 2 ;;
-esac
+under_tmp BENCH_ROOT "$ROOT"
 
 (cd "$REPO" && cargo build --release --quiet)
 if [[ ! -d $ROOT ]]; then

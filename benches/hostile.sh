@@ -29,20 +29,12 @@ BASELINE_NAME=${BENCH_BASELINE_NAME:-$BASELINE}
 BIN=$REPO/target/release/dockscope
 MAKE="python3 $REPO/tests/hostile/make.py"
 SAMPLE=$REPO/sample-roots/full/root.tar.gz
-say() { printf '[hostile.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=hostile.sh
+. "$HERE/lib.sh"
 
-case $WORK in
-    /tmp/?*) ;;
-    *) say "BENCH_WORK must be under /tmp: $WORK"; exit 2 ;;
-esac
+under_tmp BENCH_WORK "$WORK"
 
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+need_tools hyperfine time
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)

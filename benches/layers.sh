@@ -30,23 +30,13 @@ MD=${BENCH_MD:-$REPO/BENCHMARKS.md}
 BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-layers.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
-say() { printf '[layers.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=layers.sh
+. "$HERE/lib.sh"
 export LC_ALL=C
 
-for p in "$TREE" "$LSROOT" "$MERGED"; do
-    case $p in
-        /tmp/?*) ;;
-        *) say "benchmark trees must be under /tmp: $p"; exit 2 ;;
-    esac
-done
+under_tmp "benchmark trees" "$TREE" "$LSROOT" "$MERGED"
 
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+need_tools hyperfine time
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)
@@ -133,29 +123,7 @@ if ! cmp -s "$WORK/ls-dockscope" "$WORK/ls-gnu" || ((NAMES == 0)); then
 fi
 say "ls -R: the same $NAMES names"
 
-cpu_busy_pct() { # share of CPU time not idle over 5 s, in percent
-    local a b
-    a=($(head -1 /proc/stat)); sleep 5; b=($(head -1 /proc/stat))
-    local tot=0 i
-    for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
-    local idle=$(((b[4] - a[4]) + (b[5] - a[5])))
-    echo $(((tot - idle) * 100 / (tot > 0 ? tot : 1)))
-}
-wait_idle() {
-    local limit=${BENCH_IDLE_PCT:-10} max=${BENCH_IDLE_WAIT:-120} waited=0 busy
-    while :; do
-        busy=$(cpu_busy_pct)
-        ((busy < limit)) && break
-        if ((waited >= max)); then
-            say "CPUs still ${busy}% busy after ${waited}s; measuring anyway"
-            break
-        fi
-        sleep 10
-        waited=$((waited + 15))
-    done
-    echo "$waited s, then ${busy}% busy"
-}
-IDLE_WAITED=$(wait_idle)
+IDLE_WAITED=$(wait_idle 120)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "hyperfine (load average $LOAD_BEFORE)"
 hyperfine --warmup 2 --runs "$RUNS" --export-markdown "$WORK/hf.md" --export-json "$WORK/hf.json" \

@@ -29,22 +29,12 @@ BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-scan.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-say() { printf '[scan.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=scan.sh
+. "$HERE/lib.sh"
 
-case $ROOT in
-    /tmp/?*) ;;
-    *) say "BENCH_ROOT must be under /tmp: $ROOT"; exit 2 ;;
-esac
+under_tmp BENCH_ROOT "$ROOT"
 
-# ------------------------------------------------------------------ tools ----
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    say "installing ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+need_tools hyperfine time
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)
@@ -108,30 +98,7 @@ sh -c "$CMD_TREE"
 
 # Other work on this machine (builds, tests) skews wall times: wait (bounded) until
 # the CPUs are idle, and record the load around the measurement.
-cpu_busy_pct() { # share of CPU time not idle over 5 s, in percent
-    local a b
-    a=($(head -1 /proc/stat)); sleep 5; b=($(head -1 /proc/stat))
-    local tot=0 i
-    for i in 1 2 3 4 5 6 7 8; do tot=$((tot + b[i] - a[i])); done
-    local idle=$(((b[4] - a[4]) + (b[5] - a[5])))
-    echo $(((tot - idle) * 100 / (tot > 0 ? tot : 1)))
-}
-wait_idle() {
-    local limit=${BENCH_IDLE_PCT:-10} max=${BENCH_IDLE_WAIT:-900} waited=0 busy
-    while :; do
-        busy=$(cpu_busy_pct)
-        ((busy < limit)) && break
-        if ((waited >= max)); then
-            say "CPUs still ${busy}% busy after ${waited}s; measuring anyway"
-            break
-        fi
-        ((waited == 0)) && say "other work keeps the CPUs ${busy}% busy; waiting for < ${limit}% (at most ${max}s)"
-        sleep 10
-        waited=$((waited + 15))
-    done
-    echo "$waited s, then ${busy}% busy"
-}
-IDLE_WAITED=$(wait_idle)
+IDLE_WAITED=$(wait_idle 900)
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
 say "hyperfine (load average $LOAD_BEFORE)"
 hyperfine --warmup 3 --export-markdown "$WORK/hyperfine.md" --export-json "$WORK/hyperfine.json" \

@@ -31,26 +31,16 @@ BIN=$REPO/target/release/dockscope
 WORK=$(mktemp -d /tmp/bench-verify-work.XXXXXX)
 trap 'rm -rf "$WORK"' EXIT
 
-say() { printf '[verify.sh %s] %s\n' "$(date +%T)" "$*" >&2; }
+BENCH_NAME=verify.sh
+. "$HERE/lib.sh"
 
-case $ROOT in
-    /tmp/?*) ;;
-    *) say "BENCH_VERIFY_ROOT must be under /tmp: $ROOT"; exit 2 ;;
-esac
+under_tmp BENCH_VERIFY_ROOT "$ROOT"
 if [[ $(id -u) != 0 ]]; then
     say "needs root (the generator makes whiteout devices and trusted.* xattrs)"
     exit 2
 fi
 
-# ------------------------------------------------------------------ tools ----
-need_apt=()
-command -v hyperfine >/dev/null || need_apt+=(hyperfine)
-[[ -x /usr/bin/time ]] || need_apt+=(time)
-if ((${#need_apt[@]})); then
-    say "installing ${need_apt[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}" >/dev/null
-fi
+need_tools hyperfine time
 
 say "building dockscope (release)"
 (cd "$REPO" && cargo build --release --quiet)
