@@ -380,18 +380,22 @@ pub fn map_into(
             };
             if let Some(Doc::Manifest { config, layers }) = store.docs.get(&d.digest) {
                 mf.kind = if attestation { "attestation" } else { "image" };
-                mf.available = present(&d.digest)
-                    && present(&config.digest)
-                    && layers.iter().all(|l| present(&l.digest));
-                // The daemon adds each present descriptor's size (the manifest's own
-                // only when present: then its children are walked).
-                if present(&d.digest) {
-                    mf.content_size += crate::scan::containerd::nonneg(d.size);
-                    for c in std::iter::once(config).chain(layers.iter()) {
-                        if present(&c.digest) {
-                            mf.content_size += crate::scan::containerd::nonneg(c.size);
-                        }
+                // Each descriptor looked up once: available when all are present; the
+                // daemon adds each present descriptor's size (the manifest's own only
+                // when present: then its children are walked).
+                let own = present(&d.digest);
+                let mut all = own;
+                let mut children = 0;
+                for c in std::iter::once(config).chain(layers.iter()) {
+                    if present(&c.digest) {
+                        children += crate::scan::containerd::nonneg(c.size);
+                    } else {
+                        all = false;
                     }
+                }
+                mf.available = all;
+                if own {
+                    mf.content_size += crate::scan::containerd::nonneg(d.size) + children;
                 }
                 mf.config = Some(config.clone());
                 mf.layers = layers.clone();
