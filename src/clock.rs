@@ -2,18 +2,24 @@
 //! an evidence disk was imaged, or a sample root recorded). Lease expiry, "N hours ago"
 //! and `--since`/`--until` durations read it.
 
-use std::sync::OnceLock;
+use std::sync::RwLock;
 
-static AS_OF: OnceLock<jiff::Timestamp> = OnceLock::new();
+static AS_OF: RwLock<Option<jiff::Timestamp>> = RwLock::new(None);
 
-/// Judge as of `t` for the rest of the process (set once, before any judgement).
-pub fn set_as_of(t: jiff::Timestamp) {
-    let _ = AS_OF.set(t);
+/// Judge as of `t` (`None`: now) from here on; each run of a command sets it first.
+pub fn set_as_of(t: Option<jiff::Timestamp>) {
+    if let Ok(mut at) = AS_OF.write() {
+        *at = t;
+    }
 }
 
 /// `--as-of` when given, else the system clock.
 pub fn now() -> jiff::Timestamp {
-    AS_OF.get().copied().unwrap_or_else(jiff::Timestamp::now)
+    AS_OF
+        .read()
+        .ok()
+        .and_then(|at| *at)
+        .unwrap_or_else(jiff::Timestamp::now)
 }
 
 /// `--as-of`'s value: RFC 3339 (`2026-11-29T19:26:04Z`) or Unix seconds.

@@ -224,9 +224,7 @@ pub fn man_page(out: &mut dyn Write) -> io::Result<()> {
 fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<ExitStatus, Fatal> {
     check_usage(cli)?;
     let started = std::time::Instant::now();
-    if let Some(t) = cli.global.as_of {
-        clock::set_as_of(t);
-    }
+    clock::set_as_of(cli.global.as_of);
     if let Command::Capture(args) = &cli.command {
         use std::io::IsTerminal;
         let opts = capture::Options {

@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{change_lines, repo, run, SampleRoot};
+use common::{assert_problem, change_lines, gnu_ls_ra, repo, run, SampleRoot};
 use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
@@ -292,16 +292,7 @@ fn a_deep_chain_in_a_container_is_verified_without_reopening() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(v["ok"], true);
     let too_deep = format!("{diff}{}", "/d".repeat(2046));
-    let problems = v["problems"].as_array().unwrap();
-    assert!(
-        problems.iter().any(|p| p["path"] == too_deep.as_str()
-            && p["detail"]
-                .as_str()
-                .unwrap()
-                .contains("more than 2048 levels below the root")),
-        "{}",
-        v["problems"]
-    );
+    assert_problem(&v, &too_deep, "more than 2048 levels below the root");
     // The drift lists exactly what find sees in the RW layer down to that depth.
     let drift = v["drift"]
         .as_array()
@@ -468,25 +459,7 @@ fn ls_recursive_of_a_deep_comb_needs_few_descriptors() {
     };
     // The container's own layer is GNU `ls -RA` of its dir (C locale), `/` for the top
     // and the marks of a raw layer left out.
-    let gnu = Command::new("ls")
-        .args(["-RA", "."])
-        .current_dir(&rw)
-        .env("LC_ALL", "C")
-        .output()
-        .unwrap();
-    assert!(gnu.status.success());
-    let want: Vec<String> = String::from_utf8(gnu.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            if l == ".:" {
-                "/:".to_owned()
-            } else {
-                l.strip_prefix("./")
-                    .map_or(l.to_owned(), |r| format!("/{r}"))
-            }
-        })
-        .collect();
+    let want = gnu_ls_ra(&rw);
     assert!(want.len() > 4 * depth);
     let raw = ls_limited(&["--rw"]);
     let got: Vec<&str> = raw

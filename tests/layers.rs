@@ -6,7 +6,7 @@
 
 mod common;
 
-use common::{change_lines, json, recorded_diffs, run, SampleRoot};
+use common::{change_lines, gnu_ls_ra, json, recorded_diffs, run, SampleRoot};
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, BTreeSet};
@@ -168,25 +168,7 @@ fn ls_recursive_is_gnu_find_on_the_merged_copy() {
         let a = json(&s.archive, &["ls", "-R", image]);
         assert_eq!(rows(&a["entries"]), want, "{image} from the archive");
         // the human listing is GNU `ls -RA` (C locale) with `/` for the top
-        let gnu = Command::new("ls")
-            .arg("-RA")
-            .current_dir(&merged)
-            .env("LC_ALL", "C")
-            .arg(".")
-            .output()
-            .unwrap();
-        let gnu = String::from_utf8(gnu.stdout).unwrap();
-        let gnu: Vec<String> = gnu
-            .lines()
-            .map(|l| {
-                if l == ".:" {
-                    "/:".to_owned()
-                } else {
-                    l.strip_prefix("./")
-                        .map_or(l.to_owned(), |r| format!("/{r}"))
-                }
-            })
-            .collect();
+        let gnu = gnu_ls_ra(&merged);
         let (code, out, _) = run(&s.root, &["ls", "-R", image]);
         assert_eq!(code, 0);
         assert_eq!(out.lines().collect::<Vec<_>>(), gnu, "{image}");

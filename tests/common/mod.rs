@@ -201,3 +201,39 @@ pub fn cells(text: &str, headers: &[&str]) -> Vec<std::collections::BTreeMap<Str
         })
         .collect()
 }
+
+/// Assert that `v["problems"]` holds one at `path` whose detail says `detail`.
+pub fn assert_problem(v: &Value, path: &str, detail: &str) {
+    let problems = v["problems"].as_array().expect("problems");
+    assert!(
+        problems
+            .iter()
+            .any(|p| p["path"] == path && p["detail"].as_str().unwrap().contains(detail)),
+        "no problem at {path} saying {detail:?}: {}",
+        v["problems"]
+    );
+}
+
+/// GNU `ls -RA` of `dir` (C locale) as `dockscope ls -R` prints a layer: `/` for the
+/// top, `/a/b:` for the headers below it.
+pub fn gnu_ls_ra(dir: &Path) -> Vec<String> {
+    let out = process::Command::new("ls")
+        .args(["-RA", "."])
+        .current_dir(dir)
+        .env("LC_ALL", "C")
+        .output()
+        .expect("run ls");
+    assert!(out.status.success(), "ls -RA {}", dir.display());
+    String::from_utf8(out.stdout)
+        .expect("utf-8 names")
+        .lines()
+        .map(|l| {
+            if l == ".:" {
+                "/:".to_owned()
+            } else {
+                l.strip_prefix("./")
+                    .map_or(l.to_owned(), |r| format!("/{r}"))
+            }
+        })
+        .collect()
+}
