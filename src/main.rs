@@ -1,6 +1,12 @@
 use clap::Parser;
 use std::process::ExitCode;
 
+/// mimalloc: the scans allocate many small records from several threads at once, where
+/// glibc's allocator spent a sixth of `images`' CPU time (BENCHMARKS.md). Transparent
+/// huge pages are left off (`no_thp`), so peak memory stays near glibc's.
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() -> ExitCode {
     // Plain `dockscope`: the help, on stdout, as a successful answer.
     if std::env::args_os().len() == 1 {
