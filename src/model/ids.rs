@@ -7,10 +7,16 @@ use std::collections::HashSet;
 use std::fmt;
 use std::sync::{Arc, Mutex};
 
+/// Hashing for maps keyed by ids and names read from a root: fast, and seeded per run so
+/// that no crafted set of keys can collide on purpose (they come from the evidence).
+pub type FastHash = foldhash::fast::RandomState;
+pub type FastMap<K, V> = std::collections::HashMap<K, V, FastHash>;
+pub type FastSet<K> = HashSet<K, FastHash>;
+
 /// Interns id strings so that equal ids share one allocation (safe to share across
 /// threads: sharded by the id's last byte, so that threads reading configs at once
 /// seldom wait for each other).
-pub struct Pool([Mutex<HashSet<Arc<str>>>; POOL_SHARDS]);
+pub struct Pool([Mutex<FastSet<Arc<str>>>; POOL_SHARDS]);
 
 const POOL_SHARDS: usize = 16;
 

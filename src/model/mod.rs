@@ -15,7 +15,7 @@ use crate::scan::{
     ContainerRec, DirRec, ImageMetaRec, ImageRec, LayerRec, LinkRec, MountRec, RefRec, RemovingRec,
     Scan, TmpRec, VolumeRec,
 };
-use ids::{ChainId, ImageId};
+use ids::{ChainId, FastMap, ImageId};
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
 use petgraph::Direction;
@@ -160,9 +160,9 @@ pub struct Model {
     layer_nodes: Vec<NodeIndex>,
     dir_nodes: Vec<NodeIndex>,
     container_nodes: Vec<NodeIndex>,
-    image_by_id: HashMap<ImageId, usize>,
-    layer_by_chain: HashMap<ChainId, usize>,
-    dir_by_id: HashMap<String, usize>,
+    image_by_id: FastMap<ImageId, usize>,
+    layer_by_chain: FastMap<ChainId, usize>,
+    dir_by_id: FastMap<String, usize>,
     /// Per layer: can Docker load it (its files complete and its parents loadable)?
     layer_loadable: Vec<bool>,
     /// Per layer: the loaded images whose chain holds it, sorted.
@@ -194,7 +194,7 @@ impl Model {
         let dir_nodes: Vec<NodeIndex> = (0..dirs.len())
             .map(|i| graph.add_node(Node::Dir(i)))
             .collect();
-        let dir_by_id: HashMap<String, usize> = dirs
+        let dir_by_id: FastMap<String, usize> = dirs
             .iter()
             .enumerate()
             .map(|(i, d)| (d.id.clone(), i))
@@ -202,7 +202,7 @@ impl Model {
         let link_nodes: Vec<NodeIndex> = (0..links.len())
             .map(|i| graph.add_node(Node::Link(i)))
             .collect();
-        let mut link_dir: HashMap<&str, usize> = HashMap::new();
+        let mut link_dir: FastMap<&str, usize> = FastMap::default();
         for (i, l) in links.iter().enumerate() {
             if let Some(&d) = l.dir_id.as_ref().and_then(|id| dir_by_id.get(id)) {
                 graph.add_edge(link_nodes[i], dir_nodes[d], Edge::LinkDir);
@@ -220,7 +220,7 @@ impl Model {
         let layer_nodes: Vec<NodeIndex> = (0..layers.len())
             .map(|i| graph.add_node(Node::Layer(i)))
             .collect();
-        let layer_by_chain: HashMap<ChainId, usize> = layers
+        let layer_by_chain: FastMap<ChainId, usize> = layers
             .iter()
             .enumerate()
             .map(|(i, l)| (l.chain_id.clone(), i))
@@ -245,7 +245,7 @@ impl Model {
         }
         let layer_loadable = loadable_layers(&graph, &layers, &layer_nodes);
 
-        let mut meta_by_id: HashMap<ImageId, ImageMetaRec> =
+        let mut meta_by_id: FastMap<ImageId, ImageMetaRec> =
             image_meta.into_iter().map(|m| (m.id.clone(), m)).collect();
         let mut model_images = Vec::with_capacity(images.len());
         for rec in images {
@@ -288,7 +288,7 @@ impl Model {
         let image_nodes: Vec<NodeIndex> = (0..model_images.len())
             .map(|i| graph.add_node(Node::Image(i)))
             .collect();
-        let image_by_id: HashMap<ImageId, usize> = model_images
+        let image_by_id: FastMap<ImageId, usize> = model_images
             .iter()
             .enumerate()
             .map(|(i, im)| (im.rec.id.clone(), i))
@@ -332,7 +332,7 @@ impl Model {
             .enumerate()
             .map(|(i, v)| (v.name.as_str(), i))
             .collect();
-        let mut mounts_by_id: HashMap<String, MountRec> = mounts
+        let mut mounts_by_id: FastMap<String, MountRec> = mounts
             .into_iter()
             .map(|m| (m.container_id.as_str().to_owned(), m))
             .collect();

@@ -3,9 +3,10 @@
 
 use super::{shown, Store, CONTENT};
 use crate::problem::{Problem, ProblemKind};
+use crate::model::ids::FastMap;
 use crate::scan::JSON_LIMIT;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 #[derive(Clone, Debug, Default, Deserialize, Serialize, PartialEq, Eq)]
 pub struct Platform {
@@ -105,9 +106,9 @@ pub fn read_docs(
     root: &crate::root::DataRoot,
     store: &Store,
     problems: &mut Vec<Problem>,
-) -> HashMap<String, Doc> {
+) -> FastMap<String, Doc> {
     use rayon::prelude::*;
-    let mut out: HashMap<String, Doc> = HashMap::new();
+    let mut out: FastMap<String, Doc> = FastMap::default();
     let dir = root.dir(&format!("{CONTENT}/blobs/sha256")).ok();
     let mut level: Vec<String> = store
         .meta

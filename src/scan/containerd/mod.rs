@@ -18,7 +18,7 @@ use crate::root::{DataRoot, FileKind, FileReader};
 use crate::scan::bbolt::Db;
 use crate::scan::{open_optional, sorted_names, SMALL_LIMIT};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::ffi::OsStr;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -238,7 +238,7 @@ pub struct Store {
     pub snapshot_dirs: Vec<SnapshotDir>,
     pub tmpmounts: Vec<String>,
     /// Parsed manifests and indexes, by digest (those reachable from image records).
-    pub docs: HashMap<String, content::Doc>,
+    pub docs: crate::model::ids::FastMap<String, content::Doc>,
     pub problems: Vec<Problem>,
     /// Read for a command that needs the records only: `blob_files` is empty (the blobs
     /// dir is not listed: the documents are read by name), a content record holds its
@@ -327,7 +327,7 @@ pub fn read(root: &DataRoot, found: Found, namespace: &str, lean: bool) -> Resul
         ingest_dirs: Vec::new(),
         snapshot_dirs: Vec::new(),
         tmpmounts: Vec::new(),
-        docs: HashMap::new(),
+        docs: crate::model::ids::FastMap::default(),
         problems: Vec::new(),
         lean,
     };

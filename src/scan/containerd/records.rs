@@ -7,7 +7,7 @@
 use super::content::{is_index_type, Desc, Doc, Platform};
 use super::meta::Descriptor;
 use super::{shown, Found, Store, Unusable, CONTENT, META_DB, OVERLAYFS, SNAPSHOTTER};
-use crate::model::ids::{ChainId, ContainerId, DiffId, DirIdForm, ImageId, Pool};
+use crate::model::ids::{ChainId, ContainerId, DiffId, DirIdForm, FastHash, FastMap, ImageId, Pool};
 use crate::problem::Problem;
 use crate::root::DataRoot;
 use crate::scan::{ContainerRec, DirRec, ImageMetaRec, ImageRec, LayerRec, MountRec, RefRec, Scan};
@@ -111,14 +111,14 @@ pub struct C8d {
     pub images: Vec<ImageFacts>,
     pub layers: BTreeMap<String, LayerFacts>,
     /// Usage of committed snapshots of the namespace, by key (stored at commit).
-    pub committed_usage: HashMap<String, u64>,
+    pub committed_usage: FastMap<String, u64>,
     /// BuildKit's cache records (`None` without its database).
     pub build_cache: Option<Vec<super::buildkit::BuildRecord>>,
     /// Docker's `rootfs/overlayfs/<id>` mount points, relative to Docker's root.
     pub rootfs_dirs: Vec<String>,
     /// The namespace's snapshots by key: (parent key, snapshotter record).
-    pub snapshots: HashMap<String, NsSnapshot>,
-    pub image_by_id: HashMap<ImageId, usize>,
+    pub snapshots: FastMap<String, NsSnapshot>,
+    pub image_by_id: FastMap<ImageId, usize>,
 }
 
 impl C8d {
@@ -206,7 +206,7 @@ pub fn map_into(
         .filter_map(|(k, s)| Some((*k, *backend_by_key.get(s.name.as_str())?)))
         .collect();
     let backend_of = |key: &str| ns_backend.get(key).copied();
-    let mut committed_usage: HashMap<String, u64> = HashMap::new();
+    let mut committed_usage: FastMap<String, u64> = FastMap::default();
     for key in ns_snaps.keys() {
         if let Some(b) = backend_of(key) {
             if b.kind == "committed" {
@@ -754,40 +754,6 @@ pub fn map_into(
         image_by_id,
     }
 }
-
-/// A hasher for the maps `map_into` fills and drops (digests and keys it read: SipHash's
-/// guard against chosen keys buys nothing there, and costs a tenth of the mapping).
-#[derive(Clone, Copy, Default)]
-struct Fx(u64);
-
-const FX_K: u64 = 0x517c_c1b7_2722_0a95;
-
-impl std::hash::Hasher for Fx {
-    fn write(&mut self, bytes: &[u8]) {
-        let mut h = self.0;
-        let mut chunks = bytes.chunks_exact(8);
-        for c in &mut chunks {
-            let mut w = [0u8; 8];
-            w.copy_from_slice(c);
-            h = (h.rotate_left(5) ^ u64::from_le_bytes(w)).wrapping_mul(FX_K);
-        }
-        let mut tail = [0u8; 8];
-        tail[..chunks.remainder().len()].copy_from_slice(chunks.remainder());
-        self.0 = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(FX_K);
-    }
-
-    fn write_u8(&mut self, i: u8) {
-        self.0 = (self.0.rotate_left(5) ^ u64::from(i)).wrapping_mul(FX_K);
-    }
-
-    fn finish(&self) -> u64 {
-        // the product's high bits are its best: bring them down to the index bits
-        self.0.rotate_left(26)
-    }
-}
-
-type FastHash = std::hash::BuildHasherDefault<Fx>;
-type FastMap<K, V> = HashMap<K, V, FastHash>;
 
 /// One image's part of the mapping, put together with the others in target order.
 #[derive(Default)]
