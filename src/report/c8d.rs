@@ -6,6 +6,7 @@
 //! `fs/` root included, each inode once). SizeRootFs adds the `-init` snapshot and the
 //! image's chain (sizes stored at commit).
 
+use crate::model::ids::ChainId;
 use crate::model::Model;
 use crate::problem::{Problem, ProblemKind};
 use crate::report::du::DuReport;
@@ -284,7 +285,7 @@ pub fn layer(
     let own = c
         .image(image)
         .and_then(|i| i.best_manifest())
-        .filter(|m| m.chain_ids.get(pos).map(String::as_str) == Some(chain.as_str()))
+        .filter(|m| m.chain_ids.get(pos).map(ChainId::as_str) == Some(chain.as_str()))
         .and_then(|m| m.layers.get(pos).cloned());
     let present = |d: &str| {
         c.store.as_ref().is_some_and(|s| {
@@ -392,7 +393,7 @@ fn images_df(
         let shared: u64 = f
             .all_chain_ids()
             .filter(|c| holders.get(c.as_str()).copied().unwrap_or(0) > 1)
-            .map(|c| usage_of(c))
+            .map(|c| usage_of(c.as_str()))
             .sum();
         images.push(crate::report::du::ImageUsage {
             id: im.rec.id.clone(),

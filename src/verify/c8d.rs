@@ -201,9 +201,9 @@ pub fn run(
                     (m.diff_ids.get(li), recorded.get(l.digest.as_str()))
                 {
                     if let Some(label) = rec.labels.get(UNCOMPRESSED) {
-                        if label != diff {
+                        if label != diff.as_str() {
                             out.add(
-                                m.chain_ids.get(li).map(String::as_str),
+                                m.chain_ids.get(li).map(ChainId::as_str),
                                 std::slice::from_ref(id),
                                 blob_rel(&l.digest).map_or_else(|| shown(META_DB), |r| shown(&r)),
                                 Kind::DiffIdMismatch,
@@ -214,18 +214,18 @@ pub fn run(
                         }
                     }
                     if m.available {
-                        let chain = m.chain_ids[li].clone();
+                        let chain = m.chain_ids[li].as_str().to_owned();
                         let e = layers
                             .entry(chain)
-                            .or_insert_with(|| (diff.clone(), l.clone(), BTreeSet::new()));
+                            .or_insert_with(|| (diff.as_str().to_owned(), l.clone(), BTreeSet::new()));
                         e.2.insert(id.clone());
                     }
                 }
             }
             // An unpacked image: the chain ids are snapshot keys, committed, with dirs.
             let top = m.chain_ids.last();
-            if m.kind == "image" && top.is_some_and(|t| c8d.snapshots.contains_key(t)) {
-                for c in &m.chain_ids {
+            if m.kind == "image" && top.is_some_and(|t| c8d.snapshots.contains_key(t.as_str())) {
+                for c in m.chain_ids.iter().map(ChainId::as_str) {
                     match c8d.snapshots.get(c) {
                         None => out.add(
                             Some(c),

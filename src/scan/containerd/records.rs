@@ -34,8 +34,8 @@ pub struct ManifestFacts {
     pub config: Option<Desc>,
     #[serde(serialize_with = "super::content::ser_layers")]
     pub layers: super::content::Layers,
-    pub diff_ids: Vec<String>,
-    pub chain_ids: Vec<String>,
+    pub diff_ids: Vec<DiffId>,
+    pub chain_ids: Vec<ChainId>,
     /// Σ snapshot usage along its chain (0 when a snapshot of the chain is missing).
     pub unpacked_size: u64,
 }
@@ -65,7 +65,7 @@ impl ImageFacts {
         self.best.map(|b| &self.manifests[b])
     }
     /// Chain ids of every image manifest (for SharedSize).
-    pub fn all_chain_ids(&self) -> impl Iterator<Item = &String> {
+    pub fn all_chain_ids(&self) -> impl Iterator<Item = &ChainId> {
         self.manifests
             .iter()
             .filter(|m| m.kind == "image" && m.available)
@@ -425,8 +425,8 @@ pub fn map_into(
             let read = taken.unwrap_or_else(|| read_config(dir, hex, pool, croot));
             out.problems.extend(read.problems);
             let Some(mut rec) = read.rec else { continue };
-            mf.diff_ids = rec.diff_ids.iter().map(|d| d.as_str().to_owned()).collect();
-            mf.chain_ids = read.chain_ids;
+            mf.diff_ids.clone_from(&rec.diff_ids);
+            mf.chain_ids = rec.chain.clone();
             if mf.platform.is_none() {
                 mf.platform = Some(Platform {
                     architecture: rec.architecture.clone().unwrap_or_default(),
@@ -438,7 +438,7 @@ pub fn map_into(
                 mf.unpacked_size = mf
                     .chain_ids
                     .last()
-                    .map_or(0, |top| usage_of(top).unwrap_or(0));
+                    .map_or(0, |top| usage_of(top.as_str()).unwrap_or(0));
             }
             rec.id = id.clone();
             rec.path = shown(&format!("{CONTENT}/blobs/sha256/{hex}"));
@@ -565,18 +565,19 @@ pub fn map_into(
         .filter(|_| !store.lean)
     {
         for (li, c) in mf.chain_ids.iter().enumerate() {
+            let c = c.as_str();
             if layer_facts.get(c).is_some_and(|e| e.blob.is_some()) {
                 continue;
             }
             let blob = mf.layers.get(li).cloned();
             let entry = match layer_facts.get_mut(c) {
                 Some(e) => e,
-                None => layer_facts.entry(c.clone()).or_insert_with(|| LayerFacts {
-                    chain_id: c.clone(),
-                    diff_id: mf.diff_ids.get(li).cloned(),
+                None => layer_facts.entry(c.to_owned()).or_insert_with(|| LayerFacts {
+                    chain_id: c.to_owned(),
+                    diff_id: mf.diff_ids.get(li).map(|d| d.as_str().to_owned()),
                     blob: None,
                     blob_present: false,
-                    snapshot_key: c.clone(),
+                    snapshot_key: c.to_owned(),
                     snapshot_dir: None,
                     kind: None,
                     usage: None,
@@ -595,7 +596,7 @@ pub fn map_into(
     for f in &images {
         for m in &f.manifests {
             for w in m.chain_ids.windows(2) {
-                chain_parent.insert(&w[1], &w[0]);
+                chain_parent.insert(w[1].as_str(), w[0].as_str());
             }
         }
     }
@@ -614,7 +615,7 @@ pub fn map_into(
             for (li, c) in m.chain_ids.iter().enumerate() {
                 first_diff
                     .entry(c.as_str())
-                    .or_insert_with(|| m.diff_ids.get(li).map(String::as_str));
+                    .or_insert_with(|| m.diff_ids.get(li).map(DiffId::as_str));
             }
         }
     }
@@ -769,19 +770,11 @@ struct MappedImage {
 struct ConfigRead {
     rec: Option<ImageRec>,
     problems: Vec<Problem>,
-    chain_ids: Vec<String>,
 }
 
 fn read_config(dir: &crate::root::Dir<'_>, hex: &str, pool: &Pool, croot: &DataRoot) -> ConfigRead {
     let (rec, problems) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
-    let chain_ids = rec.as_ref().map_or_else(Vec::new, |r| {
-        r.chain.iter().map(|c| c.as_str().to_owned()).collect()
-    });
-    ConfigRead {
-        rec,
-        problems,
-        chain_ids,
-    }
+    ConfigRead { rec, problems }
 }
 
 /// The manifest Docker shows: available image manifests first, the host platform first.
