@@ -426,7 +426,7 @@ pub fn map_into(
             out.problems.extend(read.problems);
             let Some(mut rec) = read.rec else { continue };
             mf.diff_ids.clone_from(&rec.diff_ids);
-            mf.chain_ids = rec.chain.clone();
+            mf.chain_ids.clone_from(&rec.chain);
             if mf.platform.is_none() {
                 mf.platform = Some(Platform {
                     architecture: rec.architecture.clone().unwrap_or_default(),
