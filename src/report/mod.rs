@@ -50,9 +50,12 @@ pub fn emit<T: Report>(
     render: fn(&T, &mut dyn Write) -> io::Result<()>,
 ) -> io::Result<()> {
     if json {
-        serde_json::to_writer_pretty(&mut *out, report)?;
-        writeln!(out)?;
-        return Ok(());
+        // A concrete buffer in front of `out`: the serializer's many small writes are
+        // copies here, not calls through `dyn Write`.
+        let mut buf = io::BufWriter::with_capacity(1 << 16, &mut *out);
+        serde_json::to_writer_pretty(&mut buf, report)?;
+        writeln!(buf)?;
+        return buf.flush();
     }
     render(report, out)?;
     write_problems(report.problems(), err)

@@ -7,12 +7,12 @@
 use super::content::{is_index_type, Desc, Doc, Platform};
 use super::meta::Descriptor;
 use super::{shown, Found, Store, Unusable, CONTENT, META_DB, OVERLAYFS, SNAPSHOTTER};
-use crate::model::ids::{ChainId, ContainerId, DiffId, DirIdForm, FastHash, FastMap, ImageId, Pool};
+use crate::model::ids::{ChainId, ContainerId, DiffId, DirIdForm, FastMap, FastSet, ImageId, Pool};
 use crate::problem::Problem;
 use crate::root::DataRoot;
 use crate::scan::{ContainerRec, DirRec, ImageMetaRec, ImageRec, LayerRec, MountRec, RefRec, Scan};
 use serde::Serialize;
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap};
 
 /// The label the classic builder puts on the images it makes, naming the parent.
 pub const PARENT_LABEL: &str = "org.mobyproject.image.parent";
@@ -190,126 +190,39 @@ pub fn map_into(
 ) -> C8d {
     let ns = store.namespace.clone();
     let mut problems: Vec<Problem> = Vec::new();
-    // Backend records by key, namespace snapshot records by key.
-    let backend_by_key: FastMap<&str, &super::BackendSnapshot> =
-        store.backend.iter().map(|b| (b.key.as_str(), b)).collect();
-    let ns_snaps: FastMap<&str, &super::meta::SnapshotRecord> = store
-        .meta
-        .snapshots
-        .iter()
-        .filter(|s| s.namespace == ns && s.snapshotter == SNAPSHOTTER)
-        .map(|s| (s.key.as_str(), s))
-        .collect();
-    // The backend record of each namespace snapshot, joined once.
-    let ns_backend: FastMap<&str, &super::BackendSnapshot> = ns_snaps
-        .iter()
-        .filter_map(|(k, s)| Some((*k, *backend_by_key.get(s.name.as_str())?)))
-        .collect();
-    let backend_of = |key: &str| ns_backend.get(key).copied();
-    let mut committed_usage: FastMap<String, u64> = FastMap::default();
-    for key in ns_snaps.keys() {
-        if let Some(b) = backend_of(key) {
-            if b.kind == "committed" {
-                committed_usage.insert(
-                    (*key).to_owned(),
-                    crate::scan::containerd::nonneg(b.size.unwrap_or(0)),
-                );
+    // Two independent halves side by side: the snapshots (joined with the backend's
+    // records, each one's unpacked size), and the images' blobs, targets and configs.
+    let (snaps, (ns_blobs, by_target, configs)) = rayon::join(
+        || SnapshotIndex::build(&store, &ns),
+        || {
+            // Present, as the daemon asks containerd: the namespace has a record of the blob.
+            let ns_blobs: FastSet<&str> = store
+                .meta
+                .blobs
+                .iter()
+                .filter(|b| b.namespace == ns)
+                .map(|b| b.digest.as_str())
+                .collect();
+            // Image records of the namespace, grouped by target digest.
+            let mut by_target: BTreeMap<&str, Vec<&super::meta::ImageRecord>> = BTreeMap::new();
+            for im in store.meta.images.iter().filter(|i| i.namespace == ns) {
+                by_target
+                    .entry(im.target.digest.as_str())
+                    .or_default()
+                    .push(im);
             }
-        }
-    }
-    // The daemon's unpacked size: Usage of a snapshot and of every ancestor, following
-    // the snapshots' parents (`None` when one is missing, counted as 0). Each snapshot's
-    // total is remembered: images share their ancestors.
-    let mut usage_memo: FastMap<&str, Option<u64>> = FastMap::default();
-    let mut chain_usage = |top: &str| -> Option<u64> {
-        let mut path: Vec<(&str, u64)> = Vec::new();
-        let mut cur = top;
-        let base = loop {
-            if let Some(v) = usage_memo.get(cur) {
-                break *v;
-            }
-            if path.len() > ns_snaps.len() {
-                break None; // a parent cycle (tampered records)
-            }
-            let Some((key, rec)) = ns_snaps.get_key_value(cur) else {
-                break None;
-            };
-            let Some(b) = backend_of(key) else {
-                break None;
-            };
-            let own = if b.kind == "committed" {
-                crate::scan::containerd::nonneg(b.size.unwrap_or(0))
-            } else {
-                0
-            };
-            path.push((key, own));
-            match rec.parent.as_deref() {
-                Some(p) => cur = p,
-                None => break Some(0),
-            }
-        };
-        let mut acc = base;
-        for (key, own) in path.into_iter().rev() {
-            acc = acc.map(|a| a + own);
-            usage_memo.insert(key, acc);
-        }
-        acc
-    };
-    // Present, as the daemon asks containerd: the namespace has a record of the blob.
-    let ns_blobs: HashSet<&str, FastHash> = store
-        .meta
-        .blobs
-        .iter()
-        .filter(|b| b.namespace == ns)
-        .map(|b| b.digest.as_str())
-        .collect();
+            let configs = read_configs(&store, &ns_blobs, croot, pool);
+            (ns_blobs, by_target, configs)
+        },
+    );
     let present = |d: &str| ns_blobs.contains(d);
-
-    // Image records of the namespace, grouped by target digest.
-    let mut by_target: BTreeMap<String, Vec<&super::meta::ImageRecord>> = BTreeMap::new();
-    for im in store.meta.images.iter().filter(|i| i.namespace == ns) {
-        by_target
-            .entry(im.target.digest.clone())
-            .or_default()
-            .push(im);
-    }
+    let backend_of = |key: &str| snaps.backend.get(key).copied();
+    let ns_snaps = &snaps.records;
+    let committed_usage = snaps.committed_usage;
     let blobs_dir = croot.dir(&format!("{CONTENT}/blobs/sha256")).ok();
-    // The config of every manifest the documents hold, read, checked and its chain ids
-    // computed in parallel (each used by the image loop below, at most once; a second
-    // use reads it again).
-    let configs: FastMap<String, std::sync::Mutex<Option<ConfigRead>>> = {
-        use rayon::prelude::*;
-        let mut wanted: Vec<&str> = store
-            .docs
-            .values()
-            .filter_map(|d| match d {
-                Doc::Manifest { config, .. } => Some(config.digest.as_str()),
-                Doc::Index { .. } => None,
-            })
-            .filter(|d| present(d) && d.starts_with("sha256:"))
-            .collect();
-        wanted.sort_unstable();
-        wanted.dedup();
-        match &blobs_dir {
-            Some(dir) => wanted
-                .par_iter()
-                .map(|d| {
-                    let hex = d.strip_prefix("sha256:").unwrap_or(d);
-                    let read = read_config(dir, hex, pool, croot);
-                    ((*d).to_owned(), std::sync::Mutex::new(Some(read)))
-                })
-                .collect(),
-            None => FastMap::default(),
-        }
-    };
-    // Every snapshot's unpacked size at once, so that the images read them side by side.
-    let keys: Vec<&str> = ns_snaps.keys().copied().collect();
-    for k in keys {
-        chain_usage(k);
-    }
-    let usage_of = |top: &str| usage_memo.get(top).copied().flatten();
+    let usage_of = |top: &str| snaps.usage.get(top).copied().flatten();
     // Each image on its own (in parallel), then put together in target order.
-    let map_one = |(target, recs): (&String, &Vec<&super::meta::ImageRecord>)| -> MappedImage {
+    let map_one = |(&target, recs): (&&str, &Vec<&super::meta::ImageRecord>)| -> MappedImage {
         let mut out = MappedImage::default();
         let Some(id) = ImageId::parse(target) else {
             out.problems.push(Problem::new(
@@ -339,7 +252,7 @@ pub fn map_into(
             }
             Some(Doc::Manifest { .. }) => mdescs.push(Desc {
                 media_type: first.target.media_type.clone(),
-                digest: target.clone(),
+                digest: target.to_owned(),
                 size: first.target.size,
                 platform: None,
                 annotations: BTreeMap::new(),
@@ -544,7 +457,7 @@ pub fn map_into(
         targets.into_par_iter().map(map_one).collect()
     };
     let mut images = Vec::with_capacity(mapped.len());
-    let mut configs_seen: HashSet<ImageId, FastHash> = HashSet::default();
+    let mut configs_seen: FastSet<ImageId> = FastSet::default();
     for m in mapped {
         problems.extend(m.problems);
         scan.refs.extend(m.refs);
@@ -767,6 +680,118 @@ struct MappedImage {
 }
 
 /// An image config read from the content store, with its chain ids.
+/// The namespace's snapshots by key, each joined with the snapshotter's record, and
+/// each one's unpacked size: the Usage of it and of every ancestor, following the
+/// snapshots' parents (`None` when one is missing, counted as 0 by the daemon).
+struct SnapshotIndex<'s> {
+    records: FastMap<&'s str, &'s super::meta::SnapshotRecord>,
+    backend: FastMap<&'s str, &'s super::BackendSnapshot>,
+    usage: FastMap<&'s str, Option<u64>>,
+    committed_usage: FastMap<String, u64>,
+}
+
+impl<'s> SnapshotIndex<'s> {
+    fn build(store: &'s Store, ns: &str) -> SnapshotIndex<'s> {
+        let backend_by_key: FastMap<&str, &super::BackendSnapshot> =
+            store.backend.iter().map(|b| (b.key.as_str(), b)).collect();
+        let records: FastMap<&str, &super::meta::SnapshotRecord> = store
+            .meta
+            .snapshots
+            .iter()
+            .filter(|s| s.namespace == ns && s.snapshotter == SNAPSHOTTER)
+            .map(|s| (s.key.as_str(), s))
+            .collect();
+        let backend: FastMap<&str, &super::BackendSnapshot> = records
+            .iter()
+            .filter_map(|(k, s)| Some((*k, *backend_by_key.get(s.name.as_str())?)))
+            .collect();
+        let own = |b: &super::BackendSnapshot| {
+            if b.kind == "committed" {
+                crate::scan::containerd::nonneg(b.size.unwrap_or(0))
+            } else {
+                0
+            }
+        };
+        let committed_usage = backend
+            .iter()
+            .filter(|(_, b)| b.kind == "committed")
+            .map(|(k, b)| ((*k).to_owned(), own(b)))
+            .collect();
+        // Each snapshot's total is remembered: images share their ancestors.
+        let mut usage: FastMap<&str, Option<u64>> = FastMap::default();
+        usage.reserve(records.len());
+        let mut path: Vec<(&str, u64)> = Vec::new();
+        for &top in records.keys() {
+            path.clear();
+            let mut cur = top;
+            let base = loop {
+                if let Some(v) = usage.get(cur) {
+                    break *v;
+                }
+                if path.len() > records.len() {
+                    break None; // a parent cycle (tampered records)
+                }
+                let Some((key, rec)) = records.get_key_value(cur) else {
+                    break None;
+                };
+                let Some(b) = backend.get(key) else {
+                    break None;
+                };
+                path.push((key, own(b)));
+                match rec.parent.as_deref() {
+                    Some(p) => cur = p,
+                    None => break Some(0),
+                }
+            };
+            let mut acc = base;
+            for &(key, own) in path.iter().rev() {
+                acc = acc.map(|a| a + own);
+                usage.insert(key, acc);
+            }
+        }
+        SnapshotIndex {
+            records,
+            backend,
+            usage,
+            committed_usage,
+        }
+    }
+}
+
+/// The config of every manifest the documents hold, read, checked and its chain ids
+/// computed in parallel (each used by the image loop, at most once; a second use reads
+/// it again).
+fn read_configs(
+    store: &Store,
+    ns_blobs: &FastSet<&str>,
+    croot: &DataRoot,
+    pool: &Pool,
+) -> FastMap<String, std::sync::Mutex<Option<ConfigRead>>> {
+    use rayon::prelude::*;
+    let Ok(dir) = croot.dir(&format!("{CONTENT}/blobs/sha256")) else {
+        return FastMap::default();
+    };
+    let mut wanted: Vec<&str> = store
+        .docs
+        .values()
+        .filter_map(|d| match d {
+            Doc::Manifest { config, .. } => Some(config.digest.as_str()),
+            Doc::Index { .. } => None,
+        })
+        .filter(|d| ns_blobs.contains(d) && d.starts_with("sha256:"))
+        .collect();
+    wanted.sort_unstable();
+    wanted.dedup();
+    wanted
+        .par_iter()
+        .map(|d| {
+            let hex = d.strip_prefix("sha256:").unwrap_or(d);
+            let read = read_config(&dir, hex, pool, croot);
+            ((*d).to_owned(), std::sync::Mutex::new(Some(read)))
+        })
+        .collect()
+}
+
 struct ConfigRead {
     rec: Option<ImageRec>,
     problems: Vec<Problem>,
