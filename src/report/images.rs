@@ -57,6 +57,10 @@ impl Report for ImagesReport<'_> {
     fn problems(&self) -> &[Problem] {
         &self.problems
     }
+
+    fn write_json(&self, out: &mut dyn Write) -> io::Result<()> {
+        super::write_list_json("images", &self.images, &self.problems, out)
+    }
 }
 
 pub fn build(model: &Model, all: bool) -> ImagesReport<'_> {

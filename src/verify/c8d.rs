@@ -215,9 +215,9 @@ pub fn run(
                     }
                     if m.available {
                         let chain = m.chain_ids[li].as_str().to_owned();
-                        let e = layers
-                            .entry(chain)
-                            .or_insert_with(|| (diff.as_str().to_owned(), l.clone(), BTreeSet::new()));
+                        let e = layers.entry(chain).or_insert_with(|| {
+                            (diff.as_str().to_owned(), l.clone(), BTreeSet::new())
+                        });
                         e.2.insert(id.clone());
                     }
                 }

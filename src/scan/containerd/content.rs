@@ -2,8 +2,8 @@
 //! its platform manifests, configs and layer blobs.
 
 use super::{shown, Store, CONTENT};
-use crate::problem::{Problem, ProblemKind};
 use crate::model::ids::FastMap;
+use crate::problem::{Problem, ProblemKind};
 use crate::scan::JSON_LIMIT;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;

@@ -485,16 +485,18 @@ pub fn map_into(
             let blob = mf.layers.get(li).cloned();
             let entry = match layer_facts.get_mut(c) {
                 Some(e) => e,
-                None => layer_facts.entry(c.to_owned()).or_insert_with(|| LayerFacts {
-                    chain_id: c.to_owned(),
-                    diff_id: mf.diff_ids.get(li).map(|d| d.as_str().to_owned()),
-                    blob: None,
-                    blob_present: false,
-                    snapshot_key: c.to_owned(),
-                    snapshot_dir: None,
-                    kind: None,
-                    usage: None,
-                }),
+                None => layer_facts
+                    .entry(c.to_owned())
+                    .or_insert_with(|| LayerFacts {
+                        chain_id: c.to_owned(),
+                        diff_id: mf.diff_ids.get(li).map(|d| d.as_str().to_owned()),
+                        blob: None,
+                        blob_present: false,
+                        snapshot_key: c.to_owned(),
+                        snapshot_dir: None,
+                        kind: None,
+                        usage: None,
+                    }),
             };
             if entry.blob.is_none() {
                 entry.blob_present = blob.as_ref().is_some_and(|b| present(&b.digest));
