@@ -342,6 +342,11 @@ mod tests {
     #[test]
     fn list_json_is_serde_json_pretty_byte_for_byte() {
         use crate::problem::{Problem, ProblemKind};
+        #[derive(Serialize)]
+        struct Whole<'a> {
+            images: &'a [serde_json::Value],
+            problems: &'a [Problem],
+        }
         for n in [0usize, 1, 2, 255, 256, 257, 600] {
             let items: Vec<serde_json::Value> = (0..n)
                 .map(|i| {
@@ -358,11 +363,6 @@ mod tests {
                 .collect();
             let mut ours = Vec::new();
             write_list_json("images", &items, &problems, &mut ours).unwrap();
-            #[derive(Serialize)]
-            struct Whole<'a> {
-                images: &'a [serde_json::Value],
-                problems: &'a [Problem],
-            }
             let whole = Whole {
                 images: &items,
                 problems: &problems,
