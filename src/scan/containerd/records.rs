@@ -457,6 +457,8 @@ pub fn map_into(
         targets.into_par_iter().map(map_one).collect()
     };
     let mut images = Vec::with_capacity(mapped.len());
+    scan.images.reserve(mapped.len());
+    scan.image_meta.reserve(mapped.len());
     let mut configs_seen: FastSet<ImageId> = FastSet::default();
     for m in mapped {
         problems.extend(m.problems);
@@ -471,7 +473,8 @@ pub fn map_into(
     }
     // Layer facts (none for a lean read: their diff ids are looked up below): the first
     // image manifest naming a chain gives its diff id, the first with a blob its blob.
-    let mut layer_facts: BTreeMap<String, LayerFacts> = BTreeMap::new();
+    // (Keyed by the chain's text while built; sorted into the answer's map at the end.)
+    let mut layer_facts: FastMap<&str, LayerFacts> = FastMap::default();
     for mf in images
         .iter()
         .flat_map(|f| &f.manifests)
@@ -485,18 +488,16 @@ pub fn map_into(
             let blob = mf.layers.get(li).cloned();
             let entry = match layer_facts.get_mut(c) {
                 Some(e) => e,
-                None => layer_facts
-                    .entry(c.to_owned())
-                    .or_insert_with(|| LayerFacts {
-                        chain_id: c.to_owned(),
-                        diff_id: mf.diff_ids.get(li).map(|d| d.as_str().to_owned()),
-                        blob: None,
-                        blob_present: false,
-                        snapshot_key: c.to_owned(),
-                        snapshot_dir: None,
-                        kind: None,
-                        usage: None,
-                    }),
+                None => layer_facts.entry(c).or_insert_with(|| LayerFacts {
+                    chain_id: c.to_owned(),
+                    diff_id: mf.diff_ids.get(li).map(|d| d.as_str().to_owned()),
+                    blob: None,
+                    blob_present: false,
+                    snapshot_key: c.to_owned(),
+                    snapshot_dir: None,
+                    kind: None,
+                    usage: None,
+                }),
             };
             if entry.blob.is_none() {
                 entry.blob_present = blob.as_ref().is_some_and(|b| present(&b.digest));
@@ -544,18 +545,16 @@ pub fn map_into(
     if !store.lean {
         for (key, _) in keys.iter().filter(|(k, _)| ChainId::parse(k).is_some()) {
             let b = backend_of(key);
-            let entry = layer_facts
-                .entry((*key).to_owned())
-                .or_insert_with(|| LayerFacts {
-                    chain_id: (*key).to_owned(),
-                    diff_id: None,
-                    blob: None,
-                    blob_present: false,
-                    snapshot_key: (*key).to_owned(),
-                    snapshot_dir: None,
-                    kind: None,
-                    usage: None,
-                });
+            let entry = layer_facts.entry(key).or_insert_with(|| LayerFacts {
+                chain_id: (*key).to_owned(),
+                diff_id: None,
+                blob: None,
+                blob_present: false,
+                snapshot_key: (*key).to_owned(),
+                snapshot_dir: None,
+                kind: None,
+                usage: None,
+            });
             entry.snapshot_dir = b.map(|b| format!("{OVERLAYFS}/snapshots/{}", b.id));
             entry.kind = b.map(|b| b.kind);
             entry.usage = committed_usage.get(*key).copied();
@@ -653,6 +652,10 @@ pub fn map_into(
         .enumerate()
         .map(|(i, f)| (f.id.clone(), i))
         .collect();
+    let layer_map: BTreeMap<String, LayerFacts> = layer_facts
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect();
     let mut store = store;
     store.problems.extend(problems);
     scan.problems.extend(store.problems.iter().cloned());
@@ -662,7 +665,7 @@ pub fn map_into(
         unusable: None,
         store: Some(store),
         images,
-        layers: layer_facts,
+        layers: layer_map,
         committed_usage,
         snapshots,
         rootfs_dirs: Vec::new(),
