@@ -73,38 +73,43 @@ pub fn write_list_json<T: Serialize + Sync>(
 /// A list one level deep in a pretty-printed object, as serde_json prints it there:
 /// each item is printed on its own (in parallel, in chunks) and indented one level
 /// further. Only structural newlines are raw in JSON (one in a string is `\n`), so
-/// indenting after each newline byte is exact.
+/// indenting after each newline byte is exact. At most `BATCH` items are held as text
+/// at once: the output is not kept whole in memory.
 fn write_pretty_seq<T: Serialize + Sync>(items: &[T], out: &mut impl Write) -> io::Result<()> {
     use rayon::prelude::*;
     const INDENT: &[u8] = b"    ";
+    const CHUNK: usize = 256;
+    const BATCH: usize = 16 * CHUNK;
     if items.is_empty() {
         return out.write_all(b"[]");
     }
-    let chunks: Vec<Vec<u8>> = items
-        .par_chunks(256)
-        .map(|chunk| -> io::Result<Vec<u8>> {
-            let mut text = Vec::new();
-            let mut one = Vec::new();
-            for item in chunk {
-                one.clear();
-                serde_json::to_writer_pretty(&mut one, item)?;
-                text.extend_from_slice(b",\n");
-                text.extend_from_slice(INDENT);
-                for (i, line) in one.split(|&b| b == b'\n').enumerate() {
-                    if i > 0 {
-                        text.push(b'\n');
-                        text.extend_from_slice(INDENT);
-                    }
-                    text.extend_from_slice(line);
-                }
-            }
-            Ok(text)
-        })
-        .collect::<io::Result<_>>()?;
     out.write_all(b"[")?;
-    for (i, c) in chunks.iter().enumerate() {
-        // each chunk starts with the separator; the first item follows the bracket
-        out.write_all(if i == 0 { &c[1..] } else { c })?;
+    for (b, batch) in items.chunks(BATCH).enumerate() {
+        let chunks: Vec<Vec<u8>> = batch
+            .par_chunks(CHUNK)
+            .map(|chunk| -> io::Result<Vec<u8>> {
+                let mut text = Vec::new();
+                let mut one = Vec::new();
+                for item in chunk {
+                    one.clear();
+                    serde_json::to_writer_pretty(&mut one, item)?;
+                    text.extend_from_slice(b",\n");
+                    text.extend_from_slice(INDENT);
+                    for (i, line) in one.split(|&b| b == b'\n').enumerate() {
+                        if i > 0 {
+                            text.push(b'\n');
+                            text.extend_from_slice(INDENT);
+                        }
+                        text.extend_from_slice(line);
+                    }
+                }
+                Ok(text)
+            })
+            .collect::<io::Result<_>>()?;
+        for (i, c) in chunks.iter().enumerate() {
+            // each chunk starts with the separator; the first item follows the bracket
+            out.write_all(if b == 0 && i == 0 { &c[1..] } else { c })?;
+        }
     }
     out.write_all(b"\n  ]")
 }
@@ -347,7 +352,7 @@ mod tests {
             images: &'a [serde_json::Value],
             problems: &'a [Problem],
         }
-        for n in [0usize, 1, 2, 255, 256, 257, 600] {
+        for n in [0usize, 1, 2, 255, 256, 257, 600, 4095, 4096, 4097, 9000] {
             let items: Vec<serde_json::Value> = (0..n)
                 .map(|i| {
                     serde_json::json!({
