@@ -251,7 +251,7 @@ pub fn container_stack(model: &Model, c: usize, problems: &mut Vec<Problem>) -> 
         .map(|i| {
             model.images[i]
                 .chain()
-                .into_iter()
+                .iter()
                 .map(|ch| ch.as_str().to_owned())
                 .zip(steps(model, i))
                 .collect()

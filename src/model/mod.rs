@@ -120,8 +120,8 @@ pub struct Image {
 
 impl Image {
     /// Chain ids computed from the config's diff ids, base first.
-    pub fn chain(&self) -> Vec<ChainId> {
-        self.rec.chain.clone()
+    pub fn chain(&self) -> &[ChainId] {
+        &self.rec.chain
     }
 }
 

@@ -147,7 +147,7 @@ impl Model {
             );
         }
         for c in im.chain() {
-            let Some(l) = self.layer_index(&c) else {
+            let Some(l) = self.layer_index(c) else {
                 return format!("layer {} of its chain is not in layerdb", c.short());
             };
             if !self.layer_loadable(l) {

@@ -263,7 +263,7 @@ fn select(model: &Model, images: Option<&[usize]>) -> Selection {
             let mut layers = BTreeSet::new();
             for &i in &images {
                 for c in model.images[i].chain() {
-                    if let Some(l) = model.layer_index(&c) {
+                    if let Some(l) = model.layer_index(c) {
                         layers.insert(l);
                     }
                 }
@@ -298,7 +298,7 @@ pub fn run(
     let mut holders: HashMap<usize, Vec<ImageId>> = HashMap::new();
     for im in &model.images {
         for c in im.chain() {
-            if let Some(l) = model.layer_index(&c) {
+            if let Some(l) = model.layer_index(c) {
                 holders.entry(l).or_default().push(im.rec.id.clone());
             }
         }

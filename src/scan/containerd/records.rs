@@ -190,6 +190,7 @@ pub fn map_into(
 ) -> C8d {
     let ns = store.namespace.clone();
     let mut problems: Vec<Problem> = Vec::new();
+    let blobs_dir = croot.dir(&format!("{CONTENT}/blobs/sha256")).ok();
     // Two independent halves side by side: the snapshots (joined with the backend's
     // records, each one's unpacked size), and the images' blobs, targets and configs.
     let (snaps, (ns_blobs, by_target, configs)) = rayon::join(
@@ -211,7 +212,9 @@ pub fn map_into(
                     .or_default()
                     .push(im);
             }
-            let configs = read_configs(&store, &ns_blobs, croot, pool);
+            let configs = blobs_dir.as_ref().map_or_else(FastMap::default, |dir| {
+                read_configs(&store, &ns_blobs, dir, croot, pool)
+            });
             (ns_blobs, by_target, configs)
         },
     );
@@ -219,7 +222,6 @@ pub fn map_into(
     let backend_of = |key: &str| snaps.backend.get(key).copied();
     let ns_snaps = &snaps.records;
     let committed_usage = snaps.committed_usage;
-    let blobs_dir = croot.dir(&format!("{CONTENT}/blobs/sha256")).ok();
     let usage_of = |top: &str| snaps.usage.get(top).copied().flatten();
     // Each image on its own (in parallel), then put together in target order.
     let map_one = |(&target, recs): (&&str, &Vec<&super::meta::ImageRecord>)| -> MappedImage {
@@ -769,13 +771,11 @@ impl<'s> SnapshotIndex<'s> {
 fn read_configs(
     store: &Store,
     ns_blobs: &FastSet<&str>,
+    dir: &crate::root::Dir<'_>,
     croot: &DataRoot,
     pool: &Pool,
 ) -> FastMap<String, std::sync::Mutex<Option<ConfigRead>>> {
     use rayon::prelude::*;
-    let Ok(dir) = croot.dir(&format!("{CONTENT}/blobs/sha256")) else {
-        return FastMap::default();
-    };
     let mut wanted: Vec<&str> = store
         .docs
         .values()
@@ -791,7 +791,7 @@ fn read_configs(
         .par_iter()
         .map(|d| {
             let hex = d.strip_prefix("sha256:").unwrap_or(d);
-            let read = read_config(&dir, hex, pool, croot);
+            let read = read_config(dir, hex, pool, croot);
             ((*d).to_owned(), std::sync::Mutex::new(Some(read)))
         })
         .collect()
