@@ -263,14 +263,20 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
     } else {
         None
     };
-    let ((model, croot), mut walked, mut cwalked) = if needs_walk {
-        let (model, (walked, cwalked)) = rayon::join(
-            || scan_c8d(layout),
+    // `du`'s work on the records alone is done beside the walks too: they take longer.
+    let is_du = matches!(cli.command, Command::Du(_));
+    let ((model, croot), mut walked, mut cwalked, mut du_recs) = if needs_walk {
+        let ((model, du_recs), (walked, cwalked)) = rayon::join(
+            || {
+                let scanned = scan_c8d(layout);
+                let recs = is_du.then(|| du_records(&scanned.0, &root));
+                (scanned, recs)
+            },
             || walk_both_with_progress(&root, pre_croot.as_ref()),
         );
-        (model, Some(walked), cwalked)
+        (model, Some(walked), cwalked, du_recs)
     } else {
-        (scan_c8d(layout), None, None)
+        (scan_c8d(layout), None, None, None)
     };
     drop(pre_croot);
     let model = FreeAside(Some(model));
@@ -341,40 +347,30 @@ fn run_inner(cli: &Cli, out: &mut dyn Write, err: &mut dyn Write) -> Result<Exit
                 .take()
                 .or_else(|| croot.map(|c| walk::walk_tree(c, walk::Tree::Containerd, None)));
             let walked = take_walk();
-            // The report from the walks, beside the classification of the containerd
-            // store's findings (from the records alone).
-            let (mut report, found) = rayon::join(
-                || {
-                    let mut report = report::du::build(&model, walked, rule, root.sizes_known());
-                    report.disk_bytes_from =
-                        root.capture().map(capture::manifest::Manifest::source_note);
-                    report.df_compat_source = source;
-                    report.df_compat_reason = reason;
-                    let (records, bk_problems) = scan::buildcache::scan(&root);
-                    report.system_df.build_cache_total = records.as_ref().map(Vec::len);
-                    report.problems.extend(bk_problems);
-                    report::c8d::patch_du_walked(&mut report, &model, croot, cwalked.as_ref());
-                    report::c8d::add_areas(&mut report, &model, croot, cwalked.as_ref());
-                    if args.by == report::du::By::Image {
-                        report::du::add_waste(&mut report, &root, &model);
-                    }
-                    if args.verbose {
-                        report.verbose = Some(report::du::verbose(
-                            &model,
-                            &report,
-                            records.as_deref(),
-                            crate::clock::now(),
-                        ));
-                    }
-                    report
-                },
-                || {
-                    model.containerd.is_some().then(|| {
-                        let now = crate::clock::now().as_second();
-                        report::c8d_orphans::classify_findings(&model, now)
-                    })
-                },
-            );
+            let DuRecords {
+                found,
+                images_df,
+                build_cache: (records, bk_problems),
+            } = du_recs.take().unwrap_or_else(|| du_records(&model, &root));
+            let mut report = report::du::build(&model, walked, rule, root.sizes_known());
+            report.disk_bytes_from = root.capture().map(capture::manifest::Manifest::source_note);
+            report.df_compat_source = source;
+            report.df_compat_reason = reason;
+            report.system_df.build_cache_total = records.as_ref().map(Vec::len);
+            report.problems.extend(bk_problems);
+            report::c8d::patch_du_walked(&mut report, &model, croot, cwalked.as_ref(), images_df);
+            report::c8d::add_areas(&mut report, &model, croot, cwalked.as_ref());
+            if args.by == report::du::By::Image {
+                report::du::add_waste(&mut report, &root, &model);
+            }
+            if args.verbose {
+                report.verbose = Some(report::du::verbose(
+                    &model,
+                    &report,
+                    records.as_deref(),
+                    crate::clock::now(),
+                ));
+            }
             let orphans = if let Some((candidates, cannot)) = found {
                 // `du` counts the findings alone; sized from the walks where a path is
                 // a whole bucket.
@@ -1124,6 +1120,44 @@ fn walk_both_with_progress(
         m.reconcile(&mut walked);
     }
     (walked, cwalked)
+}
+
+/// `du`'s work on the records alone, which needs no walk: done beside the walks.
+struct DuRecords {
+    /// The containerd store's findings, classified (`None`: the graphdriver layout).
+    found: Option<(
+        Vec<report::orphans::Candidate>,
+        Vec<report::orphans::CannotJudge>,
+    )>,
+    /// `system df`'s image numbers in the containerd store, but for the walks' part.
+    images_df: Option<report::c8d::ImagesDf>,
+    /// BuildKit's records (`buildkit/cache.db`) and their problems.
+    build_cache: (
+        Option<Vec<scan::buildcache::CacheRecord>>,
+        Vec<problem::Problem>,
+    ),
+}
+
+fn du_records(model: &Model, root: &DataRoot) -> DuRecords {
+    let (found, (images_df, build_cache)) = rayon::join(
+        || {
+            model.containerd.is_some().then(|| {
+                let now = crate::clock::now().as_second();
+                report::c8d_orphans::classify_findings(model, now)
+            })
+        },
+        || {
+            (
+                report::c8d::images_df_records(model),
+                scan::buildcache::scan(root),
+            )
+        },
+    );
+    DuRecords {
+        found,
+        images_df,
+        build_cache,
+    }
 }
 
 /// containerd's root as the scan will find it, for `du` to walk beside the scan.

@@ -106,16 +106,21 @@ pub struct Usage {
 impl Usage {
     /// Count one entry; `false` (and nothing counted) when a total would pass 2^64.
     fn add_entry(&mut self, m: &Meta) -> bool {
-        let file = m.kind != FileKind::Dir;
-        let sized = matches!(m.kind, FileKind::File | FileKind::Symlink);
+        self.add_sized(m.kind, m.len, m.disk)
+    }
+
+    /// [`Usage::add_entry`] from the entry's kind, length and allocated bytes.
+    fn add_sized(&mut self, kind: FileKind, len: u64, disk: Option<u64>) -> bool {
+        let file = kind != FileKind::Dir;
+        let sized = matches!(kind, FileKind::File | FileKind::Symlink);
         let (Some(apparent), Some(size), Some(disk)) = (
-            self.apparent_bytes.checked_add(m.len),
+            self.apparent_bytes.checked_add(len),
             if sized {
-                self.size.checked_add(m.len)
+                self.size.checked_add(len)
             } else {
                 Some(self.size)
             },
-            match (self.disk_bytes, m.disk) {
+            match (self.disk_bytes, disk) {
                 (Some(a), Some(b)) => a.checked_add(b).map(Some),
                 _ => Some(None),
             },
@@ -211,12 +216,28 @@ pub struct Progress {
     pub bytes: AtomicU64,
 }
 
-/// One directory entry seen with more than one link: settled after the walk.
+/// One directory entry seen with more than one link: settled after the walk. Kept
+/// small (there can be millions): what the totals need, and the bucket shared.
 struct Linked {
     dev: u64,
     ino: u64,
-    bucket: Bucket,
-    meta: Meta,
+    bucket: Arc<Bucket>,
+    kind: FileKind,
+    len: u64,
+    disk: Option<u64>,
+}
+
+impl Linked {
+    fn new(m: &Meta, bucket: Arc<Bucket>) -> Linked {
+        Linked {
+            dev: m.dev,
+            ino: m.ino,
+            bucket,
+            kind: m.kind,
+            len: m.len,
+            disk: m.disk,
+        }
+    }
 }
 
 struct Shared<'p> {
@@ -277,6 +298,22 @@ struct Anchor<'s> {
 }
 
 impl<'s> Anchor<'s> {
+    /// The path (relative to the root) of the directory this anchor reaches: for
+    /// messages only, so made when one is needed.
+    fn rel(&self) -> String {
+        let mut rel = self
+            .held
+            .as_ref()
+            .map_or_else(String::new, |h| h.dir.rel().to_owned());
+        for name in &self.suffix {
+            if !rel.is_empty() {
+                rel.push('/');
+            }
+            rel.push_str(&name.to_string_lossy());
+        }
+        rel
+    }
+
     fn child(&self, name: &OsStr) -> Anchor<'s> {
         let mut suffix = Vec::with_capacity(self.suffix.len() + 1);
         suffix.extend(self.suffix.iter().cloned());
@@ -474,7 +511,7 @@ fn walk_opened<'r>(
     let parts = (parts.len() < tree.depth()).then_some(parts);
     rayon::scope(|s| {
         let shared = &shared;
-        s.spawn(move |s| walk_dir(s, shared, start, anchor, parts, start_bucket));
+        s.spawn(move |s| walk_dir(s, shared, start, anchor, parts, Arc::new(start_bucket)));
     });
     let Shared {
         out,
@@ -669,6 +706,17 @@ fn settle_links(
         .map(|(i, l)| (l.dev, l.ino, i))
         .collect();
     order.sort_unstable();
+    // Each bucket's share gathered apart first, keyed by the bucket's allocation (one
+    // per subtree, shared by its entries), then added to `buckets` once per bucket: no
+    // key copied or hashed per name.
+    let mut slot_of: crate::model::ids::FastMap<usize, usize> = Default::default();
+    let mut slots: Vec<(Arc<Bucket>, Usage, bool)> = Vec::new();
+    let mut slot = |b: &Arc<Bucket>, slots: &mut Vec<(Arc<Bucket>, Usage, bool)>| -> usize {
+        *slot_of.entry(Arc::as_ptr(b) as usize).or_insert_with(|| {
+            slots.push((Arc::clone(b), Usage::empty(known_disk), true));
+            slots.len() - 1
+        })
+    };
     let mut i = 0;
     while i < order.len() {
         let (dev, ino, _) = order[i];
@@ -680,27 +728,40 @@ fn settle_links(
         let owner = group
             .iter()
             .map(|&(_, _, k)| k)
-            .min_by(|&a, &b| linked[a].bucket.cmp(&linked[b].bucket))
+            .min_by(|&a, &b| {
+                let (a, b) = (&linked[a].bucket, &linked[b].bucket);
+                if Arc::ptr_eq(a, b) {
+                    std::cmp::Ordering::Equal
+                } else {
+                    a.cmp(b)
+                }
+            })
             .unwrap_or(group[0].2);
         let first = &linked[owner];
-        if !buckets
-            .entry(first.bucket.clone())
-            .or_insert_with(|| Usage::empty(known_disk))
-            .add_entry(&first.meta)
-        {
-            problems.push(overflow_problem(&first.bucket.path()));
-            incomplete.push((first.bucket.clone(), first.bucket.path()));
+        let n = slot(&first.bucket, &mut slots);
+        let (_, u, ok) = &mut slots[n];
+        if !u.add_sized(first.kind, first.len, first.disk) {
+            *ok = false;
         }
         for &(_, _, k) in group {
             if k == owner {
                 continue;
             }
-            let u = buckets
-                .entry(linked[k].bucket.clone())
-                .or_insert_with(|| Usage::empty(known_disk));
+            let n = slot(&linked[k].bucket, &mut slots);
+            let u = &mut slots[n].1;
             u.hardlinks_folded = u.hardlinks_folded.saturating_add(1);
         }
         i = j;
+    }
+    for (b, u, ok) in slots {
+        let added = buckets
+            .entry(Bucket::clone(&b))
+            .or_insert_with(|| Usage::empty(known_disk))
+            .add(&u);
+        if !(ok && added) {
+            problems.push(overflow_problem(&b.path()));
+            incomplete.push((Bucket::clone(&b), b.path()));
+        }
     }
 }
 
@@ -744,12 +805,7 @@ impl Tally {
     pub fn add(&mut self, parts: &[&str], meta: &Meta) {
         let bucket = bucket_of(parts);
         if meta.kind != FileKind::Dir && meta.nlink > 1 {
-            self.linked.push(Linked {
-                dev: meta.dev,
-                ino: meta.ino,
-                bucket,
-                meta: *meta,
-            });
+            self.linked.push(Linked::new(meta, Arc::new(bucket)));
         } else if !self
             .buckets
             .entry(bucket.clone())
@@ -819,7 +875,7 @@ fn walk_dir<'s>(
     dir: Dir<'s>,
     anchor: Anchor<'s>,
     parts: Option<Vec<String>>,
-    bucket: Bucket,
+    bucket: Arc<Bucket>,
 ) {
     let entries = match dir.list() {
         Ok(e) => e,
@@ -856,7 +912,7 @@ fn walk_dir<'s>(
             let entries = Arc::clone(&entries);
             let base = base.clone();
             let parts = parts.clone();
-            let bucket = bucket.clone();
+            let bucket = Arc::clone(&bucket);
             let rel = dir_ref.rel().to_owned();
             scope.spawn(move |s| {
                 let end = (start + CHUNK).min(entries.len());
@@ -907,13 +963,12 @@ fn sub_job<'s>(
     scope: &rayon::Scope<'s>,
     shared: &'s Shared<'s>,
     anchor: Anchor<'s>,
-    rel: String,
     parts: Option<Vec<String>>,
-    bucket: Bucket,
+    bucket: Arc<Bucket>,
 ) {
     match anchor.open(shared.root) {
         Ok(dir) => walk_dir(scope, shared, dir, anchor, parts, bucket),
-        Err(e) => fail(shared, rel, &bucket, &e),
+        Err(e) => fail(shared, anchor.rel(), &bucket, &e),
     }
 }
 
@@ -926,7 +981,7 @@ fn visit_entries<'s>(
     entries: &Listing,
     range: std::ops::Range<usize>,
     parts: Option<&[String]>,
-    bucket: &Bucket,
+    bucket: &Arc<Bucket>,
 ) {
     // Below the first `tree.depth()` path components every entry is in `bucket`: its totals go to
     // `own`, with no per-entry hashing or cloning. Only shallow entries are classified.
@@ -938,7 +993,7 @@ fn visit_entries<'s>(
     let count = range.len();
     for i in range {
         let name = entries.name(i);
-        let (child_parts, child_bucket): (Option<Vec<String>>, Option<Bucket>) = match parts {
+        let (child_parts, child_bucket): (Option<Vec<String>>, Option<Arc<Bucket>>) = match parts {
             Some(parts) => {
                 let name = name.to_string_lossy();
                 let mut p: Vec<&str> = parts.iter().map(String::as_str).collect();
@@ -946,7 +1001,7 @@ fn visit_entries<'s>(
                 let b = classify(shared.tree, &p, bucket);
                 let deeper = (p.len() < shared.tree.depth())
                     .then(|| p.iter().map(|s| (*s).to_owned()).collect());
-                (deeper, (b != *bucket).then_some(b))
+                (deeper, (b != **bucket).then(|| Arc::new(b)))
             }
             None => (None, None),
         };
@@ -968,29 +1023,26 @@ fn visit_entries<'s>(
         }
         bytes = bytes.saturating_add(m.len);
         if m.kind != FileKind::Dir && m.nlink > 1 {
-            linked.push(Linked {
-                dev: m.dev,
-                ino: m.ino,
-                bucket: child_bucket.unwrap_or_else(|| bucket.clone()),
-                meta: m,
-            });
+            linked.push(Linked::new(
+                &m,
+                child_bucket.unwrap_or_else(|| Arc::clone(bucket)),
+            ));
             continue;
         }
         let ok = match &child_bucket {
             None => own.add_entry(&m),
             Some(b) => local
-                .entry(b.clone())
+                .entry(Bucket::clone(b))
                 .or_insert_with(|| Usage::empty(shared.known_disk))
                 .add_entry(&m),
         };
         if !ok {
-            overflow.push(child_bucket.clone().unwrap_or_else(|| bucket.clone()));
+            overflow.push(Bucket::clone(child_bucket.as_ref().unwrap_or(bucket)));
         }
         if m.kind == FileKind::Dir {
-            let b = child_bucket.unwrap_or_else(|| bucket.clone());
+            let b = child_bucket.unwrap_or_else(|| Arc::clone(bucket));
             let anchor = base.child(name);
-            let rel = dir.rel_of(name);
-            scope.spawn(move |s| sub_job(s, shared, anchor, rel, child_parts, b));
+            scope.spawn(move |s| sub_job(s, shared, anchor, child_parts, b));
         }
     }
     if let Some(p) = shared.progress {
@@ -998,13 +1050,20 @@ fn visit_entries<'s>(
         p.bytes.fetch_add(bytes, Ordering::Relaxed);
     }
     if let Ok(mut out) = shared.out.lock() {
-        if own.files + own.dirs > 0
-            && !out
-                .entry(bucket.clone())
-                .or_insert_with(|| Usage::empty(shared.known_disk))
-                .add(&own)
-        {
-            overflow.push(bucket.clone());
+        // Looked up before inserting: most jobs add to a bucket already there, and a
+        // bucket's key is only copied once.
+        let added = own.files + own.dirs == 0
+            || match out.get_mut(&**bucket) {
+                Some(u) => u.add(&own),
+                None => {
+                    let mut u = Usage::empty(shared.known_disk);
+                    let ok = u.add(&own);
+                    out.insert(Bucket::clone(bucket), u);
+                    ok
+                }
+            };
+        if !added {
+            overflow.push(Bucket::clone(bucket));
         }
         for (b, u) in local {
             if !out

@@ -120,16 +120,18 @@ pub fn container_sizes(
 /// Replace the classic containers' sizes of a du report with the daemon's numbers in
 /// this mode.
 pub fn patch_du(du: &mut DuReport, model: &Model, croot: Option<&DataRoot>) {
-    patch_du_walked(du, model, croot, None);
+    patch_du_walked(du, model, croot, None, None);
 }
 
 /// [`patch_du`] with the snapshots' usage taken from `walked`, the walk of containerd's
-/// root ([`walk::Tree::Containerd`]) when there is one, instead of measuring them again.
+/// root ([`walk::Tree::Containerd`]) when there is one, instead of measuring them again;
+/// `records`: [`images_df_records`] when computed already.
 pub fn patch_du_walked(
     du: &mut DuReport,
     model: &Model,
     croot: Option<&DataRoot>,
     walked: Option<&walk::WalkResult>,
+    records: Option<ImagesDf>,
 ) {
     let Some(croot) = croot else {
         return;
@@ -142,7 +144,7 @@ pub fn patch_du_walked(
             c.size_root_fs = rootfs;
         }
     }
-    images_df(du, model, croot, walked, &mut problems);
+    images_df(du, model, croot, walked, records, &mut problems);
     du.problems.extend(problems);
     du.problems.sort();
     du.problems.dedup();
@@ -347,30 +349,34 @@ pub fn history_images(model: &Model, image: usize) -> Vec<usize> {
     out
 }
 
+/// `docker system df`'s images in this mode, the part that needs the records alone
+/// ([`images_df_records`]): `du` computes it beside the walks, which take longer.
+pub struct ImagesDf {
+    images: Vec<crate::report::du::ImageUsage>,
+    /// Present content reachable from any image record, each digest once.
+    content: u64,
+    /// Committed snapshots' usage (stored at commit).
+    committed: u64,
+    /// Active snapshots counted in LayersSize, measured from the walk.
+    active: Vec<u64>,
+}
+
 /// `docker system df`'s images in this mode: per listed image the daemon's Size and
 /// SharedSize (Usage of each chain id held by more than one listed image), and
 /// LayersSize: Docker 28 sums the usage of every snapshot of the namespace (image
 /// layers, containers' RW and `-init`, BuildKit's) and the present content reachable
 /// from any image record (each digest once); Docker 29 counts the images' snapshot
-/// chains (each snapshot once) instead of every snapshot.
-fn images_df(
-    du: &mut DuReport,
-    model: &Model,
-    croot: &DataRoot,
-    walked: Option<&walk::WalkResult>,
-    problems: &mut Vec<Problem>,
-) {
-    let Some(c8d) = model.containerd.as_ref() else {
-        return;
-    };
-    let Some(store) = c8d.store.as_ref() else {
-        return;
-    };
+/// chains (each snapshot once) instead of every snapshot. `None` without containerd's
+/// records.
+pub fn images_df_records(model: &Model) -> Option<ImagesDf> {
+    use crate::model::ids::{FastMap, FastSet};
+    let c8d = model.containerd.as_ref()?;
+    let store = c8d.store.as_ref()?;
     let listed: Vec<usize> = model
         .loaded_images()
         .filter(|&i| model.is_listed(i))
         .collect();
-    let mut holders: HashMap<&str, usize> = HashMap::new();
+    let mut holders: FastMap<&str, usize> = FastMap::default();
     for &i in &listed {
         if let Some(f) = c8d.image(&model.images[i].rec.id) {
             for ch in f.all_chain_ids() {
@@ -384,7 +390,7 @@ fn images_df(
             _ => 0,
         })
     };
-    let mut images = Vec::new();
+    let mut images = Vec::with_capacity(listed.len());
     for &i in &listed {
         let im = &model.images[i];
         let Some(f) = c8d.image(&im.rec.id) else {
@@ -407,15 +413,15 @@ fn images_df(
         });
     }
     // Content reachable from any image record of the namespace, each digest once.
-    let present: std::collections::HashSet<&str> = store
+    let present: FastSet<&str> = store
         .meta
         .blobs
         .iter()
         .filter(|b| b.namespace == c8d.namespace)
         .map(|b| b.digest.as_str())
         .collect();
-    let mut seen: std::collections::HashSet<&str> =
-        std::collections::HashSet::with_capacity(present.len());
+    let mut seen: FastSet<&str> = FastSet::default();
+    seen.reserve(present.len());
     let mut content: u64 = 0;
     let mut stack: Vec<(&str, i64)> = Vec::new();
     for im in store
@@ -455,25 +461,62 @@ fn images_df(
         .version_hints
         .iter()
         .any(|h| h.contains("Docker 29"));
-    let snapshots: u64 = if docker29 {
-        let mut keys: std::collections::HashSet<&str> = std::collections::HashSet::new();
+    let mut committed = 0u64;
+    let mut active = Vec::new();
+    if docker29 {
+        let mut keys: FastSet<&str> = FastSet::default();
         for f in &c8d.images {
             for ch in f.all_chain_ids() {
                 keys.insert(ch.as_str());
             }
         }
-        keys.iter().map(|k| usage_of(k)).sum()
+        committed = keys.iter().map(|k| usage_of(k)).sum();
     } else {
-        let mut total = 0u64;
         for s in c8d.snapshots.values() {
-            total += match (s.kind, s.id) {
-                (Some("committed"), _) => crate::scan::containerd::nonneg(s.size.unwrap_or(0)),
-                (Some("active"), Some(n)) => snapshot_usage(croot, walked, n, problems),
-                _ => 0,
-            };
+            match (s.kind, s.id) {
+                (Some("committed"), _) => {
+                    committed += crate::scan::containerd::nonneg(s.size.unwrap_or(0));
+                }
+                (Some("active"), Some(n)) => active.push(n),
+                _ => {}
+            }
         }
-        total
+    }
+    Some(ImagesDf {
+        images,
+        content,
+        committed,
+        active,
+    })
+}
+
+/// [`images_df_records`] finished with what the walk measured (active snapshots,
+/// containers' SizeRw), into the du report.
+fn images_df(
+    du: &mut DuReport,
+    model: &Model,
+    croot: &DataRoot,
+    walked: Option<&walk::WalkResult>,
+    records: Option<ImagesDf>,
+    problems: &mut Vec<Problem>,
+) {
+    let Some(c8d) = model.containerd.as_ref() else {
+        return;
     };
+    let Some(ImagesDf {
+        images,
+        content,
+        committed,
+        active,
+    }) = records.or_else(|| images_df_records(model))
+    else {
+        return;
+    };
+    let snapshots = committed
+        + active
+            .into_iter()
+            .map(|n| snapshot_usage(croot, walked, n, problems))
+            .sum::<u64>();
     let layers_size = snapshots + content;
     let in_use: u64 = images
         .iter()

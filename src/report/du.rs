@@ -323,39 +323,47 @@ pub fn build(model: &Model, walk: WalkResult, compat: DfCompat, known_disk: bool
         .loaded_images()
         .filter(|&i| model.is_listed(i))
         .collect();
-    let counting: Vec<usize> = match compat {
-        DfCompat::V23 => model.loaded_images().collect(),
-        DfCompat::V20_10 => listed.clone(),
-    };
-    let mut holders: HashMap<usize, usize> = HashMap::new();
-    for &i in &counting {
-        for l in model.image_layers(i) {
-            *holders.entry(l).or_default() += 1;
-        }
-    }
-    let images: Vec<ImageUsage> = listed
-        .iter()
-        .map(|&i| {
-            let chain = model.image_layers(i);
-            let size = size::sum_capped(chain.iter().map(|&l| model.layer_size(l)));
-            let shared = size::sum_capped(
-                chain
-                    .iter()
-                    .filter(|l| holders.get(l).copied().unwrap_or(0) > 1)
-                    .map(|&l| model.layer_size(l)),
-            );
-            ImageUsage {
-                id: model.images[i].rec.id.clone(),
-                repo_tags: model.tags_and_digests(i).0,
-                size,
-                shared_size: shared,
-                unique_size: size.saturating_sub(shared),
-                containers: model.image_containers(i).len(),
-                wasted_bytes: None,
-                efficiency: None,
+    // In the containerd store, the images are the daemon's numbers in that mode, put in
+    // by `report::c8d::patch_du_walked` (every caller that shows them calls it): not
+    // computed twice.
+    let c8d_images = model.containerd.as_ref().is_some_and(|c| c.store.is_some());
+    let images: Vec<ImageUsage> = if c8d_images {
+        Vec::new()
+    } else {
+        let counting: Vec<usize> = match compat {
+            DfCompat::V23 => model.loaded_images().collect(),
+            DfCompat::V20_10 => listed.clone(),
+        };
+        let mut holders: HashMap<usize, usize> = HashMap::new();
+        for &i in &counting {
+            for l in model.image_layers(i) {
+                *holders.entry(l).or_default() += 1;
             }
-        })
-        .collect();
+        }
+        listed
+            .iter()
+            .map(|&i| {
+                let chain = model.image_layers(i);
+                let size = size::sum_capped(chain.iter().map(|&l| model.layer_size(l)));
+                let shared = size::sum_capped(
+                    chain
+                        .iter()
+                        .filter(|l| holders.get(l).copied().unwrap_or(0) > 1)
+                        .map(|&l| model.layer_size(l)),
+                );
+                ImageUsage {
+                    id: model.images[i].rec.id.clone(),
+                    repo_tags: model.tags_and_digests(i).0,
+                    size,
+                    shared_size: shared,
+                    unique_size: size.saturating_sub(shared),
+                    containers: model.image_containers(i).len(),
+                    wasted_bytes: None,
+                    efficiency: None,
+                }
+            })
+            .collect()
+    };
     let used_layers: HashSet<usize> = listed.iter().flat_map(|&i| model.image_layers(i)).collect();
     let layers_size = size::sum(used_layers.iter().map(|&l| model.layer_size(l)));
     let layers_overflow = layers_size.is_none();
