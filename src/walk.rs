@@ -526,7 +526,7 @@ fn walk_opened<'r>(
     let mut incomplete = incomplete.into_inner().unwrap_or_default();
     settle_links(
         &mut buckets,
-        &linked.into_inner().unwrap_or_default(),
+        linked.into_inner().unwrap_or_default(),
         known_disk,
         &mut problems,
         &mut incomplete,
@@ -535,14 +535,7 @@ fn walk_opened<'r>(
     if let Some(m) = start_meta {
         total.add_entry(&m);
     }
-    let mut keys: Vec<&Bucket> = buckets.keys().collect();
-    keys.sort();
-    for b in keys {
-        if !total.add(&buckets[b]) {
-            problems.push(overflow_problem(&b.path()));
-            incomplete.push((b.clone(), b.path()));
-        }
-    }
+    add_buckets(&mut total, &buckets, &mut problems, &mut incomplete);
     let mut mount_points = mounts.into_inner().unwrap_or_default();
     mount_points.sort();
     problems.sort();
@@ -681,6 +674,41 @@ fn parent_of(rel: &str) -> Option<&str> {
         .then_some(parent)
 }
 
+/// Add every bucket to `total`. When a sum would pass 2^64, the buckets are added in
+/// their sorted order, so that the same ones are left out (and named) whatever the
+/// map's order; when none can, the order changes nothing and no sort is needed.
+fn add_buckets(
+    total: &mut Usage,
+    buckets: &HashMap<Bucket, Usage>,
+    problems: &mut Vec<Problem>,
+    incomplete: &mut Vec<(Bucket, String)>,
+) {
+    let mut wide = [
+        u128::from(total.apparent_bytes),
+        u128::from(total.size),
+        u128::from(total.disk_bytes.unwrap_or(0)),
+    ];
+    for u in buckets.values() {
+        wide[0] += u128::from(u.apparent_bytes);
+        wide[1] += u128::from(u.size);
+        wide[2] += u128::from(u.disk_bytes.unwrap_or(0));
+    }
+    if wide.iter().all(|&w| w <= u128::from(u64::MAX)) {
+        for u in buckets.values() {
+            total.add(u);
+        }
+        return;
+    }
+    let mut keys: Vec<&Bucket> = buckets.keys().collect();
+    keys.sort();
+    for b in keys {
+        if !total.add(&buckets[b]) {
+            problems.push(overflow_problem(&b.path()));
+            incomplete.push((b.clone(), b.path()));
+        }
+    }
+}
+
 fn overflow_problem(rel: &str) -> Problem {
     Problem::new(
         rel,
@@ -693,23 +721,26 @@ fn overflow_problem(rel: &str) -> Problem {
 /// its names; every other name is a folded link of the bucket it sits in.
 fn settle_links(
     buckets: &mut HashMap<Bucket, Usage>,
-    linked: &[Linked],
+    mut linked: Vec<Linked>,
     known_disk: bool,
     problems: &mut Vec<Problem>,
     incomplete: &mut Vec<(Bucket, String)>,
 ) {
-    // Sorted by inode through a small key (the entries themselves are large); within
-    // an inode, the owner is its smallest bucket.
-    let mut order: Vec<(u64, u64, usize)> = linked
+    // Sorted by inode (the names of one inode side by side, read in order); within an
+    // inode, the owner is its smallest bucket, whatever the order of its names.
+    {
+        use rayon::slice::ParallelSliceMut;
+        linked.par_sort_unstable_by_key(|l| (l.dev, l.ino));
+    }
+    let order: Vec<(u64, u64, usize)> = linked
         .iter()
         .enumerate()
         .map(|(i, l)| (l.dev, l.ino, i))
         .collect();
-    order.sort_unstable();
     // Each bucket's share gathered apart first, keyed by the bucket's allocation (one
     // per subtree, shared by its entries), then added to `buckets` once per bucket: no
     // key copied or hashed per name.
-    let mut slot_of: crate::model::ids::FastMap<usize, usize> = Default::default();
+    let mut slot_of = crate::model::ids::FastMap::<usize, usize>::default();
     let mut slots: Vec<(Arc<Bucket>, Usage, bool)> = Vec::new();
     let mut slot = |b: &Arc<Bucket>, slots: &mut Vec<(Arc<Bucket>, Usage, bool)>| -> usize {
         *slot_of.entry(Arc::as_ptr(b) as usize).or_insert_with(|| {
@@ -837,17 +868,10 @@ impl Tally {
             mut problems,
             mut incomplete,
         } = self;
-        settle_links(&mut buckets, &linked, true, &mut problems, &mut incomplete);
+        settle_links(&mut buckets, linked, true, &mut problems, &mut incomplete);
         let mut total = Usage::empty(true);
         total.add_entry(top);
-        let mut keys: Vec<&Bucket> = buckets.keys().collect();
-        keys.sort();
-        for b in keys {
-            if !total.add(&buckets[b]) {
-                problems.push(overflow_problem(&b.path()));
-                incomplete.push((b.clone(), b.path()));
-            }
-        }
+        add_buckets(&mut total, &buckets, &mut problems, &mut incomplete);
         mounts.sort();
         problems.sort();
         problems.dedup();
@@ -1053,14 +1077,13 @@ fn visit_entries<'s>(
         // Looked up before inserting: most jobs add to a bucket already there, and a
         // bucket's key is only copied once.
         let added = own.files + own.dirs == 0
-            || match out.get_mut(&**bucket) {
-                Some(u) => u.add(&own),
-                None => {
-                    let mut u = Usage::empty(shared.known_disk);
-                    let ok = u.add(&own);
-                    out.insert(Bucket::clone(bucket), u);
-                    ok
-                }
+            || if let Some(u) = out.get_mut(&**bucket) {
+                u.add(&own)
+            } else {
+                let mut u = Usage::empty(shared.known_disk);
+                let ok = u.add(&own);
+                out.insert(Bucket::clone(bucket), u);
+                ok
             };
         if !added {
             overflow.push(Bucket::clone(bucket));
