@@ -1148,6 +1148,49 @@ mod tests {
     use super::*;
 
     #[test]
+    fn totals_past_2_64_leave_out_the_same_buckets_in_any_order() {
+        let sized = |apparent: u64| Usage {
+            disk_bytes: Some(apparent / 2),
+            apparent_bytes: apparent,
+            size: apparent,
+            files: 1,
+            ..Usage::default()
+        };
+        let big = u64::MAX / 2 + 1;
+        let names = ["a", "b", "c"];
+        // Two big buckets pass 2^64: the later one in bucket order is left out and
+        // named, whatever order the map holds them in.
+        for order in [[0, 1, 2], [2, 1, 0], [1, 2, 0]] {
+            let mut buckets = HashMap::new();
+            for &k in &order {
+                let u = if k == 1 { sized(7) } else { sized(big) };
+                buckets.insert(Bucket::Area(names[k].to_owned()), u);
+            }
+            let mut total = Usage::empty(true);
+            let (mut problems, mut incomplete) = (Vec::new(), Vec::new());
+            add_buckets(&mut total, &buckets, &mut problems, &mut incomplete);
+            assert_eq!(total.apparent_bytes, big + 7);
+            assert_eq!(total.files, 2);
+            assert_eq!(incomplete, vec![(Bucket::Area("c".into()), "c".to_owned())]);
+            assert_eq!(problems.len(), 1);
+            assert_eq!(problems[0].path, "c");
+        }
+        // Below 2^64 every bucket counts, with no sort needed.
+        let mut buckets = HashMap::new();
+        for (k, n) in names.iter().enumerate() {
+            buckets.insert(Bucket::Area((*n).to_owned()), sized(1000 * (k as u64 + 1)));
+        }
+        let mut total = Usage::empty(true);
+        let (mut problems, mut incomplete) = (Vec::new(), Vec::new());
+        add_buckets(&mut total, &buckets, &mut problems, &mut incomplete);
+        assert_eq!(
+            (total.apparent_bytes, total.disk_bytes, total.files),
+            (6000, Some(3000), 3)
+        );
+        assert!(problems.is_empty() && incomplete.is_empty());
+    }
+
+    #[test]
     fn buckets_follow_docker_ownership() {
         let top = Bucket::Area(String::new());
         let id = "a".repeat(64);
