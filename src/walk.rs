@@ -732,11 +732,6 @@ fn settle_links(
         use rayon::slice::ParallelSliceMut;
         linked.par_sort_unstable_by_key(|l| (l.dev, l.ino));
     }
-    let order: Vec<(u64, u64, usize)> = linked
-        .iter()
-        .enumerate()
-        .map(|(i, l)| (l.dev, l.ino, i))
-        .collect();
     // Each bucket's share gathered apart first, keyed by the bucket's allocation (one
     // per subtree, shared by its entries), then added to `buckets` once per bucket: no
     // key copied or hashed per name.
@@ -748,41 +743,31 @@ fn settle_links(
             slots.len() - 1
         })
     };
-    let mut i = 0;
-    while i < order.len() {
-        let (dev, ino, _) = order[i];
-        let mut j = i + 1;
-        while j < order.len() && order[j].0 == dev && order[j].1 == ino {
-            j += 1;
-        }
-        let group = &order[i..j];
-        let owner = group
-            .iter()
-            .map(|&(_, _, k)| k)
+    for group in linked.chunk_by(|a, b| (a.dev, a.ino) == (b.dev, b.ino)) {
+        let owner = (0..group.len())
             .min_by(|&a, &b| {
-                let (a, b) = (&linked[a].bucket, &linked[b].bucket);
+                let (a, b) = (&group[a].bucket, &group[b].bucket);
                 if Arc::ptr_eq(a, b) {
                     std::cmp::Ordering::Equal
                 } else {
                     a.cmp(b)
                 }
             })
-            .unwrap_or(group[0].2);
-        let first = &linked[owner];
+            .unwrap_or(0);
+        let first = &group[owner];
         let n = slot(&first.bucket, &mut slots);
         let (_, u, ok) = &mut slots[n];
         if !u.add_sized(first.kind, first.len, first.disk) {
             *ok = false;
         }
-        for &(_, _, k) in group {
+        for (k, l) in group.iter().enumerate() {
             if k == owner {
                 continue;
             }
-            let n = slot(&linked[k].bucket, &mut slots);
+            let n = slot(&l.bucket, &mut slots);
             let u = &mut slots[n].1;
             u.hardlinks_folded = u.hardlinks_folded.saturating_add(1);
         }
-        i = j;
     }
     for (b, u, ok) in slots {
         let added = buckets
