@@ -730,6 +730,53 @@ fn verify_content_names_a_flipped_byte_in_a_snapshot_file() {
         .any(|f| f["kind"] == "content-missing" && f["file"] == "bk/hello.txt"));
 }
 
+/// The blob listing trusts the directory's file types (no lstat per blob): a truncated
+/// blob is still a size mismatch for `verify`, which reads each size itself, and an
+/// entry that is not a regular file is named as such.
+#[test]
+fn a_truncated_blob_and_a_dir_among_the_blobs_are_named() {
+    let s = c8d();
+    let t = json(&docker(&s), &["tree", "bk:1"]);
+    let blob = t["layers"][4]["blob"]["digest"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let size = t["layers"][4]["blob"]["size"].as_u64().unwrap();
+    let blobs = "io.containerd.content.v1.content/blobs/sha256";
+    let rel = format!("{blobs}/{}", blob.trim_start_matches("sha256:"));
+    let file = s.root.join("containerd").join(&rel);
+    let bytes = std::fs::read(&file).unwrap();
+    assert_eq!(bytes.len() as u64, size);
+    std::fs::write(&file, &bytes[..bytes.len() - 1]).unwrap();
+    let stray = format!("{blobs}/{}", "cd".repeat(32));
+    std::fs::create_dir(s.root.join("containerd").join(&stray)).unwrap();
+
+    let (code, out, _) = run(&docker(&s), &["verify", "--json"]);
+    assert_eq!(code, 1, "{out}");
+    let v: Value = serde_json::from_str(&out).unwrap();
+    let f: Vec<&Value> = v["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["kind"] == "size-mismatch")
+        .collect();
+    assert_eq!(f.len(), 1, "{out}");
+    assert_eq!(f[0]["path"], format!("containerd:{rel}"));
+    assert_eq!(f[0]["expected"], size);
+    assert_eq!(f[0]["found"], size - 1);
+    let problem = v["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["path"] == format!("containerd:{stray}"))
+        .unwrap_or_else(|| panic!("{out}"));
+    assert_eq!(problem["kind"], "wrong-type", "{problem}");
+    assert_eq!(
+        problem["detail"],
+        "expected a regular file, found a directory"
+    );
+}
+
 #[test]
 fn leftovers_no_gc_sees_are_found_and_printed_under_containerds_root() {
     let s = c8d();

@@ -15,21 +15,38 @@ pub type FastSet<K> = HashSet<K, FastHash>;
 
 /// Interns id strings so that equal ids share one allocation (safe to share across
 /// threads: sharded by the id's last byte, so that threads reading configs at once
-/// seldom wait for each other).
-pub struct Pool([Mutex<FastSet<Arc<str>>>; POOL_SHARDS]);
+/// seldom wait for each other), and remembers the chain ids it has folded.
+pub struct Pool {
+    ids: [Mutex<FastSet<Arc<str>>>; POOL_SHARDS],
+    /// (parent chain, diff id) -> chain id, keyed by the two allocations' addresses.
+    /// Each entry holds both, so an address cannot be freed and reused by another id
+    /// while it is a key. Images share their base layers: most folds are found here,
+    /// without hashing either text.
+    chains: [Mutex<FastMap<(usize, usize), ChainFold>>; POOL_SHARDS],
+}
+
+/// A folded chain id and the two ids it came from (kept alive: see `Pool::chains`).
+struct ChainFold {
+    _parent: Arc<str>,
+    _diff: Arc<str>,
+    chain: Arc<str>,
+}
 
 const POOL_SHARDS: usize = 16;
 
 impl Default for Pool {
     fn default() -> Self {
-        Pool(std::array::from_fn(|_| Mutex::default()))
+        Pool {
+            ids: std::array::from_fn(|_| Mutex::default()),
+            chains: std::array::from_fn(|_| Mutex::default()),
+        }
     }
 }
 
 impl Pool {
     pub fn get(&self, s: &str) -> Arc<str> {
         let shard = usize::from(s.as_bytes().last().copied().unwrap_or(0)) % POOL_SHARDS;
-        let Ok(mut set) = self.0[shard].lock() else {
+        let Ok(mut set) = self.ids[shard].lock() else {
             return Arc::from(s);
         };
         if let Some(a) = set.get(s) {
@@ -39,6 +56,39 @@ impl Pool {
         set.insert(Arc::clone(&a));
         a
     }
+
+    /// `sha256(parent + " " + diff)`, interned; computed once per distinct pair.
+    fn fold(&self, parent: &Arc<str>, diff: &Arc<str>) -> Arc<str> {
+        let key = (
+            Arc::as_ptr(parent).cast::<u8>() as usize,
+            Arc::as_ptr(diff).cast::<u8>() as usize,
+        );
+        // Allocations are at least 8-aligned: the low bits say nothing.
+        let shard = ((key.0 >> 3) ^ (key.1 >> 3)) % POOL_SHARDS;
+        if let Ok(map) = self.chains[shard].lock() {
+            if let Some(f) = map.get(&key) {
+                return Arc::clone(&f.chain);
+            }
+        }
+        let chain = self.get(&fold_text(parent, diff));
+        if let Ok(mut map) = self.chains[shard].lock() {
+            map.entry(key).or_insert_with(|| ChainFold {
+                _parent: Arc::clone(parent),
+                _diff: Arc::clone(diff),
+                chain: Arc::clone(&chain),
+            });
+        }
+        chain
+    }
+}
+
+/// `sha256:` + hex of `sha256(parent + " " + diff)`: the next chain id.
+fn fold_text(parent: &str, diff: &str) -> String {
+    let mut h = Sha256::new();
+    h.update(parent.as_bytes());
+    h.update(b" ");
+    h.update(diff.as_bytes());
+    digest_text(h.finalize().as_slice())
 }
 
 /// True for exactly 64 lowercase hex digits, the only digest form Docker writes.
@@ -144,11 +194,16 @@ digest_id!(
 impl ChainId {
     /// The chain ids of a stack of diff ids, base first:
     /// `c0 = d0`, `cn = sha256(c(n-1) + " " + dn)`.
-    /// `chain`, each id interned in `pool` (images that share a base share its ids).
+    /// `chain`, each id interned in `pool` (images that share a base share its ids, and
+    /// each fold is computed once).
     pub fn chain_in(diff_ids: &[DiffId], pool: &Pool) -> Vec<ChainId> {
-        let mut out = Self::chain(diff_ids);
-        for c in out.iter_mut().skip(1) {
-            c.0 = pool.get(&c.0);
+        let mut out: Vec<ChainId> = Vec::with_capacity(diff_ids.len());
+        for d in diff_ids {
+            let next = match out.last() {
+                None => ChainId(Arc::clone(&d.0)),
+                Some(parent) => ChainId(pool.fold(&parent.0, &d.0)),
+            };
+            out.push(next);
         }
         out
     }
@@ -158,13 +213,7 @@ impl ChainId {
         for d in diff_ids {
             let next = match out.last() {
                 None => ChainId(Arc::clone(&d.0)),
-                Some(parent) => {
-                    let mut h = Sha256::new();
-                    h.update(parent.0.as_bytes());
-                    h.update(b" ");
-                    h.update(d.0.as_bytes());
-                    ChainId(Arc::from(digest_text(h.finalize().as_slice())))
-                }
+                Some(parent) => ChainId(Arc::from(fold_text(&parent.0, &d.0))),
             };
             out.push(next);
         }
@@ -249,6 +298,27 @@ mod tests {
         assert_eq!(chain[0].as_str(), D0);
         assert!(chain[1].hex().starts_with("ea6ef45d"), "{}", chain[1]);
         assert!(chain[1].hex().ends_with("9939"), "{}", chain[1]);
+    }
+
+    #[test]
+    fn pooled_chains_equal_computed_ones_and_are_shared() {
+        let pool = Pool::default();
+        let diffs = |ids: &[&str]| -> Vec<DiffId> {
+            ids.iter()
+                .map(|d| DiffId::parse_in(d, &pool).unwrap())
+                .collect()
+        };
+        let a = diffs(&[D0, D1, D0]);
+        let first = ChainId::chain_in(&a, &pool);
+        assert_eq!(first, ChainId::chain(&a));
+        // A second image on the same base: the same folds, the same allocations.
+        let b = diffs(&[D0, D1]);
+        let second = ChainId::chain_in(&b, &pool);
+        assert_eq!(second[..], first[..2]);
+        assert!(Arc::ptr_eq(&second[1].0, &first[1].0));
+        // Not pooled: equal text from fresh allocations is folded (and found) alike.
+        let fresh = [DiffId::parse(D0).unwrap(), DiffId::parse(D1).unwrap()];
+        assert_eq!(ChainId::chain_in(&fresh, &pool)[1], first[1]);
     }
 
     #[test]

@@ -259,8 +259,8 @@ pub fn kind_name(kind: FileKind) -> &'static str {
     }
 }
 
-/// Read a whole file; `size` (from fstat) sizes the buffer, so a file is read in one
-/// call plus the one that sees its end.
+/// Read a whole file; `size` (from fstat) sizes the buffer, so a file whose size has not
+/// changed is read in one call.
 fn read_limited(file: File, limit: u64, size: u64) -> io::Result<Vec<u8>> {
     if size > limit {
         return Err(io::Error::new(
@@ -268,8 +268,21 @@ fn read_limited(file: File, limit: u64, size: u64) -> io::Result<Vec<u8>> {
             format!("larger than {limit} bytes, not read"),
         ));
     }
-    let mut out = Vec::with_capacity(usize::try_from(size).unwrap_or(0).saturating_add(1));
-    file.take(limit + 1).read_to_end(&mut out)?;
+    let want = usize::try_from(size).unwrap_or(0);
+    let mut out = Vec::with_capacity(want.saturating_add(1));
+    // One read asks for one byte more than the size: getting exactly the size is the end
+    // (a regular file reads short only there), so no second read is needed to see it.
+    // Anything else (a file grown or shrunk since its stat) reads on to the end.
+    let n = loop {
+        match rustix::io::read(&file, rustix::buffer::spare_capacity(&mut out)) {
+            Ok(n) => break n,
+            Err(rustix::io::Errno::INTR) => {}
+            Err(e) => return Err(e.into()),
+        }
+    };
+    if n != want {
+        file.take(limit + 1 - n as u64).read_to_end(&mut out)?;
+    }
     if out.len() as u64 > limit {
         return Err(io::Error::new(
             io::ErrorKind::FileTooLarge,
@@ -917,6 +930,31 @@ impl<'r> Dir<'r> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_whole_read_gets_every_byte_whatever_the_stated_size() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("f");
+        let body: Vec<u8> = (0..100u8).collect();
+        std::fs::write(&path, &body).unwrap();
+        let open = || File::open(&path).unwrap();
+        // As stated, smaller (the file grew since its stat), larger (it shrank), empty.
+        for stated in [100, 40, 0, 250] {
+            assert_eq!(
+                read_limited(open(), 1000, stated).unwrap(),
+                body,
+                "{stated}"
+            );
+        }
+        // The limit holds on what is read, not on what was stated.
+        let err = read_limited(open(), 60, 40).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        let err = read_limited(open(), 60, 100).unwrap_err();
+        assert_eq!(err.kind(), io::ErrorKind::FileTooLarge);
+        assert_eq!(read_limited(open(), 100, 100).unwrap(), body);
+        std::fs::write(&path, b"").unwrap();
+        assert_eq!(read_limited(open(), 10, 0).unwrap(), b"");
+    }
 
     #[test]
     fn names_that_could_leave_the_root_are_refused() {

@@ -160,7 +160,11 @@ pub fn go_time(b: &[u8]) -> Option<String> {
 }
 
 fn text(v: &[u8]) -> String {
-    String::from_utf8_lossy(v).into_owned()
+    // (valid UTF-8 is checked word by word; only invalid text goes the lossy way)
+    match std::str::from_utf8(v) {
+        Ok(s) => s.to_owned(),
+        Err(_) => String::from_utf8_lossy(v).into_owned(),
+    }
 }
 
 /// The labels dockscope reads: garbage collection's (`containerd.io/gc.*`), a layer

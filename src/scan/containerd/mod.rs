@@ -191,13 +191,12 @@ fn in_archive(r: &DataRoot, path: &Path) -> Option<(DataRoot, Found)> {
     None
 }
 
-/// A blob file of the content store.
+/// A blob file of the content store (a regular file: its size is the walk's, or
+/// `verify`'s, to read).
 #[derive(Clone, Debug, Serialize)]
 pub struct BlobFile {
     pub digest: String,
     pub path: String,
-    pub len: u64,
-    pub disk_bytes: Option<u64>,
 }
 
 /// One `ingest/<hash>/` dir: a download in progress (or interrupted).
@@ -480,27 +479,25 @@ fn list_blobs(root: &DataRoot, problems: &mut Vec<Problem>) -> BTreeMap<String, 
         let Ok(d) = algs.sub(OsStr::new(&alg)) else {
             continue;
         };
-        for (name, _) in sorted_entries(&d, problems) {
+        for (name, kind) in sorted_entries(&d, problems) {
             let path = d.rel_of(OsStr::new(&name));
-            match d.lstat(OsStr::new(&name)) {
-                Ok(m) if m.kind == FileKind::File => {
+            // The listing's file type when the filesystem gives one (no stat per blob),
+            // else an lstat.
+            let kind = match kind {
+                Some(k) => Ok(k),
+                None => d.lstat(OsStr::new(&name)).map(|m| m.kind),
+            };
+            match kind {
+                Ok(FileKind::File) => {
                     let digest = format!("{alg}:{name}");
-                    out.insert(
-                        digest.clone(),
-                        BlobFile {
-                            digest,
-                            path,
-                            len: m.len,
-                            disk_bytes: m.disk,
-                        },
-                    );
+                    out.insert(digest.clone(), BlobFile { digest, path });
                 }
-                Ok(m) => problems.push(Problem::new(
+                Ok(k) => problems.push(Problem::new(
                     path,
                     ProblemKind::WrongType,
                     format!(
                         "expected a regular file, found {}",
-                        crate::root::kind_name(m.kind)
+                        crate::root::kind_name(k)
                     ),
                 )),
                 Err(e) => problems.push(Problem::io(path, &e)),

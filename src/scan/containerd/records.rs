@@ -205,13 +205,21 @@ pub fn map_into(
                 .map(|b| b.digest.as_str())
                 .collect();
             // Image records of the namespace, grouped by target digest.
-            let mut by_target: BTreeMap<&str, Vec<&super::meta::ImageRecord>> = BTreeMap::new();
-            for im in store.meta.images.iter().filter(|i| i.namespace == ns) {
-                by_target
-                    .entry(im.target.digest.as_str())
-                    .or_default()
-                    .push(im);
+            // (A stable sort: each target's records keep the order meta.db gave them.)
+            let mut recs: Vec<&super::meta::ImageRecord> = store
+                .meta
+                .images
+                .iter()
+                .filter(|i| i.namespace == ns)
+                .collect();
+            {
+                use rayon::prelude::*;
+                recs.par_sort_by(|a, b| a.target.digest.cmp(&b.target.digest));
             }
+            let by_target: Vec<(&str, Vec<&super::meta::ImageRecord>)> = recs
+                .chunk_by(|a, b| a.target.digest == b.target.digest)
+                .map(|g| (g[0].target.digest.as_str(), g.to_vec()))
+                .collect();
             let configs = blobs_dir.as_ref().map_or_else(FastMap::default, |dir| {
                 read_configs(&store, &ns_blobs, dir, croot, pool)
             });
@@ -224,7 +232,8 @@ pub fn map_into(
     let committed_usage = snaps.committed_usage;
     let usage_of = |top: &str| snaps.usage.get(top).copied().flatten();
     // Each image on its own (in parallel), then put together in target order.
-    let map_one = |(&target, recs): (&&str, &Vec<&super::meta::ImageRecord>)| -> MappedImage {
+    let map_one = |(target, recs): &(&str, Vec<&super::meta::ImageRecord>)| -> MappedImage {
+        let target = *target;
         let mut out = MappedImage::default();
         let Some(id) = ImageId::parse(target) else {
             out.problems.push(Problem::new(
@@ -455,8 +464,7 @@ pub fn map_into(
     };
     let mapped: Vec<MappedImage> = {
         use rayon::prelude::*;
-        let targets: Vec<_> = by_target.iter().collect();
-        targets.into_par_iter().map(map_one).collect()
+        by_target.par_iter().map(map_one).collect()
     };
     let mut images = Vec::with_capacity(mapped.len());
     scan.images.reserve(mapped.len());
@@ -509,12 +517,21 @@ pub fn map_into(
     }
 
     // A layer's parent is the previous chain id of an image's stack (a snapshot's own
-    // parent may be a builder container's `-init` snapshot).
-    let mut chain_parent: FastMap<&str, &str> = FastMap::default();
-    for f in &images {
-        for m in &f.manifests {
-            for w in m.chain_ids.windows(2) {
-                chain_parent.insert(w[1].as_str(), w[0].as_str());
+    // parent may be a builder container's `-init` snapshot), and its diff id the one
+    // its stack folds in. A chain id is the hash of those two, so every stack naming it
+    // gives the same pair; and once a chain id is known, so is every one below it. Each
+    // stack is walked from its top down to the first chain id already known.
+    let mut chain_links: FastMap<&str, (Option<&str>, Option<&str>)> = FastMap::default();
+    for m in images.iter().flat_map(|f| &f.manifests) {
+        for (li, c) in m.chain_ids.iter().enumerate().rev() {
+            match chain_links.entry(c.as_str()) {
+                std::collections::hash_map::Entry::Occupied(_) => break,
+                std::collections::hash_map::Entry::Vacant(v) => {
+                    v.insert((
+                        li.checked_sub(1).map(|p| m.chain_ids[p].as_str()),
+                        m.diff_ids.get(li).map(DiffId::as_str),
+                    ));
+                }
             }
         }
     }
@@ -523,18 +540,6 @@ pub fn map_into(
     if !store.snapshot_dirs.is_empty() {
         for b in &store.backend {
             dir_kind.insert(b.id.to_string(), b.kind);
-        }
-    }
-    // Lean: the diff id of a chain as its layer facts would hold it (from the first
-    // image manifest naming the chain).
-    let mut first_diff: FastMap<&str, Option<&str>> = FastMap::default();
-    if store.lean {
-        for m in images.iter().flat_map(|f| &f.manifests) {
-            for (li, c) in m.chain_ids.iter().enumerate() {
-                first_diff
-                    .entry(c.as_str())
-                    .or_insert_with(|| m.diff_ids.get(li).map(DiffId::as_str));
-            }
         }
     }
     // In key order: the layers come out sorted by chain id.
@@ -567,7 +572,7 @@ pub fn map_into(
         let chain = ChainId::parse(key)?;
         let b = backend_of(key);
         let diff_text = if store.lean {
-            first_diff.get(key).copied().flatten()
+            chain_links.get(key).and_then(|l| l.1)
         } else {
             layer_facts.get(key).and_then(|e| e.diff_id.as_deref())
         };
@@ -575,8 +580,8 @@ pub fn map_into(
             chain_id: chain,
             path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
             diff_id: diff_text.and_then(DiffId::parse),
-            parent: match chain_parent.get(key) {
-                Some(&p) => ChainId::parse(p),
+            parent: match chain_links.get(key).and_then(|l| l.0) {
+                Some(p) => ChainId::parse(p),
                 None if diff_text.is_some() => None, // a base layer
                 None => rec.parent.as_deref().and_then(ChainId::parse),
             },
