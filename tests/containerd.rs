@@ -730,6 +730,50 @@ fn verify_content_names_a_flipped_byte_in_a_snapshot_file() {
         .any(|f| f["kind"] == "content-missing" && f["file"] == "bk/hello.txt"));
 }
 
+/// `images` keeps no image's history, but it still checks it: a config whose history is
+/// not a list of history entries is named by `images` as by `history`.
+#[test]
+fn a_malformed_history_is_named_by_images_too() {
+    let s = c8d();
+    let blobs = s
+        .root
+        .join("containerd/io.containerd.content.v1.content/blobs/sha256");
+    let config = std::fs::read_dir(&blobs)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| {
+            std::fs::read(p)
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+                .is_some_and(|v| v["history"].is_array() && v["rootfs"].is_object())
+        })
+        .expect("an image config");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&config).unwrap()).unwrap();
+    v["history"] = serde_json::json!([1, 2]);
+    std::fs::write(&config, serde_json::to_vec(&v).unwrap()).unwrap();
+    let want = format!(
+        "containerd:io.containerd.content.v1.content/blobs/sha256/{}",
+        config.file_name().unwrap().to_str().unwrap()
+    );
+    for args in [&["images", "-a"][..], &["history", "bk:1"][..]] {
+        let (_, out, _) = run(&docker(&s), &[args, &["--json"]].concat());
+        let v: Value = serde_json::from_str(&out).unwrap();
+        let named: Vec<&str> = v["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["path"] == want.as_str())
+            .map(|p| p["detail"].as_str().unwrap())
+            .collect();
+        assert!(
+            named
+                .iter()
+                .any(|d| d.starts_with("history is not a list of history entries")),
+            "{args:?}: {out}"
+        );
+    }
+}
+
 /// The blob listing trusts the directory's file types (no lstat per blob): a truncated
 /// blob is still a size mismatch for `verify`, which reads each size itself, and an
 /// entry that is not a regular file is named as such.

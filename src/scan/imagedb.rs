@@ -43,15 +43,17 @@ struct HistoryCheck<'a> {
 }
 
 #[derive(Deserialize, Default)]
-struct RootFs {
+struct RootFs<'a> {
     #[serde(default, rename = "type")]
     kind: Option<String>,
-    #[serde(default)]
-    diff_ids: Vec<String>,
+    /// Borrowed from the file's bytes (a copy only for a digest written with escapes):
+    /// each is interned as it is checked.
+    #[serde(default, borrow)]
+    diff_ids: Vec<std::borrow::Cow<'a, str>>,
 }
 
 #[derive(Deserialize, Default)]
-struct ConfigFile {
+struct ConfigFile<'a> {
     #[serde(default)]
     created: Option<String>,
     #[serde(default)]
@@ -74,10 +76,11 @@ struct ConfigFile {
     container_config: Option<Box<RawValue>>,
     #[serde(default, rename = "os.version")]
     os_version: Option<String>,
-    #[serde(default)]
-    history: Option<Box<RawValue>>,
-    #[serde(default)]
-    rootfs: RootFs,
+    /// Borrowed: checked here, kept only when the command shows history.
+    #[serde(default, borrow)]
+    history: Option<&'a RawValue>,
+    #[serde(default, borrow)]
+    rootfs: RootFs<'a>,
 }
 
 /// An image config from `imagedb/content/sha256/<id>`.
@@ -151,7 +154,7 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> ImageScan {
             let names = sorted_names(&dir, &mut out.problems);
             let results: Vec<(Option<ImageRec>, Vec<Problem>)> = names
                 .par_iter()
-                .map(|name| read_config(&dir, name, pool, root.capture()))
+                .map(|name| read_config(&dir, name, pool, root.capture(), true))
                 .collect();
             out.images.reserve_exact(results.len());
             for (rec, problems) in results {
@@ -213,11 +216,14 @@ pub fn scan(root: &DataRoot, pool: &Pool) -> ImageScan {
     out
 }
 
+/// Read and check one image config. `keep_history`: keep the `history` text in the
+/// record (it is checked either way; `images` shows none of it).
 pub fn read_config(
     dir: &crate::root::Dir<'_>,
     name: &str,
     pool: &Pool,
     capture: Option<&crate::capture::manifest::Manifest>,
+    keep_history: bool,
 ) -> (Option<ImageRec>, Vec<Problem>) {
     let rel = dir.rel_of(OsStr::new(name));
     let mut problems = Vec::new();
@@ -268,7 +274,7 @@ pub fn read_config(
             ));
         }
     }
-    if let Some(raw) = &cfg.history {
+    if let Some(raw) = cfg.history {
         if let Err(e) = serde_json::from_str::<Vec<HistoryCheck<'_>>>(raw.get()) {
             problems.push(Problem::new(
                 rel.clone(),
@@ -279,7 +285,7 @@ pub fn read_config(
     }
     let mut diff_ids = Vec::with_capacity(cfg.rootfs.diff_ids.len());
     for d in &cfg.rootfs.diff_ids {
-        if let Some(d) = DiffId::parse_in(d, pool) {
+        if let Some(d) = DiffId::parse_in(d.as_ref(), pool) {
             diff_ids.push(d);
         } else {
             problems.push(Problem::new(
@@ -306,7 +312,7 @@ pub fn read_config(
         container: cfg.container,
         container_config: cfg.container_config,
         os_version: cfg.os_version,
-        history_raw: cfg.history,
+        history_raw: cfg.history.filter(|_| keep_history).map(RawValue::to_owned),
         chain: ChainId::chain_in(&diff_ids, pool),
         diff_ids,
     };

@@ -50,9 +50,10 @@ pub struct Options {
     pub namespace: String,
     /// The command lists images only (`images`): blob files are not listed, content
     /// records are their digests only, snapshot dirs are not looked into (see
-    /// `Store::lean`), and of the
-    /// containerd facts only the images' are kept (`C8d::store` is `None`, its
-    /// `layers`, `snapshots` and `committed_usage` are empty).
+    /// `Store::lean`), image configs' history is checked but not kept (`ImageRec::
+    /// history_raw` is `None`), and of the containerd facts only the images' are kept
+    /// (`C8d::store` is `None`, its `layers`, `snapshots` and `committed_usage` are
+    /// empty).
     pub lean: bool,
 }
 

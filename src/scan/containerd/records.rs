@@ -346,7 +346,7 @@ pub fn map_into(
             let taken = configs
                 .get(&cfg.digest)
                 .and_then(|cell| cell.lock().ok().and_then(|mut c| c.take()));
-            let read = taken.unwrap_or_else(|| read_config(dir, hex, pool, croot));
+            let read = taken.unwrap_or_else(|| read_config(dir, hex, pool, croot, !store.lean));
             out.problems.extend(read.problems);
             let Some(mut rec) = read.rec else { continue };
             mf.diff_ids.clone_from(&rec.diff_ids);
@@ -796,7 +796,7 @@ fn read_configs(
         .par_iter()
         .map(|d| {
             let hex = d.strip_prefix("sha256:").unwrap_or(d);
-            let read = read_config(dir, hex, pool, croot);
+            let read = read_config(dir, hex, pool, croot, !store.lean);
             ((*d).to_owned(), std::sync::Mutex::new(Some(read)))
         })
         .collect()
@@ -807,8 +807,19 @@ struct ConfigRead {
     problems: Vec<Problem>,
 }
 
-fn read_config(dir: &crate::root::Dir<'_>, hex: &str, pool: &Pool, croot: &DataRoot) -> ConfigRead {
-    let (rec, problems) = crate::scan::imagedb::read_config(dir, hex, pool, croot.capture());
+fn read_config(
+    dir: &crate::root::Dir<'_>,
+    hex: &str,
+    pool: &Pool,
+    croot: &DataRoot,
+    keep_history: bool,
+) -> ConfigRead {
+    let (rec, mut problems) =
+        crate::scan::imagedb::read_config(dir, hex, pool, croot.capture(), keep_history);
+    // (named as every path of containerd's root is shown)
+    for p in &mut problems {
+        p.path = shown(&p.path);
+    }
     ConfigRead { rec, problems }
 }
 
