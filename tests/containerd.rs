@@ -21,6 +21,16 @@ fn docker(s: &SampleRoot) -> PathBuf {
     s.root.join("docker")
 }
 
+/// The entries of the list `v[list]` whose `kind` is `kind`.
+fn of_kind<'v>(v: &'v Value, list: &str, kind: &str) -> Vec<&'v Value> {
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} is a list: {v}"))
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
 fn by_id(v: &Value, key: &str) -> BTreeMap<String, Value> {
     v.as_array()
         .expect("array")
@@ -354,12 +364,7 @@ fn a_clean_root_has_no_orphans() {
     assert_eq!(v["findings"].as_array().unwrap().len(), 0, "{out}");
     assert_eq!(v["cannot_judge"].as_array().unwrap().len(), 0);
     // What Docker frees itself: the nine stopped containers (never a running one).
-    let stopped: Vec<&Value> = v["docker_reclaimable"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == "stopped-container")
-        .collect();
+    let stopped = of_kind(&v, "docker_reclaimable", "stopped-container");
     assert_eq!(stopped.len(), 9);
     let api = s.daemon_json("api-containers.json");
     let running: Vec<&str> = api
@@ -575,12 +580,7 @@ fn verify_hashes_blobs_and_layers_and_names_a_flipped_byte() {
     let (code, out, _) = run(&docker(&s), &["verify", "--content", "--json"]);
     assert_eq!(code, 1);
     let v: Value = serde_json::from_str(&out).unwrap();
-    let f: Vec<&Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == "content-modified")
-        .collect();
+    let f = of_kind(&v, "findings", "content-modified");
     assert_eq!(f.len(), 1, "{out}");
     assert_eq!(f[0]["path"], format!("containerd:{rel}"));
     assert_eq!(f[0]["expected"], blob.as_str());
@@ -798,12 +798,7 @@ fn a_truncated_blob_and_a_dir_among_the_blobs_are_named() {
     let (code, out, _) = run(&docker(&s), &["verify", "--json"]);
     assert_eq!(code, 1, "{out}");
     let v: Value = serde_json::from_str(&out).unwrap();
-    let f: Vec<&Value> = v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == "size-mismatch")
-        .collect();
+    let f = of_kind(&v, "findings", "size-mismatch");
     assert_eq!(f.len(), 1, "{out}");
     assert_eq!(f[0]["path"], format!("containerd:{rel}"));
     assert_eq!(f[0]["expected"], size);

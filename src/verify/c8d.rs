@@ -286,6 +286,17 @@ pub fn run(
         let (Some(rel), true) = (blob_rel(digest), store.blob_files.contains_key(digest)) else {
             continue;
         };
+        let not_read = |out: &mut Out, e: &dyn std::fmt::Display| {
+            out.add(
+                None,
+                &holders,
+                shown(&rel),
+                Kind::NotChecked,
+                json!(digest),
+                Value::Null,
+                Some(format!("not read: {e}")),
+            );
+        };
         if let Some(rec) = recorded.get(digest.as_str()) {
             let hex = digest.strip_prefix("sha256:").unwrap_or_default();
             let meta = match &blobs_dir {
@@ -305,15 +316,7 @@ pub fn run(
                 Ok(_) => {}
                 // Its size is not known: not checked, whatever the level (said once).
                 Err(e) => {
-                    out.add(
-                        None,
-                        &holders,
-                        shown(&rel),
-                        Kind::NotChecked,
-                        json!(digest),
-                        Value::Null,
-                        Some(format!("not read: {e}")),
-                    );
+                    not_read(&mut out, &e);
                     continue;
                 }
             }
@@ -335,15 +338,7 @@ pub fn run(
                         );
                     }
                 }
-                Err(e) => out.add(
-                    None,
-                    &holders,
-                    shown(&rel),
-                    Kind::NotChecked,
-                    json!(digest),
-                    Value::Null,
-                    Some(format!("not read: {e}")),
-                ),
+                Err(e) => not_read(&mut out, &e),
             }
         }
     }
