@@ -7,7 +7,7 @@
 
 mod common;
 
-use common::{dockscope, json, run, strs, SampleRoot};
+use common::{assert_problem, dockscope, json, of_kind, run, strs, SampleRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -19,16 +19,6 @@ fn c8d() -> SampleRoot {
 
 fn docker(s: &SampleRoot) -> PathBuf {
     s.root.join("docker")
-}
-
-/// The entries of the list `v[list]` whose `kind` is `kind`.
-fn of_kind<'v>(v: &'v Value, list: &str, kind: &str) -> Vec<&'v Value> {
-    v[list]
-        .as_array()
-        .unwrap_or_else(|| panic!("{list} is a list: {v}"))
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
 }
 
 fn by_id(v: &Value, key: &str) -> BTreeMap<String, Value> {
@@ -758,19 +748,7 @@ fn a_malformed_history_is_named_by_images_too() {
     for args in [&["images", "-a"][..], &["history", "bk:1"][..]] {
         let (_, out, _) = run(&docker(&s), &[args, &["--json"]].concat());
         let v: Value = serde_json::from_str(&out).unwrap();
-        let named: Vec<&str> = v["problems"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|p| p["path"] == want.as_str())
-            .map(|p| p["detail"].as_str().unwrap())
-            .collect();
-        assert!(
-            named
-                .iter()
-                .any(|d| d.starts_with("history is not a list of history entries")),
-            "{args:?}: {out}"
-        );
+        assert_problem(&v, &want, "history is not a list of history entries: ");
     }
 }
 
@@ -803,16 +781,13 @@ fn a_truncated_blob_and_a_dir_among_the_blobs_are_named() {
     assert_eq!(f[0]["path"], format!("containerd:{rel}"));
     assert_eq!(f[0]["expected"], size);
     assert_eq!(f[0]["found"], size - 1);
-    let problem = v["problems"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|p| p["path"] == format!("containerd:{stray}"))
-        .unwrap_or_else(|| panic!("{out}"));
-    assert_eq!(problem["kind"], "wrong-type", "{problem}");
-    assert_eq!(
-        problem["detail"],
-        "expected a regular file, found a directory"
+    let stray = format!("containerd:{stray}");
+    assert_problem(&v, &stray, "expected a regular file, found a directory");
+    assert!(
+        of_kind(&v, "problems", "wrong-type")
+            .iter()
+            .any(|p| p["path"] == stray.as_str()),
+        "{out}"
     );
 }
 

@@ -43,12 +43,7 @@ fn du(root: &Path, flag: &str, rels: &[String]) -> u64 {
 }
 
 fn findings<'a>(v: &'a Value, kind: &str) -> Vec<&'a Value> {
-    v["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter(|f| f["kind"] == kind)
-        .collect()
+    common::of_kind(v, "findings", kind)
 }
 
 fn kinds(v: &Value, list: &str) -> Vec<String> {

@@ -202,6 +202,17 @@ pub fn cells(text: &str, headers: &[&str]) -> Vec<std::collections::BTreeMap<Str
         .collect()
 }
 
+/// The entries of the list `v[list]` (`findings`, `docker_reclaimable`, ...) whose
+/// `kind` is `kind`.
+pub fn of_kind<'v>(v: &'v Value, list: &str, kind: &str) -> Vec<&'v Value> {
+    v[list]
+        .as_array()
+        .unwrap_or_else(|| panic!("{list} is a list: {v}"))
+        .iter()
+        .filter(|f| f["kind"] == kind)
+        .collect()
+}
+
 /// Assert that `v["problems"]` holds one at `path` whose detail says `detail`.
 pub fn assert_problem(v: &Value, path: &str, detail: &str) {
     let problems = v["problems"].as_array().expect("problems");
