@@ -167,6 +167,11 @@ pub struct Model {
     layer_loadable: Vec<bool>,
     /// Per layer: the loaded images whose chain holds it, sorted.
     layer_images: Vec<Vec<usize>>,
+    /// Per layer: its parent layer (the `LayerParent` edge, kept as an index: stacks
+    /// are walked for every image, and the graph's edge lists cost more to follow).
+    layer_parents: Vec<Option<usize>>,
+    /// Per image: its top layer (the `TopLayer` edge, as an index, for the same reason).
+    image_tops: Vec<Option<usize>>,
 }
 
 impl Model {
@@ -225,10 +230,12 @@ impl Model {
             .enumerate()
             .map(|(i, l)| (l.chain_id.clone(), i))
             .collect();
+        let mut layer_parents = vec![None; layers.len()];
         for (i, l) in layers.iter().enumerate() {
             if let Some(p) = &l.parent {
                 if let Some(&pi) = layer_by_chain.get(p) {
                     graph.add_edge(layer_nodes[i], layer_nodes[pi], Edge::LayerParent);
+                    layer_parents[i] = Some(pi);
                 } else {
                     problems.push(Problem::new(
                         format!("{}/parent", l.path),
@@ -243,7 +250,7 @@ impl Model {
                 }
             }
         }
-        let layer_loadable = loadable_layers(&graph, &layers, &layer_nodes);
+        let layer_loadable = loadable_layers(&layers, &layer_parents);
 
         let mut meta_by_id: FastMap<ImageId, ImageMetaRec> =
             image_meta.into_iter().map(|m| (m.id.clone(), m)).collect();
@@ -293,9 +300,11 @@ impl Model {
             .enumerate()
             .map(|(i, im)| (im.rec.id.clone(), i))
             .collect();
+        let mut image_tops = vec![None; model_images.len()];
         for (i, im) in model_images.iter().enumerate() {
             if let Some(&top) = im.top_chain.as_ref().and_then(|c| layer_by_chain.get(c)) {
                 graph.add_edge(image_nodes[i], layer_nodes[top], Edge::TopLayer);
+                image_tops[i] = Some(top);
             }
             if let Some(p) = im.meta.as_ref().and_then(|m| m.parent.as_ref()) {
                 if let Some(&pi) = image_by_id.get(p) {
@@ -399,10 +408,19 @@ impl Model {
             dir_by_id,
             layer_loadable,
             layer_images: Vec::new(),
+            layer_parents,
+            image_tops,
         };
-        model.layer_images = model.compute_layer_images();
+        // Each image's stack walked once: the images on each layer, and sizes that
+        // overflow.
+        let mut layer_images = vec![Vec::new(); model.layers.len()];
         for i in 0..model.images.len() {
             let chain = model.image_layers(i);
+            if model.images[i].loaded {
+                for &l in &chain {
+                    layer_images[l].push(i);
+                }
+            }
             if size::sum(chain.iter().map(|&l| model.layer_size(l))).is_none() {
                 let files: Vec<String> = chain
                     .iter()
@@ -419,6 +437,10 @@ impl Model {
                 ));
             }
         }
+        for v in &mut layer_images {
+            v.sort_unstable_by(|&a, &b| model.images[a].rec.id.cmp(&model.images[b].rec.id));
+        }
+        model.layer_images = layer_images;
         model.problems.sort();
         model.problems.dedup();
         model
@@ -436,22 +458,6 @@ impl Model {
             .edges_directed(to, Direction::Incoming)
             .filter(move |e| *e.weight() == kind)
             .map(|e| self.graph[e.source()])
-    }
-
-    fn compute_layer_images(&self) -> Vec<Vec<usize>> {
-        let mut out = vec![Vec::new(); self.layers.len()];
-        for i in 0..self.images.len() {
-            if !self.images[i].loaded {
-                continue;
-            }
-            for l in self.image_layers(i) {
-                out[l].push(i);
-            }
-        }
-        for v in &mut out {
-            v.sort_unstable_by(|&a, &b| self.images[a].rec.id.cmp(&self.images[b].rec.id));
-        }
-        out
     }
 
     pub fn image_index(&self, id: &ImageId) -> Option<usize> {
@@ -474,21 +480,20 @@ impl Model {
     /// The layers of an image, base first, following the graph from its top layer.
     pub fn image_layers(&self, image: usize) -> Vec<usize> {
         let mut out = Vec::new();
-        let mut cur = self.targets(self.image_nodes[image], Edge::TopLayer).next();
-        while let Some(Node::Layer(l)) = cur {
+        let mut cur = self.image_tops[image];
+        while let Some(l) = cur {
             if out.len() > self.layers.len() {
                 break; // a parent cycle (tampered files): stop rather than loop
             }
             out.push(l);
-            cur = self.layer_parent(l).map(Node::Layer);
+            cur = self.layer_parents[l];
         }
         out.reverse();
         out
     }
 
     pub fn layer_parent(&self, layer: usize) -> Option<usize> {
-        self.targets(self.layer_nodes[layer], Edge::LayerParent)
-            .find_map(Node::layer)
+        self.layer_parents[layer]
     }
 
     pub fn layer_dir(&self, layer: usize) -> Option<usize> {
@@ -670,11 +675,7 @@ impl Model {
 }
 
 /// A layer loads when its own files are complete and its parent loads.
-fn loadable_layers(
-    graph: &DiGraph<Node, Edge>,
-    layers: &[LayerRec],
-    layer_nodes: &[NodeIndex],
-) -> Vec<bool> {
+fn loadable_layers(layers: &[LayerRec], parents: &[Option<usize>]) -> Vec<bool> {
     let mut state: Vec<Option<bool>> = vec![None; layers.len()];
     for start in 0..layers.len() {
         let mut path = Vec::new();
@@ -687,14 +688,7 @@ fn loadable_layers(
                 break false;
             }
             path.push(cur);
-            let parent = graph
-                .edges_directed(layer_nodes[cur], Direction::Outgoing)
-                .find(|e| *e.weight() == Edge::LayerParent)
-                .and_then(|e| match graph[e.target()] {
-                    Node::Layer(l) => Some(l),
-                    _ => None,
-                });
-            match (parent, &layers[cur].parent) {
+            match (parents[cur], &layers[cur].parent) {
                 (Some(p), _) => cur = p,
                 (None, Some(_)) => break false, // parent named but absent
                 (None, None) => {

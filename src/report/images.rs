@@ -9,6 +9,7 @@ use crate::model::ids::{ChainId, ImageId};
 use crate::model::resolve::Resolved;
 use crate::model::Model;
 use crate::problem::Problem;
+use rayon::prelude::*;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::io::{self, Write};
@@ -184,55 +185,59 @@ pub fn build_filtered<'m>(
     for p in &patterns {
         glob_match(p, "").map_err(|e| format!("invalid filter 'reference={p}': {e}"))?;
     }
-    let mut images = Vec::new();
-    for i in model.loaded_images() {
-        let has_children = !model.image_children(i).is_empty();
-        if dangling_only && has_children {
-            continue;
-        }
-        let created = created_ts(model, i);
-        if before.is_some() && !matches!((created, before), (Some(c), Some(b)) if c < b) {
-            continue;
-        }
-        if since.is_some() && !matches!((created, since), (Some(c), Some(s)) if c > s) {
-            continue;
-        }
-        if filters.contains("label") {
-            match image_labels(model, i) {
-                Some(l) if filters.match_kv_list("label", &l) => {}
-                _ => continue,
+    // Each image on its own, in parallel (the rows keep the images' order).
+    let loaded: Vec<usize> = model.loaded_images().collect();
+    let mut images: Vec<ImageRow<'m>> = loaded
+        .par_iter()
+        .filter_map(|&i| {
+            let has_children = !model.image_children(i).is_empty();
+            if dangling_only && has_children {
+                return None;
             }
-        }
-        let mut r = row(model, i);
-        if !patterns.is_empty() {
-            let keep = |reference: &str| {
-                let name = reference.split_once('@').map_or_else(
-                    || split_tag(reference).map_or(reference, |(n, _)| n),
-                    |(n, _)| n,
-                );
-                patterns.iter().any(|p| {
-                    glob_match(p, reference).unwrap_or(false)
-                        || glob_match(p, name).unwrap_or(false)
-                })
-            };
-            r.repo_tags.retain(|t| keep(t));
-            r.repo_digests.retain(|d| keep(d));
-        }
-        if r.repo_tags.is_empty() && r.repo_digests.is_empty() {
-            if !all && has_children {
-                continue;
+            let created = created_ts(model, i);
+            if before.is_some() && !matches!((created, before), (Some(c), Some(b)) if c < b) {
+                return None;
             }
-            if filters.contains("dangling") && !dangling_only {
-                continue;
+            if since.is_some() && !matches!((created, since), (Some(c), Some(s)) if c > s) {
+                return None;
             }
-            if filters.contains("reference") {
-                continue;
+            if filters.contains("label") {
+                match image_labels(model, i) {
+                    Some(l) if filters.match_kv_list("label", &l) => {}
+                    _ => return None,
+                }
             }
-        } else if dangling_only && !r.repo_tags.is_empty() {
-            continue;
-        }
-        images.push(r);
-    }
+            let mut r = row(model, i);
+            if !patterns.is_empty() {
+                let keep = |reference: &str| {
+                    let name = reference.split_once('@').map_or_else(
+                        || split_tag(reference).map_or(reference, |(n, _)| n),
+                        |(n, _)| n,
+                    );
+                    patterns.iter().any(|p| {
+                        glob_match(p, reference).unwrap_or(false)
+                            || glob_match(p, name).unwrap_or(false)
+                    })
+                };
+                r.repo_tags.retain(|t| keep(t));
+                r.repo_digests.retain(|d| keep(d));
+            }
+            if r.repo_tags.is_empty() && r.repo_digests.is_empty() {
+                if !all && has_children {
+                    return None;
+                }
+                if filters.contains("dangling") && !dangling_only {
+                    return None;
+                }
+                if filters.contains("reference") {
+                    return None;
+                }
+            } else if dangling_only && !r.repo_tags.is_empty() {
+                return None;
+            }
+            Some(r)
+        })
+        .collect();
     // The daemon lists newest first.
     images.sort_by(|a, b| b.created.cmp(&a.created).then_with(|| a.id.cmp(&b.id)));
     Ok(ImagesReport {

@@ -125,6 +125,8 @@ pub struct BucketBuf {
     bytes: Vec<u8>,
     /// (is a sub-bucket, key start, value start, value end) in `bytes`.
     elems: Vec<(bool, usize, usize, usize)>,
+    /// The page being read (kept, so that each bucket read does not zero a new one).
+    page: Vec<u8>,
 }
 
 impl BucketBuf {
@@ -544,7 +546,11 @@ impl Db<'_> {
     /// `open_bucket` into a reusable buffer (emptied first; on error it holds a part).
     pub fn open_bucket_into(&self, raw: &[u8], out: &mut BucketBuf) -> Result<(), BoltError> {
         out.clear();
-        Walk::new(self).bucket_value_into(raw, out)
+        let mut walk = Walk::new(self);
+        walk.buf = std::mem::take(&mut out.page);
+        let read = walk.bucket_value_into(raw, out);
+        out.page = walk.buf;
+        read
     }
 }
 

@@ -38,7 +38,7 @@ const DB_LIMIT: u64 = 1 << 30;
 
 /// A path of containerd's root as dockscope shows it.
 pub fn shown(rel: &str) -> String {
-    format!("{PREFIX}{rel}")
+    [PREFIX, rel].concat()
 }
 
 /// What the user asked for.

@@ -365,7 +365,7 @@ pub fn map_into(
                     .map_or(0, |top| usage_of(top.as_str()).unwrap_or(0));
             }
             rec.id = id.clone();
-            rec.path = shown(&format!("{CONTENT}/blobs/sha256/{hex}"));
+            rec.path = [super::PREFIX, CONTENT, "/blobs/sha256/", hex].concat();
             *recs_by_manifest.last_mut().expect("pushed") = Some(rec);
         }
         let best = pick_best(&manifests, &recs_by_manifest);
@@ -430,7 +430,7 @@ pub fn map_into(
             let fam = familiar(&r.name);
             let repo = repo_of(&fam).to_owned();
             out.refs.push(RefRec {
-                reference: format!("{repo}@{target}"),
+                reference: [repo.as_str(), "@", target].concat(),
                 repo,
                 image: id.clone(),
                 is_digest: true,
@@ -578,7 +578,17 @@ pub fn map_into(
         };
         Some(LayerRec {
             chain_id: chain,
-            path: shown(&format!("{META_DB}#v1/{ns}/snapshots/{SNAPSHOTTER}/{key}")),
+            path: [
+                super::PREFIX,
+                META_DB,
+                "#v1/",
+                &ns,
+                "/snapshots/",
+                SNAPSHOTTER,
+                "/",
+                key,
+            ]
+            .concat(),
             diff_id: diff_text.and_then(DiffId::parse),
             parent: match chain_links.get(key).and_then(|l| l.0) {
                 Some(p) => ChainId::parse(p),
