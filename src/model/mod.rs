@@ -1,8 +1,10 @@
 //! Records -> one graph. No I/O: everything here is derived from a `Scan`.
 //!
 //! Typed nodes (image, tag, layer, overlay2 dir, `l/` link, container, volume) live in
-//! typed vectors; the relations between them live only in the petgraph graph, as typed
-//! edges. Reports ask the model, never the disk.
+//! typed vectors; the relations between them live in the petgraph graph, as typed
+//! edges, but for the two every image's stack is walked by (image -> top layer, layer ->
+//! parent layer): those are index vectors, cheaper to follow than edge lists. Reports
+//! ask the model, never the disk.
 
 pub mod ids;
 pub mod resolve;
@@ -81,10 +83,6 @@ impl Node {
 /// A relation between two nodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Edge {
-    /// image -> the layer at the top of its chain
-    TopLayer,
-    /// layer -> parent layer (from the layerdb `parent` file)
-    LayerParent,
     /// layer -> its overlay2 dir (`cache-id`)
     LayerDir,
     /// `l/` link -> the dir it points at
@@ -167,10 +165,9 @@ pub struct Model {
     layer_loadable: Vec<bool>,
     /// Per layer: the loaded images whose chain holds it, sorted.
     layer_images: Vec<Vec<usize>>,
-    /// Per layer: its parent layer (the `LayerParent` edge, kept as an index: stacks
-    /// are walked for every image, and the graph's edge lists cost more to follow).
+    /// Per layer: its parent layer (from the layerdb `parent` file).
     layer_parents: Vec<Option<usize>>,
-    /// Per image: its top layer (the `TopLayer` edge, as an index, for the same reason).
+    /// Per image: the layer at the top of its chain.
     image_tops: Vec<Option<usize>>,
 }
 
@@ -234,7 +231,6 @@ impl Model {
         for (i, l) in layers.iter().enumerate() {
             if let Some(p) = &l.parent {
                 if let Some(&pi) = layer_by_chain.get(p) {
-                    graph.add_edge(layer_nodes[i], layer_nodes[pi], Edge::LayerParent);
                     layer_parents[i] = Some(pi);
                 } else {
                     problems.push(Problem::new(
@@ -303,7 +299,6 @@ impl Model {
         let mut image_tops = vec![None; model_images.len()];
         for (i, im) in model_images.iter().enumerate() {
             if let Some(&top) = im.top_chain.as_ref().and_then(|c| layer_by_chain.get(c)) {
-                graph.add_edge(image_nodes[i], layer_nodes[top], Edge::TopLayer);
                 image_tops[i] = Some(top);
             }
             if let Some(p) = im.meta.as_ref().and_then(|m| m.parent.as_ref()) {
@@ -477,7 +472,7 @@ impl Model {
         (0..self.images.len()).filter(|&i| self.images[i].loaded)
     }
 
-    /// The layers of an image, base first, following the graph from its top layer.
+    /// The layers of an image, base first, following the parents from its top layer.
     pub fn image_layers(&self, image: usize) -> Vec<usize> {
         let mut out = Vec::new();
         let mut cur = self.image_tops[image];

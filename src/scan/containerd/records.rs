@@ -365,7 +365,7 @@ pub fn map_into(
                     .map_or(0, |top| usage_of(top.as_str()).unwrap_or(0));
             }
             rec.id = id.clone();
-            rec.path = [super::PREFIX, CONTENT, "/blobs/sha256/", hex].concat();
+            rec.path = shown(&[CONTENT, "/blobs/sha256/", hex].concat());
             *recs_by_manifest.last_mut().expect("pushed") = Some(rec);
         }
         let best = pick_best(&manifests, &recs_by_manifest);
@@ -578,17 +578,7 @@ pub fn map_into(
         };
         Some(LayerRec {
             chain_id: chain,
-            path: [
-                super::PREFIX,
-                META_DB,
-                "#v1/",
-                &ns,
-                "/snapshots/",
-                SNAPSHOTTER,
-                "/",
-                key,
-            ]
-            .concat(),
+            path: shown(&[META_DB, "#v1/", &ns, "/snapshots/", SNAPSHOTTER, "/", key].concat()),
             diff_id: diff_text.and_then(DiffId::parse),
             parent: match chain_links.get(key).and_then(|l| l.0) {
                 Some(p) => ChainId::parse(p),
